@@ -1,0 +1,21 @@
+import type pg from 'pg';
+
+export interface AuditEntry {
+  connectionId: string;
+  direction: 'pipedrive-to-google' | 'google-to-pipedrive' | 'system';
+  action: string;
+  subject?: string;
+  outcome: 'ok' | 'skipped' | 'failed';
+  detail?: Record<string, unknown>;
+  /** Same key twice → one row: an activity retried after it already wrote still leaves one entry. */
+  idempotencyKey?: string;
+}
+
+export async function writeAudit(db: pg.Pool, e: AuditEntry): Promise<void> {
+  await db.query(
+    `INSERT INTO audit_log (connection_id, direction, action, subject, outcome, detail, idempotency_key)
+     VALUES ($1, $2, $3, $4, $5, $6, $7)
+     ON CONFLICT (idempotency_key) DO NOTHING`,
+    [e.connectionId, e.direction, e.action, e.subject ?? null, e.outcome, e.detail ?? {}, e.idempotencyKey ?? null],
+  );
+}

@@ -1,0 +1,111 @@
+/**
+ * `npm run dev` — the sandbox: the whole stack on this machine, with no account and no configuration.
+ * Temporal dev server with its Web UI (state in .data/temporal.db, so a restart keeps workflows), a local
+ * Postgres, the worker and the HTTP server. Ctrl-C stops everything.
+ */
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+import pg from 'pg';
+import { migrate } from '../activities/store/migrate.js';
+import { connectClient, SyncClient } from '../client/sync-client.js';
+import { startHttpServer } from '../client/http/server.js';
+import { bundlerLogger, createSyncWorker, workflowsPath } from '../worker/create-worker.js';
+import { DEFAULT_TASK_QUEUE } from '../workflows/names.js';
+import { projectRoot } from './provision/paths.js';
+import { ensurePostgres, sandboxDataDir } from './provision/postgres.js';
+import { startDevServer } from './provision/temporal-server.js';
+
+const log = (msg: string) => console.log(`[sandbox] ${msg}`);
+
+async function main(): Promise<void> {
+  const started = Date.now();
+  const dataDir = path.join(projectRoot, '.data');
+  await mkdir(dataDir, { recursive: true });
+  const stops: Array<() => Promise<unknown>> = [];
+  let stopping = false;
+  const stopAll = async (code: number) => {
+    if (stopping) return;
+    stopping = true;
+    log('stopping …');
+    for (const stop of stops.reverse()) await stop().catch((err) => console.error(err));
+    log('stopped');
+    process.exit(code);
+  };
+  process.on('SIGINT', () => void stopAll(0));
+  process.on('SIGTERM', () => void stopAll(0));
+
+  try {
+    log('starting the Temporal dev server …');
+    const temporal = await startDevServer({
+      port: Number(process.env.TEMPORAL_PORT ?? 7233),
+      uiPort: Number(process.env.TEMPORAL_UI_PORT ?? 8233),
+      dbFilename: path.join(dataDir, 'temporal.db'),
+      log,
+    });
+    stops.push(() => temporal.stop());
+    log(
+      `Temporal ${temporal.address} (CLI from ${temporal.cli.kind === 'path' ? temporal.cli.source : 'SDK download'})`,
+    );
+
+    const postgres = await ensurePostgres({
+      dataDir: sandboxDataDir,
+      port: Number(process.env.PGPORT_SANDBOX ?? 54329),
+      database: 'calendar_sync',
+      log,
+    });
+    stops.push(() => postgres.stop());
+    await migrate(postgres.url, log);
+    const db = new pg.Pool({ connectionString: postgres.url, max: 10 });
+    stops.push(() => db.end());
+
+    const connection = await NativeConnection.connect({ address: temporal.address });
+    const worker = await createSyncWorker({
+      connection,
+      namespace: 'default',
+      taskQueue: DEFAULT_TASK_QUEUE,
+      deps: { db },
+    });
+    const running = worker.run();
+    stops.push(async () => {
+      worker.shutdown();
+      await running;
+      await connection.close();
+    });
+
+    const client = await connectClient({
+      connectionOptions: { address: temporal.address },
+      namespace: 'default',
+      taskQueue: DEFAULT_TASK_QUEUE,
+    });
+    stops.push(() => client.connection.close());
+    const sync = new SyncClient(client, DEFAULT_TASK_QUEUE);
+    const http = await startHttpServer({ db, sync, temporalUiUrl: temporal.uiUrl }, Number(process.env.PORT ?? 3000));
+    stops.push(() => http.close());
+
+    // A demo user's sync, so the Temporal UI shows a calendar-sync workflow from the first start.
+    await sync.pipedriveChanged('demo', {
+      meta: {
+        action: 'change',
+        entity: 'activity',
+        entity_id: '1',
+        id: `sandbox-start-${started}`,
+        change_source: 'app',
+      },
+      data: { id: 1, subject: 'Sandbox started' },
+      previous: null,
+    });
+
+    log(`ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    log(`Temporal Web UI   ${temporal.uiUrl}/namespaces/default/workflows`);
+    log(`Temporal gRPC     ${temporal.address}`);
+    log(`Postgres          ${postgres.url}`);
+    log(`Sync web server   ${http.url}`);
+    log('Ctrl-C stops everything.');
+  } catch (err) {
+    console.error('[sandbox] failed to start:', err);
+    await stopAll(1);
+  }
+}
+
+void main();

@@ -1,0 +1,74 @@
+/**
+ * Per-test-file access to the shared stack started by the global setup: a Temporal client, a Postgres pool,
+ * and workers built from the prebuilt workflow bundle on a task queue of the test's own.
+ */
+import { randomUUID } from 'node:crypto';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection, Runtime, DefaultLogger, type Worker } from '@temporalio/worker';
+import pg from 'pg';
+import { inject } from 'vitest';
+import type { ActivityDeps } from '../../activities/index.js';
+import { createSyncWorker } from '../../worker/create-worker.js';
+
+let runtimeInstalled = false;
+
+export interface Stack {
+  client: Client;
+  db: pg.Pool;
+  taskQueue: string;
+  nativeConnection: NativeConnection;
+  /** A worker on this file's task queue; stop it with `worker.shutdown()`. */
+  startWorker(deps?: Partial<ActivityDeps>): Promise<{ worker: Worker; done: Promise<void> }>;
+  close(): Promise<void>;
+}
+
+export async function connectStack(): Promise<Stack> {
+  if (!runtimeInstalled) {
+    // Worker logs at WARN keep test output readable; failures still surface through assertions.
+    Runtime.install({ logger: new DefaultLogger('WARN') });
+    runtimeInstalled = true;
+  }
+  const address = inject('temporalAddress');
+  const connection = await Connection.connect({ address });
+  const client = new Client({ connection, namespace: 'default' });
+  const nativeConnection = await NativeConnection.connect({ address });
+  const db = new pg.Pool({ connectionString: inject('databaseUrl'), max: 10 });
+  const taskQueue = `test-${randomUUID()}`;
+  return {
+    client,
+    db,
+    taskQueue,
+    nativeConnection,
+    async startWorker(deps = {}) {
+      const worker = await createSyncWorker({
+        connection: nativeConnection,
+        namespace: 'default',
+        taskQueue,
+        deps: { db, ...deps },
+        workflowBundle: { code: inject('workflowBundleCode') },
+      });
+      const done = worker.run();
+      return { worker, done };
+    },
+    async close() {
+      await connection.close();
+      await nativeConnection.close();
+      await db.end();
+    },
+  };
+}
+
+/** Polls `check` until it returns a value other than undefined, or fails after `timeoutMs`. */
+export async function eventually<T>(
+  check: () => Promise<T | undefined>,
+  timeoutMs = 15_000,
+  what = 'condition',
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}

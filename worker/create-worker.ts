@@ -1,0 +1,42 @@
+/**
+ * Builds the sync worker from its parts. The worker process (`worker/main.ts`), the sandbox and the tests
+ * all use this, so they run the same registration with different dependencies.
+ */
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { createActivities, type ActivityDeps } from '../activities/index.js';
+
+export const workflowsPath = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'workflows', 'index.ts');
+
+export interface SyncWorkerOptions {
+  connection: NativeConnection;
+  namespace: string;
+  taskQueue: string;
+  deps: ActivityDeps;
+  /** A prebuilt workflow bundle (tests build it once); otherwise the worker bundles `workflows/` at start. */
+  workflowBundle?: WorkerOptions['workflowBundle'];
+  /** Extra worker options (tests lower cache sizes or set identities). */
+  overrides?: Partial<WorkerOptions>;
+}
+
+export function createSyncWorker(opts: SyncWorkerOptions): Promise<Worker> {
+  return Worker.create({
+    connection: opts.connection,
+    namespace: opts.namespace,
+    taskQueue: opts.taskQueue,
+    activities: createActivities(opts.deps),
+    ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath }),
+    ...opts.overrides,
+  });
+}
+
+/** For `bundleWorkflowCode`: webpack's module listing is noise outside of debugging a bundle. */
+export const bundlerLogger = {
+  log: () => {},
+  trace: () => {},
+  debug: () => {},
+  info: () => {},
+  warn: (message: string) => console.warn(message),
+  error: (message: string) => console.error(message),
+};

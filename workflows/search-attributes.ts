@@ -1,0 +1,14 @@
+/**
+ * Custom search attributes of the per-user workflow, so an operator can find a user's sync in the Temporal UI
+ * (`CalendarSyncConnectionId = "…"`, `CalendarSyncState = "failing"`). They are registered with the dev server
+ * at start and must be registered on any other cluster (`temporal operator search-attribute create`).
+ */
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+
+export const CONNECTION_ID = defineSearchAttributeKey('CalendarSyncConnectionId', SearchAttributeType.KEYWORD);
+export const SYNC_STATE = defineSearchAttributeKey('CalendarSyncState', SearchAttributeType.KEYWORD);
+
+export const ALL_SEARCH_ATTRIBUTES = [CONNECTION_ID, SYNC_STATE];
+
+/** What the sync is doing right now, as shown in the UI. */
+export type SyncState = 'idle' | 'syncing';
