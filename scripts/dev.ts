@@ -35,6 +35,10 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => void stopAll(0));
   process.on('SIGTERM', () => void stopAll(0));
 
+  // Worker internals log at WARN so the sandbox's own lines stay readable; details are in the Temporal UI.
+  // Installed first: the dev server's test environment would otherwise create the runtime with defaults.
+  Runtime.install({ logger: new DefaultLogger('WARN'), shutdownSignals: [] });
+
   try {
     log('starting the Temporal dev server …');
     const temporal = await startDevServer({
@@ -59,12 +63,14 @@ async function main(): Promise<void> {
     const db = new pg.Pool({ connectionString: postgres.url, max: 10 });
     stops.push(() => db.end());
 
+    const workflowBundle = await bundleWorkflowCode({ workflowsPath, logger: bundlerLogger });
     const connection = await NativeConnection.connect({ address: temporal.address });
     const worker = await createSyncWorker({
       connection,
       namespace: 'default',
       taskQueue: DEFAULT_TASK_QUEUE,
       deps: { db },
+      workflowBundle,
     });
     const running = worker.run();
     stops.push(async () => {
