@@ -1,0 +1,133 @@
+/**
+ * Pipedrive's two limits (https://pipedrive.readme.io/docs/core-api-concepts-rate-limiting):
+ * - a daily token budget per company: every request spends its endpoint's token cost; the budget resets at
+ *   UTC midnight;
+ * - a burst limit per rolling 2-second window per token (api_token or OAuth access_token).
+ * Either one exceeded → 429. Every API response carries the rate-limit headers.
+ */
+
+/** Token cost per route, mirroring the published cost table for the endpoints served here. */
+export const TOKEN_COSTS: Record<string, number> = {
+  'GET /api/v2/activities': 10,
+  'GET /api/v2/activities/:id': 1,
+  'POST /api/v2/activities': 5,
+  'PATCH /api/v2/activities/:id': 5,
+  'DELETE /api/v2/activities/:id': 5,
+  'GET /api/v2/deals': 10,
+  'GET /api/v2/deals/:id': 1,
+  'POST /api/v2/deals': 5,
+  'PATCH /api/v2/deals/:id': 5,
+  'DELETE /api/v2/deals/:id': 5,
+  'GET /api/v2/persons': 10,
+  'GET /api/v2/persons/:id': 1,
+  'POST /api/v2/persons': 5,
+  'PATCH /api/v2/persons/:id': 5,
+  'DELETE /api/v2/persons/:id': 5,
+  'GET /api/v2/organizations': 10,
+  'GET /api/v2/organizations/:id': 1,
+  'POST /api/v2/organizations': 5,
+  'PATCH /api/v2/organizations/:id': 5,
+  'DELETE /api/v2/organizations/:id': 5,
+  'GET /v1/users/me': 2,
+  'GET /v1/activityTypes': 20,
+  'GET /v1/webhooks': 20,
+  'POST /v1/webhooks': 10,
+  'DELETE /v1/webhooks/:id': 6,
+};
+
+export const costOf = (route: string): number => TOKEN_COSTS[route] ?? 1;
+
+export interface RateLimitSettings {
+  dailyTokenBudget: number;
+  burstLimitPer2s: number;
+}
+
+export const DEFAULT_RATE_LIMITS: RateLimitSettings = { dailyTokenBudget: 1_000_000, burstLimitPer2s: 80 };
+
+const WINDOW_MS = 2000;
+
+export type RateDecision =
+  | { ok: true; headers: Record<string, string> }
+  | { ok: false; reason: 'burst' | 'daily'; headers: Record<string, string> };
+
+export class RateLimiter {
+  private settings: RateLimitSettings;
+  /** Request timestamps in the current rolling window, per credential. */
+  private windows = new Map<string, number[]>();
+  /** Tokens spent today per company; `day` is the UTC date the counters belong to. */
+  private spent = new Map<number, number>();
+  private day = utcDay(Date.now());
+
+  constructor(settings: Partial<RateLimitSettings> = {}) {
+    this.settings = { ...DEFAULT_RATE_LIMITS, ...settings };
+  }
+
+  configure(settings: Partial<RateLimitSettings>): void {
+    this.settings = { ...this.settings, ...settings };
+  }
+
+  get current(): RateLimitSettings {
+    return { ...this.settings };
+  }
+
+  reset(): void {
+    this.windows.clear();
+    this.spent.clear();
+  }
+
+  /** Checks both limits and, when allowed, records the request and spends its cost. */
+  take(credential: string, companyId: number, cost: number, now = Date.now()): RateDecision {
+    const today = utcDay(now);
+    if (today !== this.day) {
+      this.day = today;
+      this.spent.clear();
+    }
+    const window = (this.windows.get(credential) ?? []).filter((t) => t > now - WINDOW_MS);
+    this.windows.set(credential, window);
+    const limit = this.settings.burstLimitPer2s;
+    const spent = this.spent.get(companyId) ?? 0;
+    const budget = this.settings.dailyTokenBudget;
+    const secondsToMidnight = Math.ceil((Date.UTC(...nextUtcMidnight(now)) - now) / 1000);
+    const burstReset = window.length > 0 ? Math.max(1, Math.ceil((window[0]! + WINDOW_MS - now) / 1000)) : 2;
+
+    const headers = (remaining: number, reset: number, dailyLeft: number): Record<string, string> => ({
+      'x-ratelimit-limit': String(limit),
+      'x-ratelimit-remaining': String(Math.max(0, remaining)),
+      'x-ratelimit-reset': String(reset),
+      'x-daily-requests-left': String(Math.max(0, dailyLeft)),
+      'x-daily-ratelimit-limit': String(budget),
+      'x-daily-ratelimit-remaining': String(Math.max(0, dailyLeft)),
+      'x-daily-ratelimit-reset': String(secondsToMidnight),
+    });
+
+    if (window.length >= limit) {
+      return {
+        ok: false,
+        reason: 'burst',
+        headers: { ...headers(0, burstReset, budget - spent), 'retry-after': String(burstReset) },
+      };
+    }
+    if (spent + cost > budget) {
+      return {
+        ok: false,
+        reason: 'daily',
+        headers: {
+          ...headers(limit - window.length, secondsToMidnight, budget - spent),
+          'retry-after': String(secondsToMidnight),
+        },
+      };
+    }
+    window.push(now);
+    this.spent.set(companyId, spent + cost);
+    return { ok: true, headers: headers(limit - window.length, burstReset, budget - spent - cost) };
+  }
+}
+
+function utcDay(ms: number): string {
+  return new Date(ms).toISOString().slice(0, 10);
+}
+
+function nextUtcMidnight(ms: number): [number, number, number] {
+  const d = new Date(ms);
+  return [d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate() + 1];
+}

@@ -1,0 +1,173 @@
+/**
+ * The field mapping between a Pipedrive activity and a Google event (DESIGN.md §1), in both directions, and the
+ * canonical `SyncedFields` view of either side.
+ *
+ * Both `*ToSyncedFields` functions produce the same normalized form, so that an event we wrote from an activity
+ * compares (and hashes) equal to that activity, and an activity we wrote from an event compares equal to that event.
+ * `eventToSyncedFields` goes through `eventToActivityFields` on purpose: what Google can express but Pipedrive cannot
+ * (seconds, multi-day all-day events, a Google-only privacy toggle) is dropped exactly as it would be when written,
+ * so it never shows up as a difference that can never be reconciled.
+ *
+ * Privacy (`privateEvents`): `'private'` — a private activity becomes an event with `visibility: 'private'`;
+ * `'public'` — private activities become ordinary events; `'skip'` — private activities and private/confidential
+ * Google events are not synced (see echo.ts). Pipedrive's activity write API has no privacy field, so privacy only
+ * flows Pipedrive → Google.
+ *
+ * Attachments are never transferred: no `attachments` on events, no files on activities.
+ */
+import type { calendar_v3 } from '@googleapis/calendar';
+import { contentHash } from './content-hash.js';
+import { renderContactBlock, stripContactBlock, withContactBlock, type ContactDetails } from './contact-details.js';
+import { eventIdFor } from './event-id.js';
+import { eventLinkProperties } from './event-properties.js';
+import type { SyncSettings } from './settings.js';
+import { googleToSchedule, pdSchedule, scheduleToGoogle, scheduleToTimes, type PdSchedule } from './time-mapping.js';
+import { renderTitle, stripTitlePrefix } from './title-template.js';
+import type { LinkedNames, PdActivity, PdActivityWrite, SyncedFields } from './types.js';
+
+/** What both directions need: the current linked names (for the title) and the connection's settings. */
+export interface MappingContext {
+  names: LinkedNames;
+  settings: SyncSettings;
+}
+
+export interface EventMappingContext extends MappingContext {
+  connectionId: string;
+  /** e.g. `https://acme.pipedrive.com`; without it the contact block has no links. */
+  pipedriveAppUrl?: string;
+  /** Details for the contact block (only used when `settings.contactDetails`). */
+  contact?: ContactDetails;
+  /** Bumped when an activity's earlier event was deleted, because Google never reuses a deleted id. */
+  eventIdGeneration?: number;
+}
+
+/** Lower-cased, trimmed, de-duplicated, sorted e-mails: attendee order and case are not user-meaningful. */
+export function normalizeEmails(emails: Iterable<string | null | undefined>): string[] {
+  const set = new Set<string>();
+  for (const email of emails) {
+    const normalized = email?.trim().toLowerCase() ?? '';
+    if (normalized !== '') set.add(normalized);
+  }
+  return [...set].sort();
+}
+
+function scheduleOrThrow(activity: PdActivity): PdSchedule {
+  const schedule = pdSchedule(activity);
+  // Callers classify first (classifyPipedriveChange ignores undated activities); reaching this is a programming error.
+  if (schedule === null) throw new Error(`activity ${activity.id} has no valid due_date and cannot become an event`);
+  return schedule;
+}
+
+function isPrivateVisibility(visibility: string | null | undefined): boolean {
+  return visibility === 'private' || visibility === 'confidential';
+}
+
+/** The canonical content of an activity. Throws for an activity without a due date. */
+export function activityToSyncedFields(activity: PdActivity, ctx: MappingContext): SyncedFields {
+  const subject = activity.subject ?? '';
+  return {
+    subject,
+    title: renderTitle(ctx.settings.titleTemplate, ctx.names, subject),
+    ...scheduleToTimes(scheduleOrThrow(activity)),
+    description: activity.public_description ?? '',
+    location: activity.location?.value ?? '',
+    busy: activity.busy ?? true,
+    attendees: normalizeEmails((activity.attendees ?? []).map((a) => a.email)),
+    private: ctx.settings.privateEvents === 'private' && activity.private === true,
+  };
+}
+
+/** The Google event body for an activity (for `events.insert` / `events.update`). */
+export function activityToEvent(activity: PdActivity, ctx: EventMappingContext): calendar_v3.Schema$Event {
+  const fields = activityToSyncedFields(activity, ctx);
+  const block = ctx.settings.contactDetails ? renderContactBlock(ctx.contact, ctx.pipedriveAppUrl) : null;
+  return {
+    id: eventIdFor(ctx.connectionId, activity.id, ctx.eventIdGeneration ?? 0),
+    summary: fields.title,
+    description: withContactBlock(fields.description, block),
+    location: fields.location,
+    ...scheduleToGoogle(scheduleOrThrow(activity)),
+    transparency: fields.busy ? 'opaque' : 'transparent',
+    // 'default' (not omitted) so that an activity made public again also turns the event public on update.
+    visibility: fields.private ? 'private' : 'default',
+    attendees: fields.attendees.map((email) => ({ email })),
+    extendedProperties: {
+      private: eventLinkProperties({
+        activityId: activity.id,
+        connectionId: ctx.connectionId,
+        contentHash: contentHash(fields),
+      }),
+    },
+  };
+}
+
+/**
+ * Google attendees that are people the activity is with: rooms/resources are not, and neither is the calendar owner
+ * as organizer (Google lists the organizer among attendees of events created in its UI).
+ * Limit: if a Pipedrive activity lists its owner's own e-mail, that attendee is dropped on the way back.
+ */
+function googleAttendeeEmails(event: calendar_v3.Schema$Event): string[] {
+  return normalizeEmails(
+    (event.attendees ?? []).filter((a) => !a.resource && !(a.self && a.organizer)).map((a) => a.email),
+  );
+}
+
+/**
+ * The Pipedrive activity write body for a Google event's user-editable fields. Throws when the event has no
+ * readable start (e.g. a cancelled event that came back as only an id — classify it first).
+ */
+export function eventToActivityFields(event: calendar_v3.Schema$Event, ctx: MappingContext): PdActivityWrite {
+  const schedule = googleToSchedule(event.start, event.end);
+  if (schedule === null) throw new Error(`event ${event.id ?? '(no id)'} has no readable start`);
+  const location = event.location ?? '';
+  return {
+    subject: stripTitlePrefix(ctx.settings.titleTemplate, ctx.names, event.summary ?? ''),
+    public_description: stripContactBlock(event.description ?? ''),
+    location: location === '' ? null : { value: location },
+    ...schedule,
+    busy: event.transparency !== 'transparent',
+    attendees: googleAttendeeEmails(event).map((email) => ({ email })),
+  };
+}
+
+/** The write body for a new activity created from a Google event (two-way mode): no links, the incoming type. */
+export function newActivityFromEvent(event: calendar_v3.Schema$Event, ctx: MappingContext): PdActivityWrite {
+  return { ...eventToActivityFields(event, ctx), type: ctx.settings.incomingActivityType };
+}
+
+/** The canonical content of a Google event. */
+export function eventToSyncedFields(event: calendar_v3.Schema$Event, ctx: MappingContext): SyncedFields {
+  const write = eventToActivityFields(event, ctx);
+  return {
+    subject: write.subject,
+    title: event.summary ?? '',
+    ...scheduleToTimes(write),
+    description: write.public_description,
+    location: write.location?.value ?? '',
+    busy: write.busy,
+    attendees: write.attendees.map((a) => a.email),
+    private: ctx.settings.privateEvents === 'private' && isPrivateVisibility(event.visibility),
+  };
+}
+
+/**
+ * The Pipedrive write body for canonical fields (e.g. the result of conflict resolution). Privacy and the title are
+ * not written: Pipedrive has no privacy field, and the title is derived from the subject and the links.
+ */
+export function syncedFieldsToActivityWrite(fields: SyncedFields): PdActivityWrite {
+  const schedule = googleToSchedule(fields.start, fields.end);
+  if (schedule === null) throw new Error('synced fields have an unreadable start');
+  return {
+    subject: fields.subject,
+    public_description: fields.description,
+    location: fields.location === '' ? null : { value: fields.location },
+    ...schedule,
+    busy: fields.busy,
+    attendees: fields.attendees.map((email) => ({ email })),
+  };
+}
+
+/** Google's `sendUpdates` request parameter: invitations only when the user opted in. */
+export function sendUpdatesFor(settings: SyncSettings): 'all' | 'none' {
+  return settings.sendInvitations ? 'all' : 'none';
+}

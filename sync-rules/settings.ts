@@ -1,0 +1,72 @@
+/**
+ * Per-connection sync settings: one zod schema is the single source of truth for their shape, their defaults and the
+ * error messages a user sees when the settings page (or admin API) sends something invalid.
+ */
+import { z } from 'zod';
+import { templateProblems } from './title-template.js';
+
+export const SYNC_MODES = ['two-way', 'pipedrive-to-google'] as const;
+export type SyncMode = (typeof SYNC_MODES)[number];
+
+export const DEFAULT_TITLE_TEMPLATE = '{deal} > {person} > {org} > {subject}';
+
+export const syncSettingsSchema = z
+  .strictObject({
+    enabled: z.boolean().default(false),
+    /** The Google calendar events are written to; `null` until the user picks one. */
+    calendarId: z.string().min(1, 'must not be empty').nullable().default(null),
+    /** `two-way`: Google-created events become activities; `pipedrive-to-google`: only our events flow back. */
+    mode: z.enum(SYNC_MODES).default('two-way'),
+    titleTemplate: z
+      .string()
+      .default(DEFAULT_TITLE_TEMPLATE)
+      .superRefine((template, ctx) => {
+        for (const message of templateProblems(template)) ctx.addIssue({ code: 'custom', message });
+      }),
+    /** Activity types sent to Google; empty means every type. */
+    activityTypesOut: z.array(z.string().min(1)).default([]),
+    /** The activity type events created in Google become. */
+    incomingActivityType: z.string().min(1).default('task'),
+    /** Private items: sync marked private, sync as ordinary (public) items, or do not sync them at all. */
+    privateEvents: z.enum(['private', 'public', 'skip']).default('private'),
+    /** Write the linked person/organization/deal details (with links to Pipedrive) into the event description. */
+    contactDetails: z.boolean().default(false),
+    /** When one side is deleted: delete the other side too, or only forget the link and keep it. */
+    deletion: z.enum(['delete', 'unlink']).default('delete'),
+    /** Activities marked done: keep their events, or remove the events from the calendar. */
+    doneActivities: z.enum(['keep', 'remove']).default('keep'),
+    /** Send Google invitation e-mails to attendees (`sendUpdates=all`); off by default so syncing never spams. */
+    sendInvitations: z.boolean().default(false),
+    /** How far ahead instances of recurring Google events are turned into activities. */
+    recurringHorizonDays: z.number().int().min(1).max(730).default(90),
+    /** Period of the safety-net incremental sync that catches lost webhooks and push notifications. */
+    safetyIntervalSeconds: z.number().int().min(60).max(86_400).default(300),
+  })
+  .superRefine((settings, ctx) => {
+    // Enabling without a calendar would accept changes with nowhere to write them.
+    if (settings.enabled && settings.calendarId === null) {
+      ctx.addIssue({ code: 'custom', path: ['calendarId'], message: 'choose a calendar before enabling the sync' });
+    }
+  });
+
+export type SyncSettings = z.output<typeof syncSettingsSchema>;
+/** What a caller may send: every field optional, defaults fill the rest. */
+export type SyncSettingsInput = z.input<typeof syncSettingsSchema>;
+
+export const DEFAULT_SETTINGS: SyncSettings = Object.freeze(syncSettingsSchema.parse({})) as SyncSettings;
+
+export type ParseSettingsResult = { ok: true; settings: SyncSettings } | { ok: false; errors: string[] };
+
+/**
+ * Validates settings from outside (HTTP body, CLI, database row). Never throws: bad input yields one readable line
+ * per problem, prefixed with the field name, suitable for a 400 response.
+ */
+export function parseSettings(input: unknown): ParseSettingsResult {
+  const result = syncSettingsSchema.safeParse(input ?? {});
+  if (result.success) return { ok: true, settings: result.data };
+  const errors = result.error.issues.map((issue) => {
+    const path = issue.path.map(String).join('.');
+    return path === '' ? issue.message : `${path}: ${issue.message}`;
+  });
+  return { ok: false, errors };
+}
