@@ -1,0 +1,236 @@
+/**
+ * The control API: what a test, benchmark or sandbox does "from Google's side" — create users and calendars,
+ * edit events as if in the Google Calendar UI (these writes version events and fire push notifications exactly
+ * like API writes), break things (expired tokens, invalidated sync tokens, quota, faults) and read counters.
+ * The same operations are served over HTTP under `/_emulator/...` (see server.ts).
+ */
+import type { FaultConfig, FaultInjector } from '../shared/faults.js';
+import { errors, googleError } from './errors.js';
+import type { EventService, InvitationRecord } from './events.js';
+import type { Channel, PushService, PushStats } from './push.js';
+import { emptyPushStats } from './push.js';
+import type { Quota } from './quota.js';
+import type { AccessRole, GoogleEvent, Store, User } from './store.js';
+import { ROLE_RANK } from './store.js';
+
+export interface CreatedUser {
+  userId: string;
+  email: string;
+  clientId: string;
+  clientSecret: string;
+  refreshToken: string;
+  accessToken: string;
+  primaryCalendarId: string;
+}
+
+export interface CalendarListEntryInfo {
+  id: string;
+  summary: string;
+  timeZone: string;
+  accessRole: AccessRole;
+  primary: boolean;
+}
+
+export interface GoogleStats {
+  requests: {
+    total: number;
+    /** Keyed `"<METHOD> <route pattern>"`, e.g. `"POST /calendar/v3/calendars/:calendarId/events"`. */
+    byRoute: Record<string, number>;
+    /** Keyed by operation name, e.g. `"events.insert"`. */
+    byOperation: Record<string, number>;
+    /** Keyed by the authenticated user's email. */
+    byUser: Record<string, number>;
+  };
+  /** Requests answered with a quota error. */
+  rateLimited: number;
+  /** Requests answered with an injected fault. */
+  injectedErrors: number;
+  /** Requests answered 401. */
+  authFailures: number;
+  push: PushStats;
+  /** One record per event write: the `sendUpdates` given and who would have been mailed. */
+  invitations: InvitationRecord[];
+}
+
+export const emptyStats = (): GoogleStats => ({
+  requests: { total: 0, byRoute: {}, byOperation: {}, byUser: {} },
+  rateLimited: 0,
+  injectedErrors: 0,
+  authFailures: 0,
+  push: emptyPushStats(),
+  invitations: [],
+});
+
+export interface EventInspection {
+  event: GoogleEvent;
+  /** `sendUpdates` of the last API write of this event, if one was given. */
+  lastSendUpdates?: string;
+}
+
+export interface GoogleControl {
+  createUser(input: { email: string }): CreatedUser;
+  createCalendar(
+    email: string,
+    input: { summary: string; id?: string; timeZone?: string; description?: string },
+    accessRole?: AccessRole,
+  ): CalendarListEntryInfo;
+  listCalendars(email: string): CalendarListEntryInfo[];
+  upsertEvent(email: string, calendarId: string, event: Record<string, unknown>): GoogleEvent;
+  deleteEvent(email: string, calendarId: string, eventId: string): void;
+  listEvents(email: string, calendarId: string, opts?: { includeDeleted?: boolean }): GoogleEvent[];
+  inspectEvent(email: string, calendarId: string, eventId: string): EventInspection;
+  invalidateSyncTokens(email?: string, calendarId?: string): void;
+  expireAccessTokens(email?: string): void;
+  setQuota(perMinute: number): void;
+  setFaults(config: FaultConfig): void;
+  listChannels(): Channel[];
+  stats(): GoogleStats;
+  resetStats(): void;
+  reset(): void;
+}
+
+export interface ControlDeps {
+  store: Store;
+  events: EventService;
+  push: PushService;
+  quota: Quota;
+  faults: FaultInjector;
+  state: { stats: GoogleStats };
+  defaultQuota: number;
+  accessTokenTtlSeconds: number;
+}
+
+export function createControl(d: ControlDeps): GoogleControl {
+  const { store } = d;
+
+  const userOf = (email: string): User => {
+    const u = store.users.get(email);
+    if (!u) throw googleError(404, { reason: 'notFound', message: `No emulator user ${email}` });
+    return u;
+  };
+  const entryInfo = (u: User, id: string): CalendarListEntryInfo => {
+    const cal = store.calendars.get(id)!;
+    const e = u.calendarList.get(id)!;
+    return { id, summary: cal.summary, timeZone: cal.timeZone, accessRole: e.accessRole, primary: e.primary };
+  };
+
+  const control: GoogleControl = {
+    createUser({ email }) {
+      if (typeof email !== 'string' || !/^[^@\s]+@[^@\s]+$/.test(email))
+        throw errors.badRequest('A valid email is required.');
+      let user = store.users.get(email);
+      if (!user) {
+        user = {
+          userId: String(100000000000000000000n + BigInt(store.users.size + 1)),
+          email,
+          refreshToken: store.randomToken('1//emu-'),
+          calendarList: new Map(),
+        };
+        store.users.set(email, user);
+        store.refreshTokens.set(user.refreshToken, email);
+        store.createCalendar({ id: email, summary: email });
+        user.calendarList.set(email, { accessRole: 'owner', primary: true });
+      }
+      return {
+        userId: user.userId,
+        email,
+        clientId: store.client.clientId,
+        clientSecret: store.client.clientSecret,
+        refreshToken: user.refreshToken,
+        accessToken: store.issueAccessToken(email, d.accessTokenTtlSeconds),
+        primaryCalendarId: email,
+      };
+    },
+    createCalendar(email, input, accessRole = 'owner') {
+      const u = userOf(email);
+      if (!(accessRole in ROLE_RANK)) throw errors.badRequest(`Invalid accessRole ${accessRole}`);
+      const id = input.id ?? `${store.randomId(26)}@group.calendar.google.com`;
+      if (!store.calendars.has(id)) {
+        store.createCalendar({
+          id,
+          summary: input.summary,
+          ...(input.timeZone ? { timeZone: input.timeZone } : {}),
+          ...(input.description ? { description: input.description } : {}),
+        });
+      }
+      u.calendarList.set(id, { accessRole, primary: false });
+      return entryInfo(u, id);
+    },
+    listCalendars(email) {
+      const u = userOf(email);
+      return [...u.calendarList.keys()].map((id) => entryInfo(u, id));
+    },
+    upsertEvent(email, calendarId, event) {
+      const u = userOf(email);
+      const cal = d.events.resolveCalendar(u, calendarId, 'reader');
+      const ctx = { user: u, operation: 'control.upsertEvent' };
+      const id = typeof event.id === 'string' ? event.id : undefined;
+      const existing = id ? cal.events.get(id) : undefined;
+      if (!existing) return d.events.insert(cal, event, ctx);
+      // Editing a deleted event in the UI (restoring it from the bin) makes it confirmed again.
+      const body =
+        existing.resource.status === 'cancelled' && event.status === undefined
+          ? { ...event, status: 'confirmed' }
+          : event;
+      return d.events.patch(cal, existing.resource.id, body, ctx);
+    },
+    deleteEvent(email, calendarId, eventId) {
+      const u = userOf(email);
+      const cal = d.events.resolveCalendar(u, calendarId, 'reader');
+      d.events.delete(cal, eventId, { user: u, operation: 'control.deleteEvent' });
+    },
+    listEvents(email, calendarId, opts = {}) {
+      const u = userOf(email);
+      const cal = d.events.resolveCalendar(u, calendarId, 'freeBusyReader');
+      return [...cal.events.values()]
+        .filter((s) => opts.includeDeleted || s.resource.status !== 'cancelled')
+        .map((s) => structuredClone(s.resource))
+        .sort((a, b) => (a.id < b.id ? -1 : 1));
+    },
+    inspectEvent(email, calendarId, eventId) {
+      const u = userOf(email);
+      const cal = d.events.resolveCalendar(u, calendarId, 'freeBusyReader');
+      const s = cal.events.get(eventId);
+      if (!s) throw errors.notFound();
+      return {
+        event: structuredClone(s.resource),
+        ...(s.lastSendUpdates !== undefined ? { lastSendUpdates: s.lastSendUpdates } : {}),
+      };
+    },
+    invalidateSyncTokens(email, calendarId) {
+      for (const cal of store.calendars.values()) {
+        if (calendarId !== undefined) {
+          const id = calendarId === 'primary' && email ? email : calendarId;
+          if (cal.id !== id) continue;
+        } else if (email !== undefined && !store.users.get(email)?.calendarList.has(cal.id)) continue;
+        cal.syncEpoch++;
+      }
+    },
+    expireAccessTokens(email) {
+      for (const t of store.accessTokens.values()) if (email === undefined || t.email === email) t.expiresAt = 0;
+    },
+    setQuota(perMinute) {
+      d.quota.set(perMinute);
+    },
+    setFaults(config) {
+      d.faults.configure(config);
+    },
+    listChannels() {
+      return d.push.list();
+    },
+    stats() {
+      return structuredClone(d.state.stats);
+    },
+    resetStats() {
+      d.state.stats = emptyStats();
+    },
+    reset() {
+      d.push.clear();
+      store.clear();
+      d.quota.reset(d.defaultQuota);
+      d.faults.configure({});
+      d.state.stats = emptyStats();
+    },
+  };
+  return control;
+}

@@ -1,0 +1,614 @@
+/**
+ * The Events collection: insert/get/patch/update/delete/list/instances with the validation, versioning (etag,
+ * `updated`, `sequence`) and incremental-sync semantics of Calendar API v3. Calendar-scoped, auth-free: the server
+ * resolves the user and calendar first. Every write reports the calendar as changed so push channels fire.
+ */
+import { errors } from './errors.js';
+import { expand, MAX_INSTANCES, Occurrence, parseInstanceId, stampInstant, validateRecurrence } from './recurrence.js';
+import { AccessRole, Calendar, GoogleEvent, ROLE_RANK, Store, StoredEvent, User } from './store.js';
+import { decodePageToken, decodeSyncToken, encodePageToken, encodeSyncToken } from './sync-token.js';
+import { EventDateTime, hasOffset, instantOf, isValidTimeZone, parseInstant, rfc3339Ms } from './time.js';
+
+export const EXT_PROP_LIMITS = { keyChars: 44, valueChars: 1024, count: 300, totalBytes: 32 * 1024 };
+const READ_ONLY = [
+  'kind',
+  'etag',
+  'created',
+  'updated',
+  'htmlLink',
+  'creator',
+  'organizer',
+  'sequence',
+  'recurringEventId',
+];
+/** Objects that a patch replaces as a whole (merging `date` into a `dateTime` start would make an invalid time). */
+const REPLACED_OBJECTS = new Set(['start', 'end', 'originalStartTime']);
+const SYNC_FORBIDDEN = [
+  'timeMin',
+  'timeMax',
+  'q',
+  'orderBy',
+  'updatedMin',
+  'iCalUID',
+  'privateExtendedProperty',
+  'sharedExtendedProperty',
+];
+const EVENT_ID_RE = /^[a-v0-9]{5,1024}$/;
+const YEAR = 365 * 86_400_000;
+
+export interface WriteContext {
+  /** The acting user (organizer/creator of new events). */
+  user: User;
+  /** `sendUpdates` query value; undefined when absent or for control-API writes. */
+  sendUpdates?: string;
+  /** `If-Match` header value. */
+  ifMatch?: string;
+  /** Which operation, for the invitation log. */
+  operation: string;
+}
+
+export interface InvitationRecord {
+  operation: string;
+  calendarId: string;
+  eventId: string;
+  sendUpdates: string;
+  attendees: string[];
+  /** Addresses that would have received mail (none unless sendUpdates is all/externalOnly). */
+  notified: string[];
+}
+
+export class EventService {
+  constructor(
+    private readonly store: Store,
+    private readonly onChange: (cal: Calendar) => void,
+    private readonly onInvitation: (rec: InvitationRecord) => void,
+  ) {}
+
+  // ---- calendar resolution -------------------------------------------------------------------------------
+
+  resolveCalendar(user: User, calendarIdParam: string, minRole: AccessRole): Calendar {
+    const id = calendarIdParam === 'primary' ? user.email : calendarIdParam;
+    const entry = user.calendarList.get(id);
+    const cal = this.store.calendars.get(id);
+    if (!entry || !cal) throw errors.notFound();
+    if (ROLE_RANK[entry.accessRole] < ROLE_RANK[minRole]) throw errors.requiredAccessLevel();
+    return cal;
+  }
+
+  // ---- writes --------------------------------------------------------------------------------------------
+
+  insert(cal: Calendar, body: unknown, ctx: WriteContext): GoogleEvent {
+    const input = asObject(body);
+    let id: string;
+    if (input.id !== undefined && input.id !== null) {
+      if (typeof input.id !== 'string' || !EVENT_ID_RE.test(input.id))
+        throw errors.badRequest('Invalid resource id value.');
+      id = input.id;
+      // Ids of deleted events stay taken: the real API answers 409 for them as well.
+      if (cal.events.has(id)) throw errors.duplicate();
+    } else {
+      do id = this.store.randomId(26);
+      while (cal.events.has(id));
+    }
+    const now = this.store.nextUpdated();
+    const fields = stripReadOnly(input);
+    delete fields.id;
+    const resource: GoogleEvent = {
+      kind: 'calendar#event',
+      id,
+      etag: '',
+      status: 'confirmed',
+      htmlLink: htmlLink(id, cal.id),
+      created: rfc3339Ms(now),
+      updated: rfc3339Ms(now),
+      iCalUID: typeof input.iCalUID === 'string' ? input.iCalUID : `${id}@google.com`,
+      sequence: 0,
+      ...fields,
+      creator: { email: ctx.user.email, self: true },
+      organizer: organizerOf(cal, ctx.user),
+    } as GoogleEvent;
+    if (resource.status === 'cancelled') resource.status = 'confirmed';
+    validateEvent(resource);
+    this.commit(cal, resource, now, ctx, true);
+    return clone(resource);
+  }
+
+  patch(cal: Calendar, eventId: string, body: unknown, ctx: WriteContext): GoogleEvent {
+    const stored = this.findForWrite(cal, eventId, ctx);
+    const next = deepMerge(structuredClone(stored.resource) as Record<string, unknown>, stripReadOnly(asObject(body)));
+    return this.rewrite(cal, next, ctx);
+  }
+
+  update(cal: Calendar, eventId: string, body: unknown, ctx: WriteContext): GoogleEvent {
+    const stored = this.findForWrite(cal, eventId, ctx);
+    const r = stored.resource;
+    const keep = {
+      kind: r.kind,
+      id: r.id,
+      etag: r.etag,
+      status: r.status,
+      htmlLink: r.htmlLink,
+      created: r.created,
+      updated: r.updated,
+      iCalUID: r.iCalUID,
+      sequence: r.sequence,
+      creator: r.creator,
+      organizer: r.organizer,
+      ...(r.recurringEventId ? { recurringEventId: r.recurringEventId, originalStartTime: r.originalStartTime } : {}),
+    };
+    const fields = dropNulls(stripReadOnly(asObject(body)));
+    delete fields.id;
+    delete fields.iCalUID;
+    return this.rewrite(cal, { ...keep, ...fields }, ctx);
+  }
+
+  delete(cal: Calendar, eventId: string, ctx: WriteContext): void {
+    const stored = cal.events.get(eventId) ?? this.materializeInstance(cal, eventId);
+    if (!stored) throw errors.notFound();
+    if (stored.resource.status === 'cancelled') throw errors.deleted();
+    checkIfMatch(stored, ctx.ifMatch);
+    const now = this.store.nextUpdated();
+    const next = { ...stored.resource, status: 'cancelled' as const };
+    this.commit(cal, next, now, ctx, false);
+  }
+
+  /** Writes a validated resource as a new version: fresh etag, `updated`, `sequence`, change counter; notifies. */
+  private commit(cal: Calendar, resource: GoogleEvent, now: number, ctx: WriteContext, isNew: boolean): void {
+    const prev = cal.events.get(resource.id);
+    resource.updated = rfc3339Ms(now);
+    resource.sequence = isNew ? 0 : (prev?.resource.sequence ?? 0) + 1;
+    const change = this.store.nextChange();
+    resource.etag = `"${now * 1000 + (change % 1000)}"`;
+    const stored: StoredEvent = { resource, changeSeq: change };
+    if (ctx.sendUpdates !== undefined) stored.lastSendUpdates = ctx.sendUpdates;
+    cal.events.set(resource.id, stored);
+    const attendees = Array.isArray(resource.attendees)
+      ? (resource.attendees as Array<{ email?: string }>).map((a) => a.email ?? '')
+      : [];
+    const mode = ctx.sendUpdates ?? 'none';
+    this.onInvitation({
+      operation: ctx.operation,
+      calendarId: cal.id,
+      eventId: resource.id,
+      sendUpdates: ctx.sendUpdates ?? '(absent)',
+      attendees,
+      notified: mode === 'all' || mode === 'externalOnly' ? attendees.filter((a) => a !== ctx.user.email) : [],
+    });
+    this.onChange(cal);
+  }
+
+  private rewrite(cal: Calendar, next: Record<string, unknown>, ctx: WriteContext): GoogleEvent {
+    const resource = next as GoogleEvent;
+    if (!['confirmed', 'tentative', 'cancelled'].includes(resource.status))
+      throw errors.badRequest('Invalid event status.');
+    if (resource.status !== 'cancelled') validateEvent(resource);
+    else validateExtendedProperties(resource.extendedProperties);
+    this.commit(cal, resource, this.store.nextUpdated(), ctx, false);
+    return clone(resource);
+  }
+
+  private findForWrite(cal: Calendar, eventId: string, ctx: WriteContext): StoredEvent {
+    const stored = cal.events.get(eventId) ?? this.materializeInstance(cal, eventId);
+    if (!stored) throw errors.notFound();
+    checkIfMatch(stored, ctx.ifMatch);
+    return stored;
+  }
+
+  /** A not-yet-modified instance of a recurring event, as a stored exception-to-be (not saved until committed). */
+  private materializeInstance(cal: Calendar, eventId: string): StoredEvent | undefined {
+    const virtual = this.virtualInstance(cal, eventId);
+    return virtual ? { resource: virtual, changeSeq: 0 } : undefined;
+  }
+
+  private virtualInstance(cal: Calendar, eventId: string): GoogleEvent | undefined {
+    const parsed = parseInstanceId(eventId);
+    if (!parsed) return undefined;
+    const master = cal.events.get(parsed.masterId)?.resource;
+    if (!master?.recurrence || !master.start || !master.end) return undefined;
+    const at = stampInstant(parsed.stamp);
+    if (at === undefined) return undefined;
+    const occ = expand(master.start, master.end, master.recurrence, at - 86_400_000, at + 86_400_000).find(
+      (o) => o.stamp === parsed.stamp,
+    );
+    return occ ? instanceOf(master, occ) : undefined;
+  }
+
+  // ---- reads ---------------------------------------------------------------------------------------------
+
+  get(cal: Calendar, eventId: string): GoogleEvent {
+    const stored = cal.events.get(eventId);
+    if (stored) return clone(stored.resource);
+    const virtual = this.virtualInstance(cal, eventId);
+    if (virtual) return virtual;
+    throw errors.notFound();
+  }
+
+  instances(cal: Calendar, eventId: string, query: URLSearchParams, role: AccessRole): unknown {
+    const master = cal.events.get(eventId)?.resource;
+    if (!master) throw errors.notFound();
+    const pageTokenParam = query.get('pageToken');
+    const page = pageTokenParam !== null ? decodePageToken(pageTokenParam) : undefined;
+    if (pageTokenParam !== null && !page) throw errors.badRequest('Invalid page token value.', 'invalid', 'pageToken');
+    if (!master.recurrence) return this.page(cal, role, [], query, undefined, page);
+    const timeMin = parseTimeParam(query, 'timeMin');
+    const timeMax = parseTimeParam(query, 'timeMax');
+    const showDeleted = query.get('showDeleted') === 'true';
+    // Unlike a singleEvents listing, instances() shows modified instances in place of the generated ones.
+    const items = this.expandMaster(cal, master, timeMin, timeMax, { showDeleted });
+    return this.page(
+      cal,
+      role,
+      items.map((i) => i.ev),
+      query,
+      undefined,
+      page,
+    );
+  }
+
+  list(cal: Calendar, query: URLSearchParams, role: AccessRole): unknown {
+    const syncTokenParam = query.get('syncToken');
+    const pageTokenParam = query.get('pageToken');
+    let since: number | undefined;
+    if (syncTokenParam !== null) {
+      for (const p of SYNC_FORBIDDEN) {
+        if (query.has(p))
+          throw errors.badRequest(`The parameter '${p}' cannot be used together with a sync token.`, 'invalid', p);
+      }
+      const tok = decodeSyncToken(syncTokenParam);
+      if (!tok) throw errors.badRequest('Invalid sync token value.', 'invalid', 'syncToken');
+      if (tok.calendarId !== cal.id || tok.epoch !== cal.syncEpoch || tok.change > this.store.currentChange) {
+        throw errors.fullSyncRequired();
+      }
+      since = tok.change;
+    }
+    const page = pageTokenParam !== null ? decodePageToken(pageTokenParam) : undefined;
+    if (pageTokenParam !== null && !page) throw errors.badRequest('Invalid page token value.', 'invalid', 'pageToken');
+    if (page?.since !== undefined) since = page.since;
+
+    const singleEvents = query.get('singleEvents') === 'true';
+    const showDeleted = query.get('showDeleted') === 'true';
+    const orderBy = query.get('orderBy');
+    if (orderBy !== null && orderBy !== 'startTime' && orderBy !== 'updated')
+      throw errors.badRequest('Invalid value for orderBy.', 'invalid', 'orderBy');
+    if (orderBy === 'startTime' && !singleEvents) {
+      throw errors.badRequest(
+        'The requested ordering is not available for the particular query.',
+        'invalid',
+        'orderBy',
+      );
+    }
+    const timeMin = parseTimeParam(query, 'timeMin');
+    const timeMax = parseTimeParam(query, 'timeMax');
+    if (timeMin !== undefined && timeMax !== undefined && timeMin >= timeMax) throw errors.timeRangeEmpty('timeMax');
+    const updatedMinRaw = query.get('updatedMin');
+    const updatedMin = updatedMinRaw !== null ? parseTimeParam(query, 'updatedMin') : undefined;
+    const iCalUID = query.get('iCalUID');
+    const q = query.get('q')?.toLowerCase();
+    const privFilters = propertyFilters(query.getAll('privateExtendedProperty'), 'privateExtendedProperty');
+    const sharedFilters = propertyFilters(query.getAll('sharedExtendedProperty'), 'sharedExtendedProperty');
+
+    const items: Array<{ ev: GoogleEvent; startMs: number }> = [];
+    for (const stored of cal.events.values()) {
+      const ev = stored.resource;
+      const cancelled = ev.status === 'cancelled';
+      if (since !== undefined) {
+        if (stored.changeSeq <= since) continue;
+      } else if (cancelled) {
+        // Deleted entries show with showDeleted, and always once updatedMin is given (per the reference).
+        const recentlyDeleted = updatedMin !== undefined && Date.parse(ev.updated) >= updatedMin;
+        if (!showDeleted && !recentlyDeleted) continue;
+      }
+      if (updatedMin !== undefined && Date.parse(ev.updated) < updatedMin) continue;
+      if (iCalUID !== null && ev.iCalUID !== iCalUID) continue;
+      if (!matchesProps(ev.extendedProperties?.private, privFilters)) continue;
+      if (!matchesProps(ev.extendedProperties?.shared, sharedFilters)) continue;
+      if (
+        q &&
+        !['summary', 'description', 'location'].some((f) =>
+          String(ev[f] ?? '')
+            .toLowerCase()
+            .includes(q),
+        )
+      )
+        continue;
+
+      if (ev.recurrence && singleEvents && !cancelled) {
+        for (const inst of this.expandMaster(cal, ev, timeMin, timeMax)) items.push(inst);
+        continue;
+      }
+      const s = instantOf(ev.start) ?? 0;
+      if (timeMin !== undefined || timeMax !== undefined) {
+        if (ev.recurrence) {
+          if (!ev.start || !ev.end) continue;
+          const occ = expand(ev.start, ev.end, ev.recurrence, timeMin ?? -8.64e15, timeMax ?? s + 100 * YEAR);
+          if (occ.length === 0) continue;
+        } else if (!overlaps(ev, timeMin, timeMax)) continue;
+      }
+      items.push({ ev: cancelled ? minimalCancelled(ev) : clone(ev), startMs: s });
+    }
+    if (orderBy === 'startTime') items.sort((a, b) => a.startMs - b.startMs || cmp(a.ev.id, b.ev.id));
+    else if (orderBy === 'updated') items.sort((a, b) => cmp(a.ev.updated, b.ev.updated) || cmp(a.ev.id, b.ev.id));
+    else items.sort((a, b) => cmp(a.ev.id, b.ev.id));
+    return this.page(
+      cal,
+      role,
+      items.map((i) => i.ev),
+      query,
+      since,
+      page,
+    );
+  }
+
+  private expandMaster(
+    cal: Calendar,
+    master: GoogleEvent,
+    timeMin: number | undefined,
+    timeMax: number | undefined,
+    /** Whether stored exceptions replace their generated instance (instances()) or are skipped (list()). */
+    exceptions?: { showDeleted: boolean },
+  ): Array<{ ev: GoogleEvent; startMs: number }> {
+    if (!master.start || !master.end || !master.recurrence) return [];
+    const from = timeMin ?? -8.64e15;
+    const to = timeMax ?? Math.max(Date.now(), instantOf(master.start) ?? 0) + 2 * YEAR;
+    const out: Array<{ ev: GoogleEvent; startMs: number }> = [];
+    for (const occ of expand(master.start, master.end, master.recurrence, from, to)) {
+      const exception = cal.events.get(`${master.id}_${occ.stamp}`);
+      if (exception) {
+        // In list(), modified instances are stored events in their own right and are listed (or not) on their own.
+        const ex = exception.resource;
+        if (exceptions && (ex.status !== 'cancelled' || exceptions.showDeleted)) {
+          out.push({
+            ev: ex.status === 'cancelled' ? minimalCancelled(ex) : clone(ex),
+            startMs: instantOf(ex.start) ?? occ.startMs,
+          });
+        }
+        continue;
+      }
+      out.push({ ev: instanceOf(master, occ), startMs: occ.startMs });
+      if (out.length >= MAX_INSTANCES) break;
+    }
+    return out;
+  }
+
+  private page(
+    cal: Calendar,
+    role: AccessRole,
+    list: GoogleEvent[],
+    query: URLSearchParams,
+    since: number | undefined,
+    page: ReturnType<typeof decodePageToken>,
+  ): unknown {
+    const maxRaw = query.get('maxResults');
+    let max = 250;
+    if (maxRaw !== null) {
+      const n = Number(maxRaw);
+      if (!Number.isInteger(n) || n < 1)
+        throw errors.badRequest('Invalid value for maxResults.', 'invalid', 'maxResults');
+      max = Math.min(n, 2500);
+    }
+    const snapshot = page?.snapshot ?? this.store.currentChange;
+    const offset = page?.offset ?? 0;
+    const slice = list.slice(offset, offset + max);
+    const more = offset + max < list.length;
+    const token = more
+      ? {
+          nextPageToken: encodePageToken({
+            offset: offset + max,
+            snapshot,
+            ...(since !== undefined ? { since } : {}),
+            query: cal.id,
+          }),
+        }
+      : { nextSyncToken: encodeSyncToken({ calendarId: cal.id, change: snapshot, epoch: cal.syncEpoch }) };
+    return { ...this.envelopeBase(cal, role, snapshot), ...token, items: slice };
+  }
+
+  private envelopeBase(cal: Calendar, role: AccessRole, snapshot: number) {
+    let latest = 0;
+    for (const s of cal.events.values()) latest = Math.max(latest, Date.parse(s.resource.updated));
+    return {
+      kind: 'calendar#events',
+      etag: `"${snapshot}"`,
+      summary: cal.summary,
+      ...(cal.description ? { description: cal.description } : {}),
+      updated: rfc3339Ms(latest || Date.now()),
+      timeZone: cal.timeZone,
+      accessRole: role,
+      defaultReminders: [],
+    };
+  }
+}
+
+// ---- helpers ---------------------------------------------------------------------------------------------
+
+function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function clone<T>(v: T): T {
+  return structuredClone(v);
+}
+
+function asObject(body: unknown): Record<string, unknown> {
+  if (body === undefined) return {};
+  if (typeof body !== 'object' || body === null || Array.isArray(body))
+    throw errors.badRequest('Invalid JSON payload received.');
+  return body as Record<string, unknown>;
+}
+
+function stripReadOnly(input: Record<string, unknown>): Record<string, unknown> {
+  const out = structuredClone(input);
+  for (const k of READ_ONLY) delete out[k];
+  return out;
+}
+
+function dropNulls(o: Record<string, unknown>): Record<string, unknown> {
+  for (const [k, v] of Object.entries(o)) if (v === null) delete o[k];
+  return o;
+}
+
+/** Patch semantics: objects merge key by key, `null` removes a key, arrays and scalars replace. */
+export function deepMerge(
+  target: Record<string, unknown>,
+  patch: Record<string, unknown>,
+  depth = 0,
+): Record<string, unknown> {
+  for (const [k, v] of Object.entries(patch)) {
+    if (v === null) delete target[k];
+    else if (isPlainObject(v) && isPlainObject(target[k]) && !(depth === 0 && REPLACED_OBJECTS.has(k))) {
+      target[k] = deepMerge(target[k] as Record<string, unknown>, v, depth + 1);
+    } else target[k] = structuredClone(v);
+  }
+  return target;
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function checkIfMatch(stored: StoredEvent, ifMatch: string | undefined): void {
+  if (ifMatch === undefined || ifMatch === '*') return;
+  if (ifMatch !== stored.resource.etag) throw errors.conditionNotMet();
+}
+
+function htmlLink(id: string, calendarId: string): string {
+  const eid = Buffer.from(`${id} ${calendarId}`).toString('base64').replace(/=+$/, '');
+  return `https://www.google.com/calendar/event?eid=${eid}`;
+}
+
+function organizerOf(cal: Calendar, user: User): Record<string, unknown> {
+  return cal.id === user.email
+    ? { email: user.email, self: true }
+    : { email: cal.id, displayName: cal.summary, self: true };
+}
+
+function instanceOf(master: GoogleEvent, occ: Occurrence): GoogleEvent {
+  const inst = clone(master) as GoogleEvent;
+  delete inst.recurrence;
+  inst.id = `${master.id}_${occ.stamp}`;
+  inst.recurringEventId = master.id;
+  inst.originalStartTime = occ.originalStartTime;
+  inst.start = occ.start;
+  inst.end = occ.end;
+  inst.htmlLink = master.htmlLink;
+  return inst;
+}
+
+function minimalCancelled(ev: GoogleEvent): GoogleEvent {
+  // Incremental results describe deletions with little more than the id (documented by the API as "may only
+  // contain the id"); clients must not depend on the deleted event's fields.
+  return {
+    kind: 'calendar#event',
+    etag: ev.etag,
+    id: ev.id,
+    status: 'cancelled',
+    updated: ev.updated,
+    ...(ev.recurringEventId ? { recurringEventId: ev.recurringEventId, originalStartTime: ev.originalStartTime } : {}),
+  } as GoogleEvent;
+}
+
+function overlaps(ev: GoogleEvent, timeMin: number | undefined, timeMax: number | undefined): boolean {
+  const s = instantOf(ev.start);
+  const e = instantOf(ev.end);
+  if (s === undefined || e === undefined) return true;
+  if (timeMax !== undefined && s >= timeMax) return false;
+  if (timeMin !== undefined && !(e > timeMin || (e === s && s >= timeMin))) return false;
+  return true;
+}
+
+function parseTimeParam(query: URLSearchParams, name: string): number | undefined {
+  const v = query.get(name);
+  if (v === null) return undefined;
+  const ms = parseInstant(v);
+  if (ms === undefined || !hasOffset(v)) throw errors.badRequest(`Bad Request`, 'badRequest', name);
+  return ms;
+}
+
+function propertyFilters(values: string[], param: string): Array<[string, string]> {
+  return values.map((v) => {
+    const i = v.indexOf('=');
+    if (i <= 0) throw errors.badRequest(`Invalid ${param} value.`, 'invalid', param);
+    return [v.slice(0, i), v.slice(i + 1)];
+  });
+}
+
+/** All constraints must hold (the events.list reference: "match all given constraints"). */
+function matchesProps(props: Record<string, string> | undefined, filters: Array<[string, string]>): boolean {
+  return filters.every(([k, v]) => props?.[k] === v);
+}
+
+// ---- validation ------------------------------------------------------------------------------------------
+
+function validateTime(t: unknown, which: 'start' | 'end', recurring: boolean): EventDateTime {
+  if (!isPlainObject(t) || (t.date == null && t.dateTime == null)) throw errors.required(`Missing ${which} time.`);
+  const tz = t.timeZone;
+  if (tz != null && (typeof tz !== 'string' || !isValidTimeZone(tz)))
+    throw errors.badRequest(`Invalid time zone definition for ${which} time.`);
+  if (t.date != null && t.dateTime != null) throw errors.badRequest(`Invalid ${which} time.`);
+  if (t.date != null) {
+    if (typeof t.date !== 'string' || parseInstant(t.date) === undefined || t.date.includes('T'))
+      throw errors.badRequest(`Invalid ${which} time.`);
+  } else {
+    if (typeof t.dateTime !== 'string' || parseInstant(t.dateTime, (tz as string) ?? 'UTC') === undefined) {
+      throw errors.badRequest(`Invalid ${which} time.`);
+    }
+    if (!hasOffset(t.dateTime) && tz == null) throw errors.required(`Missing time zone definition for ${which} time.`);
+    if (recurring && tz == null) throw errors.required(`Missing time zone definition for ${which} time.`);
+  }
+  return t as EventDateTime;
+}
+
+export function validateEvent(ev: GoogleEvent): void {
+  const recurring = ev.recurrence !== undefined;
+  if (recurring) {
+    const problem = validateRecurrence(ev.recurrence);
+    if (problem) throw errors.badRequest(problem);
+  }
+  const start = validateTime(ev.start, 'start', recurring);
+  const end = validateTime(ev.end, 'end', recurring);
+  if ((start.date != null) !== (end.date != null)) {
+    throw errors.badRequest('Start and end times must either both be date or both be dateTime.');
+  }
+  const s = instantOf(start)!;
+  const e = instantOf(end)!;
+  if (start.date != null ? e <= s : e < s) throw errors.timeRangeEmpty('end');
+  if (ev.transparency !== undefined && ev.transparency !== 'opaque' && ev.transparency !== 'transparent') {
+    throw errors.badRequest('Invalid transparency value.');
+  }
+  if (
+    ev.visibility !== undefined &&
+    !['default', 'public', 'private', 'confidential'].includes(String(ev.visibility))
+  ) {
+    throw errors.badRequest('Invalid visibility value.');
+  }
+  if (ev.attendees !== undefined) {
+    if (!Array.isArray(ev.attendees)) throw errors.badRequest('Invalid attendees value.');
+    for (const a of ev.attendees as unknown[]) {
+      if (!isPlainObject(a) || typeof a.email !== 'string' || a.email === '')
+        throw errors.required('Missing attendee email.');
+      if (!/^[^@\s]+@[^@\s]+$/.test(a.email)) throw errors.badRequest('Invalid attendee email.');
+    }
+  }
+  validateExtendedProperties(ev.extendedProperties);
+}
+
+export function validateExtendedProperties(ep: unknown): void {
+  if (ep === undefined) return;
+  if (!isPlainObject(ep)) throw errors.badRequest('Invalid extendedProperties value.');
+  let count = 0;
+  let bytes = 0;
+  for (const scope of ['private', 'shared'] as const) {
+    const props = ep[scope];
+    if (props === undefined) continue;
+    if (!isPlainObject(props)) throw errors.badRequest(`Invalid extendedProperties.${scope} value.`);
+    for (const [k, v] of Object.entries(props)) {
+      if (typeof v !== 'string') throw errors.badRequest('Invalid extended property value.');
+      if (k.length > EXT_PROP_LIMITS.keyChars) throw errors.badRequest('Extended property key is too long.');
+      if (v.length > EXT_PROP_LIMITS.valueChars) throw errors.badRequest('Extended property value is too long.');
+      count++;
+      bytes += Buffer.byteLength(k) + Buffer.byteLength(v);
+    }
+  }
+  if (count > EXT_PROP_LIMITS.count) throw errors.badRequest('Too many extended properties.');
+  if (bytes > EXT_PROP_LIMITS.totalBytes) throw errors.badRequest('Extended properties are too large.');
+}
