@@ -12,15 +12,18 @@ import { connectClient, SyncClient } from '../client/sync-client.js';
 import { startHttpServer } from '../client/http/server.js';
 import { bundlerLogger, createSyncWorker, workflowsPath } from '../worker/create-worker.js';
 import { DEFAULT_TASK_QUEUE } from '../workflows/names.js';
+import { seedDemo } from '../emulators/demo-data.js';
+import { startGoogleEmulator } from '../emulators/google/index.js';
+import { startPipedriveEmulator } from '../emulators/pipedrive/index.js';
 import { projectRoot } from './provision/paths.js';
-import { ensurePostgres, sandboxDataDir } from './provision/postgres.js';
+import { ensurePostgres } from './provision/postgres.js';
 import { startDevServer } from './provision/temporal-server.js';
 
 const log = (msg: string) => console.log(`[sandbox] ${msg}`);
 
 async function main(): Promise<void> {
   const started = Date.now();
-  const dataDir = path.join(projectRoot, '.data');
+  const dataDir = process.env.SANDBOX_DATA_DIR ?? path.join(projectRoot, '.data');
   await mkdir(dataDir, { recursive: true });
   const stops: Array<() => Promise<unknown>> = [];
   let stopping = false;
@@ -52,8 +55,15 @@ async function main(): Promise<void> {
       `Temporal ${temporal.address} (CLI from ${temporal.cli.kind === 'path' ? temporal.cli.source : 'SDK download'})`,
     );
 
+    // Stand-ins for Google and Pipedrive, so the sandbox needs no accounts (docs/emulators.md).
+    const google = await startGoogleEmulator({ port: Number(process.env.GOOGLE_EMULATOR_PORT ?? 4010) });
+    stops.push(() => google.close());
+    const pipedrive = await startPipedriveEmulator({ port: Number(process.env.PIPEDRIVE_EMULATOR_PORT ?? 4020) });
+    stops.push(() => pipedrive.close());
+    const demo = seedDemo(google, pipedrive);
+
     const postgres = await ensurePostgres({
-      dataDir: sandboxDataDir,
+      dataDir: path.join(dataDir, 'postgres'),
       port: Number(process.env.PGPORT_SANDBOX ?? 54329),
       database: 'calendar_sync',
       log,
@@ -107,6 +117,10 @@ async function main(): Promise<void> {
     log(`Temporal gRPC     ${temporal.address}`);
     log(`Postgres          ${postgres.url}`);
     log(`Sync web server   ${http.url}`);
+    log(`Google emulator   ${google.url} (demo user ${demo.google.email})`);
+    log(
+      `Pipedrive emul.   ${pipedrive.url} (demo user ${demo.pipedrive.userId}, API token ${demo.pipedrive.apiToken})`,
+    );
     log('Ctrl-C stops everything.');
   } catch (err) {
     console.error('[sandbox] failed to start:', err);

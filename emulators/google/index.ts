@@ -1,6 +1,6 @@
 /**
  * Google Calendar API v3 emulator: a real HTTP server the official `@googleapis/calendar` client and
- * google-auth-library's OAuth2Client talk to unchanged. See docs/emulators-google.md.
+ * google-auth-library's OAuth2Client talk to unchanged. See docs/emulators.md.
  */
 export { startGoogleEmulator } from './server.js';
 export type { GoogleEmulator, GoogleEmulatorOptions } from './server.js';

@@ -1,6 +1,6 @@
 /**
  * A faithful local Pipedrive (API v2 activities/deals/persons/organizations, v1 users/activity types/
- * webhooks, OAuth) for tests, benchmarks and sandbox mode. See docs/emulators-pipedrive.md.
+ * webhooks, OAuth) for tests, benchmarks and sandbox mode. See docs/emulators.md.
  *
  * Official client against it:
  *   new ActivitiesApi(new v2.Configuration({ apiKey: token, basePath: `${emu.url}/api/v2` }))

@@ -17,7 +17,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
-import { projectRoot } from './paths.js';
 
 const run = promisify(execFile);
 
@@ -163,6 +162,3 @@ function exec(
     );
   });
 }
-
-/** Default location of the sandbox cluster. */
-export const sandboxDataDir = path.join(projectRoot, '.data', 'postgres');
