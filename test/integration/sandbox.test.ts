@@ -43,7 +43,7 @@ describe('npm run dev (the sandbox)', () => {
       GOOGLE_EMULATOR_PORT: await freePort(),
       PIPEDRIVE_EMULATOR_PORT: await freePort(),
     };
-    const env = {
+    const env: NodeJS.ProcessEnv = {
       ...process.env,
       SANDBOX_DATA_DIR: dataDir,
       ...Object.fromEntries(Object.entries(ports).map(([k, v]) => [k, String(v)])),
