@@ -1,0 +1,423 @@
+/**
+ * The sync's Pipedrive transport: a thin fetch client for the few endpoints the sync uses (API v2 for
+ * activities, deals, persons and organizations; v1 for the current user, activity types and webhooks).
+ *
+ * Why not the official `pipedrive` client's transport: its axios interceptors reject with the error body only,
+ * dropping the HTTP status and the `x-ratelimit-*` headers that decide whether and when Temporal retries
+ * (DESIGN.md §2). Here every answer that is not a success becomes a classified `ApplicationFailure`
+ * (`errors.ts`); "not found" is an answer, not a failure, where the sync expects it (deleted activities are 404 in
+ * v2), so those methods return `null`/`false` and stay idempotent under retries.
+ *
+ * OAuth: on a 401 the access token is refreshed once (concurrent callers share one refresh), the caller persists
+ * the new tokens through `onTokens`, and the request is sent again once.
+ */
+import type { PdActivity, PdActivityWrite } from '../../sync-rules/types.js';
+import { authFailed, failureFromNetworkError, failureFromResponse, pipedriveErrorText, redact } from './errors.js';
+
+export type PipedriveAuth =
+  | { kind: 'api-token'; token: string }
+  | {
+      kind: 'oauth';
+      accessToken: string;
+      refreshToken: string;
+      clientId: string;
+      clientSecret: string;
+      tokenUrl: string;
+    };
+
+export interface PipedriveTokens {
+  accessToken: string;
+  refreshToken: string;
+  /** Epoch milliseconds. */
+  expiresAt?: number;
+}
+
+export interface PipedriveApiOptions {
+  /** e.g. https://acme.pipedrive.com or the emulator url; v2 at `${apiDomain}/api/v2`, v1 at `${apiDomain}/api/v1`. */
+  apiDomain: string;
+  auth: PipedriveAuth;
+  /** Persists the tokens after an OAuth refresh. An error thrown here propagates unchanged to the caller. */
+  onTokens?: (t: PipedriveTokens) => Promise<void> | void;
+  /** Per request, default 10 000 ms. */
+  timeoutMs?: number;
+  /** One call per HTTP attempt (status 0 when no answer arrived); `route` is a template such as `GET /api/v2/activities/:id`. */
+  onRequest?: (info: { method: string; route: string; status: number; ms: number }) => void;
+}
+
+export interface ListActivitiesQuery {
+  owner_id?: number;
+  /** RFC 3339, inclusive. */
+  updated_since?: string;
+  cursor?: string;
+  /** ≤ 500. */
+  limit?: number;
+  sort_by?: 'id' | 'update_time' | 'add_time' | 'due_date';
+  sort_direction?: 'asc' | 'desc';
+  done?: boolean;
+}
+
+export interface PdDeal {
+  id: number;
+  title: string;
+  person_id?: number | null;
+  org_id?: number | null;
+}
+export interface PdPerson {
+  id: number;
+  name: string;
+  emails?: { value: string }[];
+  phones?: { value: string }[];
+}
+export interface PdOrganization {
+  id: number;
+  name: string;
+}
+export interface PdUser {
+  id: number;
+  name: string;
+  email: string;
+  company_id: number;
+  company_domain?: string;
+}
+export interface PdActivityType {
+  key_string: string;
+  name: string;
+  active_flag: boolean;
+}
+export interface PdWebhookCreate {
+  subscription_url: string;
+  event_action: string;
+  event_object: string;
+  http_auth_user: string;
+  http_auth_password: string;
+  version: '2.0';
+}
+export interface PdWebhook {
+  id: number;
+  subscription_url: string;
+  event_action: string;
+  event_object: string;
+  is_active?: boolean;
+}
+
+type Method = 'GET' | 'POST' | 'PATCH' | 'DELETE';
+type Query = Record<string, string | number | boolean | undefined>;
+
+interface Request {
+  method: Method;
+  /** Route template for metrics and messages, e.g. `/api/v2/activities/:id`. */
+  route: string;
+  /** Concrete path, e.g. `/api/v2/activities/42`. */
+  path: string;
+  query?: Query;
+  body?: unknown;
+  /** Statuses answered as `undefined` instead of a failure (e.g. 404 for reads of deleted records). */
+  absentOn?: number[];
+}
+
+interface Envelope<T> {
+  success?: boolean;
+  data: T;
+  additional_data?: { next_cursor?: string | null } | null;
+}
+
+const DEFAULT_TIMEOUT_MS = 10_000;
+/** v2 activity reads only carry attendees when asked for. */
+const WITH_ATTENDEES = { include_fields: 'attendees' };
+
+export class PipedriveApi {
+  private auth: PipedriveAuth;
+  private readonly base: string;
+  private readonly timeoutMs: number;
+  /** The refresh in flight, shared by every request that hit a 401 with the same access token. */
+  private refreshing: Promise<void> | undefined;
+  /** Tokens replaced by a refresh, still scrubbed from failure messages. */
+  private readonly retiredSecrets: string[] = [];
+
+  constructor(private readonly opts: PipedriveApiOptions) {
+    this.auth = { ...opts.auth };
+    this.base = opts.apiDomain.replace(/\/+$/, '');
+    this.timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  }
+
+  // ── activities (v2) ─────────────────────────────────────────────────────────────────────────────
+
+  /** `null` when the activity does not exist or was deleted (v2 answers 404 for both). */
+  async getActivity(id: number): Promise<PdActivity | null> {
+    const res = await this.call<Envelope<PdActivity>>({
+      method: 'GET',
+      route: '/api/v2/activities/:id',
+      path: `/api/v2/activities/${id}`,
+      query: WITH_ATTENDEES,
+      absentOn: [404],
+    });
+    return res?.data ?? null;
+  }
+
+  /** One page; deleted activities are never listed. Attendees are included. */
+  async listActivities(q: ListActivitiesQuery): Promise<{ data: PdActivity[]; nextCursor: string | null }> {
+    const res = await this.call<Envelope<PdActivity[]>>({
+      method: 'GET',
+      route: '/api/v2/activities',
+      path: '/api/v2/activities',
+      query: { ...q, ...WITH_ATTENDEES },
+    });
+    return { data: res?.data ?? [], nextCursor: res?.additional_data?.next_cursor ?? null };
+  }
+
+  async createActivity(
+    body: PdActivityWrite & { owner_id?: number; note?: string; type?: string },
+  ): Promise<PdActivity> {
+    const res = await this.call<Envelope<PdActivity>>({
+      method: 'POST',
+      route: '/api/v2/activities',
+      path: '/api/v2/activities',
+      body,
+    });
+    return res!.data;
+  }
+
+  /** `null` when the activity is gone (deleted in Pipedrive meanwhile). */
+  async updateActivity(id: number, body: Partial<PdActivityWrite> & { note?: string }): Promise<PdActivity | null> {
+    const res = await this.call<Envelope<PdActivity>>({
+      method: 'PATCH',
+      route: '/api/v2/activities/:id',
+      path: `/api/v2/activities/${id}`,
+      body,
+      absentOn: [404],
+    });
+    return res?.data ?? null;
+  }
+
+  /** `true` if this call deleted it, `false` if it was already gone — so a retried delete is harmless. */
+  async deleteActivity(id: number): Promise<boolean> {
+    const res = await this.call<Envelope<unknown>>({
+      method: 'DELETE',
+      route: '/api/v2/activities/:id',
+      path: `/api/v2/activities/${id}`,
+      absentOn: [404, 410],
+    });
+    return res !== undefined;
+  }
+
+  // ── linked records (v2): their names make up the event title ────────────────────────────────────
+
+  async getDeal(id: number): Promise<PdDeal | null> {
+    const d = await this.getRecord<PdDeal>('deals', id);
+    return d && { id: d.id, title: d.title, person_id: d.person_id ?? null, org_id: d.org_id ?? null };
+  }
+
+  async getPerson(id: number): Promise<PdPerson | null> {
+    const p = await this.getRecord<PdPerson>('persons', id);
+    if (!p) return null;
+    const values = (list: { value: string }[] | undefined | null) =>
+      (list ?? []).filter((e) => typeof e?.value === 'string').map((e) => ({ value: e.value }));
+    return { id: p.id, name: p.name, emails: values(p.emails), phones: values(p.phones) };
+  }
+
+  async getOrganization(id: number): Promise<PdOrganization | null> {
+    const o = await this.getRecord<PdOrganization>('organizations', id);
+    return o && { id: o.id, name: o.name };
+  }
+
+  // ── v1 ──────────────────────────────────────────────────────────────────────────────────────────
+
+  async getCurrentUser(): Promise<PdUser> {
+    const res = await this.call<Envelope<PdUser>>({
+      method: 'GET',
+      route: '/api/v1/users/me',
+      path: '/api/v1/users/me',
+    });
+    const u = res!.data;
+    return {
+      id: u.id,
+      name: u.name,
+      email: u.email,
+      company_id: u.company_id,
+      ...(u.company_domain ? { company_domain: u.company_domain } : {}),
+    };
+  }
+
+  async listActivityTypes(): Promise<PdActivityType[]> {
+    const res = await this.call<Envelope<PdActivityType[] | null>>({
+      method: 'GET',
+      route: '/api/v1/activityTypes',
+      path: '/api/v1/activityTypes',
+    });
+    return (res?.data ?? []).map((t) => ({
+      key_string: t.key_string,
+      name: t.name,
+      active_flag: Boolean(t.active_flag),
+    }));
+  }
+
+  /** Answers only the id: the rest of Pipedrive's answer echoes the Basic-auth password. */
+  async createWebhook(body: PdWebhookCreate): Promise<{ id: number }> {
+    const res = await this.call<Envelope<{ id: number }>>({
+      method: 'POST',
+      route: '/api/v1/webhooks',
+      path: '/api/v1/webhooks',
+      body,
+    });
+    return { id: res!.data.id };
+  }
+
+  async listWebhooks(): Promise<PdWebhook[]> {
+    const res = await this.call<Envelope<(PdWebhook & { is_active?: boolean | number })[] | null>>({
+      method: 'GET',
+      route: '/api/v1/webhooks',
+      path: '/api/v1/webhooks',
+    });
+    return (res?.data ?? []).map((w) => ({
+      id: w.id,
+      subscription_url: w.subscription_url,
+      event_action: w.event_action,
+      event_object: w.event_object,
+      ...(w.is_active !== undefined ? { is_active: Boolean(w.is_active) } : {}),
+    }));
+  }
+
+  /** Deleting a webhook that is already gone is not an error. */
+  async deleteWebhook(id: number): Promise<void> {
+    await this.call({
+      method: 'DELETE',
+      route: '/api/v1/webhooks/:id',
+      path: `/api/v1/webhooks/${id}`,
+      absentOn: [404, 410],
+    });
+  }
+
+  // ── transport ───────────────────────────────────────────────────────────────────────────────────
+
+  private async getRecord<T>(kind: 'deals' | 'persons' | 'organizations', id: number): Promise<T | null> {
+    const res = await this.call<Envelope<T>>({
+      method: 'GET',
+      route: `/api/v2/${kind}/:id`,
+      path: `/api/v2/${kind}/${id}`,
+      absentOn: [404],
+    });
+    return res?.data ?? null;
+  }
+
+  /** Every secret the client holds, for scrubbing failure messages. */
+  private secrets(): string[] {
+    const a = this.auth;
+    return a.kind === 'api-token' ? [a.token] : [a.accessToken, a.refreshToken, a.clientSecret, ...this.retiredSecrets];
+  }
+
+  private authHeaders(): Record<string, string> {
+    return this.auth.kind === 'api-token'
+      ? { 'x-api-token': this.auth.token }
+      : { authorization: `Bearer ${this.auth.accessToken}` };
+  }
+
+  /**
+   * Sends one request; on an OAuth 401 refreshes the token and sends it once more. Resolves with the parsed body,
+   * or `undefined` for a status in `absentOn`; rejects with a classified `ApplicationFailure` otherwise.
+   */
+  private async call<T>(req: Request): Promise<T | undefined> {
+    const url = new URL(this.base + req.path);
+    for (const [k, v] of Object.entries(req.query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
+
+    let refreshed = false;
+    for (;;) {
+      const usedAccessToken = this.auth.kind === 'oauth' ? this.auth.accessToken : undefined;
+      const res = await this.send(req.method, req.route, url, {
+        headers: {
+          accept: 'application/json',
+          ...(req.body !== undefined ? { 'content-type': 'application/json' } : {}),
+          ...this.authHeaders(),
+        },
+        ...(req.body !== undefined ? { body: JSON.stringify(req.body) } : {}),
+      });
+      if (res.ok) return res.body as T;
+      if (req.absentOn?.includes(res.status)) return undefined;
+      if (res.status === 401 && this.auth.kind === 'oauth' && !refreshed) {
+        refreshed = true;
+        await this.refreshAfter401(usedAccessToken!);
+        continue;
+      }
+      throw failureFromResponse({ ...res, route: `${req.method} ${req.route}` }, this.secrets());
+    }
+  }
+
+  /** One HTTP attempt with the per-request timeout; reports it to `onRequest`; network failures are classified. */
+  private async send(
+    method: string,
+    route: string,
+    url: URL,
+    init: { headers: Record<string, string>; body?: string },
+  ): Promise<{ ok: boolean; status: number; headers: Headers; body: unknown }> {
+    const started = performance.now();
+    let status = 0;
+    try {
+      // The timeout signal also covers reading the body.
+      const res = await fetch(url, { method, ...init, signal: AbortSignal.timeout(this.timeoutMs), redirect: 'error' });
+      status = res.status;
+      const text = await res.text();
+      let body: unknown = text;
+      try {
+        body = text === '' ? null : JSON.parse(text);
+      } catch {
+        // Not JSON (a proxy's error page): keep the text for the failure message.
+      }
+      // A 2xx that is not Pipedrive JSON (captive portal, misrouted proxy) is no answer from Pipedrive.
+      const ok = res.ok && body !== null && typeof body === 'object';
+      return { ok, status: ok || !res.ok ? res.status : 502, headers: res.headers, body };
+    } catch (err) {
+      throw failureFromNetworkError(err, `${method} ${route}`, this.timeoutMs, this.secrets());
+    } finally {
+      this.opts.onRequest?.({ method, route, status, ms: Math.round(performance.now() - started) });
+    }
+  }
+
+  /**
+   * Refreshes the OAuth access token unless another request already did so after `staleAccessToken` failed.
+   * Concurrent 401s share the refresh in flight, so one expiry costs one token request.
+   */
+  private async refreshAfter401(staleAccessToken: string): Promise<void> {
+    if (this.auth.kind !== 'oauth' || this.auth.accessToken !== staleAccessToken) return;
+    this.refreshing ??= this.refresh().finally(() => {
+      this.refreshing = undefined;
+    });
+    await this.refreshing;
+  }
+
+  /**
+   * `POST tokenUrl` with `grant_type=refresh_token` and HTTP Basic client authentication, as Pipedrive documents
+   * (https://pipedrive.readme.io/docs/marketplace-oauth-authorization#step-7-refreshing-the-tokens). A rejected
+   * refresh means the user must reconnect; a refresh that got no answer (5xx, network) is retryable.
+   */
+  private async refresh(): Promise<void> {
+    const auth = this.auth;
+    if (auth.kind !== 'oauth') return;
+    const route = 'POST /oauth/token';
+    const res = await this.send('POST', '/oauth/token', new URL(auth.tokenUrl), {
+      headers: {
+        accept: 'application/json',
+        'content-type': 'application/x-www-form-urlencoded',
+        authorization: `Basic ${Buffer.from(`${auth.clientId}:${auth.clientSecret}`).toString('base64')}`,
+      },
+      body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: auth.refreshToken }).toString(),
+    });
+    const tokens = res.body as { access_token?: unknown; refresh_token?: unknown; expires_in?: unknown } | null;
+    if (!res.ok || typeof tokens?.access_token !== 'string') {
+      if (res.status === 429 || res.status >= 500) throw failureFromResponse({ ...res, route }, this.secrets());
+      const error = redact(pipedriveErrorText(res.ok ? 'no access_token in the answer' : res.body), this.secrets());
+      throw authFailed(`Pipedrive OAuth token refresh failed (${res.status} ${error}); the user must reconnect`, {
+        status: res.status,
+        error,
+        route,
+      });
+    }
+    const next: PipedriveTokens = {
+      accessToken: tokens.access_token,
+      refreshToken: typeof tokens.refresh_token === 'string' ? tokens.refresh_token : auth.refreshToken,
+      ...(typeof tokens.expires_in === 'number' ? { expiresAt: Date.now() + tokens.expires_in * 1000 } : {}),
+    };
+    // The old tokens stay scrubbable: a late failure message could still quote them.
+    this.retiredSecrets.push(auth.accessToken, auth.refreshToken);
+    this.auth = { ...auth, accessToken: next.accessToken, refreshToken: next.refreshToken };
+    await this.opts.onTokens?.(next);
+  }
+}
