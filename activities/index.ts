@@ -1,28 +1,103 @@
 /**
- * Every side effect of the sync, built from injected dependencies so tests and the worker wire the same code
- * to different Postgres databases and API endpoints. Each activity is idempotent: Temporal may run it again
- * after a crash or a timeout, and the second run must change nothing.
+ * Every side effect of the sync, built from injected dependencies so tests, benchmarks and the worker wire
+ * the same code to different databases and API endpoints. Each activity is idempotent: Temporal may run it
+ * again after a crash or a timeout, and the second run changes nothing that the first one finished.
  */
-import type pg from 'pg';
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import { parseSettings, type SyncSettings } from '../sync-rules/settings.js';
 import { writeAudit } from './audit-log.js';
-import type { PipedriveChange } from './pipedrive-change.js';
+import { saveSettings } from './store/connections.js';
+import { clearSyncState } from './store/google-sync-state.js';
+import type { NamedEntity } from './store/names.js';
+import { loadSyncContext, type SyncDeps } from './sync/context.js';
+import { refreshLinkedEntity } from './sync/entity-rename.js';
+import { pullGoogleChanges, type PullSummary } from './sync/google-to-pipedrive.js';
+import type { SyncOutcome } from './sync/outcome.js';
+import { syncActivityToGoogle } from './sync/pipedrive-to-google.js';
 
-export interface ActivityDeps {
-  db: pg.Pool;
-}
+export type { SyncDeps as ActivityDeps } from './sync/context.js';
+export type { SyncOutcome } from './sync/outcome.js';
+export type { PullSummary } from './sync/google-to-pipedrive.js';
 
-export function createActivities(deps: ActivityDeps) {
-  return {
-    /** Records that a Pipedrive change reached the user's sync. */
-    async recordPipedriveChange(connectionId: string, change: PipedriveChange): Promise<void> {
+export function createActivities(deps: SyncDeps) {
+  const context = (connectionId: string) => loadSyncContext(deps, connectionId, Context.current().info.attempt);
+
+  /** Audit rows for applied changes; keyed by the activity execution so a retry does not add them twice. */
+  async function audit(connectionId: string, outcomes: SyncOutcome[]): Promise<void> {
+    const info = Context.current().info;
+    let n = 0;
+    for (const o of outcomes) {
+      n++;
+      if (o.result === 'echo' || o.result === 'ignored') continue;
       await writeAudit(deps.db, {
         connectionId,
-        direction: 'pipedrive-to-google',
-        action: 'pipedrive-change-received',
-        subject: `${change.meta.entity}:${change.meta.entity_id}`,
+        direction: o.direction,
+        action: o.result,
+        subject: o.subject,
         outcome: 'ok',
-        detail: { action: change.meta.action, source: change.meta.change_source ?? null },
-        idempotencyKey: `pipedrive-change:${connectionId}:${change.meta.id}`,
+        detail: o.reason ? { reason: o.reason } : {},
+        idempotencyKey: `${info.workflowExecution?.runId}/${info.activityId}/${n}`,
+      });
+    }
+  }
+
+  return {
+    /** One Pipedrive activity → its Google event (create, update, delete, or nothing). */
+    async syncPipedriveActivity(connectionId: string, activityId: number): Promise<SyncOutcome> {
+      const outcome = await syncActivityToGoogle(await context(connectionId), activityId);
+      await audit(connectionId, [outcome]);
+      return outcome;
+    },
+
+    /** A deal/person/organization changed: refresh its name and re-title the events that show it. */
+    async refreshPipedriveEntity(connectionId: string, entity: NamedEntity, id: number): Promise<SyncOutcome[]> {
+      const outcomes = await refreshLinkedEntity(await context(connectionId), entity, id);
+      await audit(connectionId, outcomes);
+      return outcomes;
+    },
+
+    /** Incremental Google pull, each changed event applied to Pipedrive; a baseline when there is no token. */
+    async pullGoogle(connectionId: string): Promise<PullSummary> {
+      const summary = await pullGoogleChanges(await context(connectionId), {
+        onPage: (page) => Context.current().heartbeat(page),
+      });
+      await audit(connectionId, summary.outcomes);
+      for (const f of summary.failures) {
+        await writeAudit(deps.db, {
+          connectionId,
+          direction: 'google-to-pipedrive',
+          action: 'apply-event',
+          subject: f.subject,
+          outcome: 'failed',
+          detail: { message: f.message },
+        });
+      }
+      return summary;
+    },
+
+    /**
+     * Saves validated settings. Enabling the sync or switching calendars drops the Google sync token, so the
+     * next pull takes a fresh baseline: only changes from now on sync (DESIGN.md §1.4).
+     */
+    async applySettings(connectionId: string, previous: SyncSettings | null, next: SyncSettings): Promise<void> {
+      const parsed = parseSettings(next);
+      if (!parsed.ok) throw ApplicationFailure.nonRetryable(parsed.errors.join('; '), 'InvalidSettings');
+      await saveSettings(deps.db, connectionId, parsed.settings);
+      const enabling = parsed.settings.enabled && !previous?.enabled;
+      if (enabling || previous?.calendarId !== parsed.settings.calendarId) await clearSyncState(deps.db, connectionId);
+    },
+
+    /** Records a step that failed permanently, so the user sees it in the audit log. */
+    async recordFailure(connectionId: string, subject: string, message: string): Promise<void> {
+      await writeAudit(deps.db, {
+        connectionId,
+        direction: 'system',
+        action: 'sync-step-failed',
+        subject,
+        outcome: 'failed',
+        detail: { message },
+        idempotencyKey: `${Context.current().info.workflowExecution?.runId}/${Context.current().info.activityId}`,
       });
     },
   };

@@ -1,85 +1,116 @@
 /**
  * Regenerates the workflow histories that the replay tests replay (`test/histories/*.json`). Run it after a
  * deliberate, versioned change to a workflow: `npm run capture-histories`. Each scenario drives a real
- * workflow on a throwaway dev server and stores its history as the SDK's `historyToJSON` writes it.
+ * workflow through the real stack (dev server, Postgres, both emulators) and stores its history as the
+ * SDK's `historyToJSON` writes it.
  */
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { randomUUID } from 'node:crypto';
-import { Client } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
-import { NativeConnection } from '@temporalio/worker';
-import pg from 'pg';
 import { migrate } from '../activities/store/migrate.js';
-import { SyncClient } from '../client/sync-client.js';
-import { createSyncWorker } from '../worker/create-worker.js';
+import type { PipedriveChange } from '../activities/pipedrive-change.js';
+import { startHarness, type Harness } from '../test/support/sync-harness.js';
 import { workflowIdFor } from '../workflows/names.js';
+import { freePort } from './provision/free-port.js';
 import { projectRoot } from './provision/paths.js';
 import { ensurePostgres } from './provision/postgres.js';
 import { startDevServer } from './provision/temporal-server.js';
 
 const historiesDir = path.join(projectRoot, 'test', 'histories');
 
+function webhook(action: 'create' | 'change' | 'delete', entity: string, id: number): PipedriveChange {
+  return {
+    meta: { action, entity, entity_id: String(id), id: `${entity}-${id}-${action}-${Date.now()}` },
+    data: null,
+    previous: null,
+  };
+}
+
 interface Scenario {
   name: string;
-  /** Drives one workflow and returns its connection id once the history holds what the scenario wants. */
-  run(sync: SyncClient): Promise<string>;
+  /** Drives one user's workflow; returns its connection id once the history holds what the scenario wants. */
+  run(h: Harness): Promise<string>;
 }
 
 const scenarios: Scenario[] = [
   {
-    name: 'calendar-sync-three-changes',
-    async run(sync) {
-      const connectionId = `capture-${randomUUID()}`;
-      for (const id of ['1', '2', '3']) {
-        await sync.pipedriveChanged(connectionId, {
-          meta: { action: 'change', entity: 'activity', entity_id: id, id: `delivery-${id}`, change_source: 'app' },
-          data: { id: Number(id) },
-          previous: null,
-        });
-      }
-      await until(async () => (await sync.status(connectionId)).processed === 3);
-      return connectionId;
+    name: 'pipedrive-to-google-lifecycle',
+    async run(h) {
+      const user = await h.connectUser();
+      const pd = h.pipedrive.control;
+      const a = pd.createActivity({
+        userId: user.pipedriveUserId,
+        subject: 'Call',
+        type: 'call',
+        due_date: '2026-12-01',
+        due_time: '10:00',
+        duration: '00:30',
+      }) as { id: number };
+      await h.sync.pipedriveChanged(user.connectionId, webhook('create', 'activity', a.id));
+      await h.settled(user.connectionId);
+      pd.updateActivity(a.id, { subject: 'Call (moved)', due_time: '11:00' });
+      await h.sync.pipedriveChanged(user.connectionId, webhook('change', 'activity', a.id));
+      await h.sync.googleChanged(user.connectionId, { resourceState: 'exists' });
+      await h.settled(user.connectionId);
+      await h.sync.pause(user.connectionId);
+      pd.deleteActivity(a.id);
+      await h.sync.pipedriveChanged(user.connectionId, webhook('delete', 'activity', a.id));
+      await h.sync.resume(user.connectionId);
+      await h.settled(user.connectionId);
+      return user.connectionId;
+    },
+  },
+  {
+    name: 'google-to-pipedrive-two-way',
+    async run(h) {
+      const user = await h.connectUser({ mode: 'two-way' });
+      const created = await user.calendar.events.insert({
+        calendarId: user.calendarId,
+        requestBody: {
+          summary: 'Lunch with Ann',
+          start: { dateTime: '2026-12-02T12:00:00Z' },
+          end: { dateTime: '2026-12-02T13:00:00Z' },
+        },
+      });
+      await h.sync.googleChanged(user.connectionId, { resourceState: 'exists' });
+      await h.settled(user.connectionId);
+      await user.calendar.events.patch({
+        calendarId: user.calendarId,
+        eventId: created.data.id!,
+        requestBody: { location: 'Cafe' },
+      });
+      await h.sync.googleChanged(user.connectionId, { resourceState: 'exists' });
+      await h.settled(user.connectionId);
+      return user.connectionId;
     },
   },
 ];
 
 async function main(): Promise<void> {
+  await mkdir(historiesDir, { recursive: true });
   const tmp = await mkdtemp(path.join(os.tmpdir(), 'capture-'));
   const temporal = await startDevServer({ log: console.log });
   const postgres = await ensurePostgres({
     dataDir: path.join(tmp, 'pg'),
-    port: 54399,
+    port: await freePort(),
     database: 'capture',
     ephemeral: true,
   });
   await migrate(postgres.url);
-  const db = new pg.Pool({ connectionString: postgres.url });
-  const connection = await NativeConnection.connect({ address: temporal.address });
-  const worker = await createSyncWorker({ connection, namespace: 'default', taskQueue: 'capture', deps: { db } });
-  const client: Client = temporal.env.client;
-  const sync = new SyncClient(client, 'capture');
-  await worker.runUntil(async () => {
+  const h = await startHarness({ addresses: { temporalAddress: temporal.address, databaseUrl: postgres.url } });
+  try {
     for (const scenario of scenarios) {
-      const connectionId = await scenario.run(sync);
-      const history = await client.workflow.getHandle(workflowIdFor(connectionId)).fetchHistory();
+      const connectionId = await scenario.run(h);
+      const history = await h.stack.client.workflow.getHandle(workflowIdFor(connectionId)).fetchHistory();
       const file = path.join(historiesDir, `${scenario.name}.json`);
       await writeFile(file, historyToJSON(history));
       console.log(`wrote ${path.relative(projectRoot, file)} (${history.events?.length ?? 0} events)`);
     }
-  });
-  await db.end();
-  await connection.close();
-  await temporal.stop();
-  await postgres.stop();
-}
-
-async function until(check: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('scenario timed out');
-    await new Promise((r) => setTimeout(r, 100));
+  } finally {
+    await h.close();
+    await temporal.stop();
+    await postgres.stop();
   }
 }
 

@@ -3,11 +3,16 @@
  * Temporal dev server with its Web UI (state in .data/temporal.db, so a restart keeps workflows), a local
  * Postgres, the worker and the HTTP server. Ctrl-C stops everything.
  */
-import { mkdir } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import pg from 'pg';
+import { deleteConnection, saveCredentials, upsertConnection } from '../activities/store/connections.js';
 import { migrate } from '../activities/store/migrate.js';
+import { SecretBox } from '../activities/store/secret-box.js';
+import type { SyncDeps } from '../activities/sync/context.js';
+import { DEFAULT_SETTINGS } from '../sync-rules/settings.js';
 import { connectClient, SyncClient } from '../client/sync-client.js';
 import { startHttpServer } from '../client/http/server.js';
 import { bundlerLogger, createSyncWorker, workflowsPath } from '../worker/create-worker.js';
@@ -20,6 +25,16 @@ import { ensurePostgres } from './provision/postgres.js';
 import { startDevServer } from './provision/temporal-server.js';
 
 const log = (msg: string) => console.log(`[sandbox] ${msg}`);
+
+const DEMO_CONNECTION_ID = 'demo';
+
+/** The sandbox's credential encryption key: from the environment, or generated once into the data dir. */
+async function sandboxSecretBox(dataDir: string): Promise<SecretBox> {
+  if (process.env.CALENDAR_SYNC_ENCRYPTION_KEYS) return SecretBox.fromConfig(process.env.CALENDAR_SYNC_ENCRYPTION_KEYS);
+  const file = path.join(dataDir, 'encryption-keys');
+  if (!existsSync(file)) await writeFile(file, `sandbox:${SecretBox.generateKey()}`, { mode: 0o600 });
+  return SecretBox.fromConfig((await readFile(file, 'utf8')).trim());
+}
 
 async function main(): Promise<void> {
   const started = Date.now();
@@ -73,13 +88,24 @@ async function main(): Promise<void> {
     const db = new pg.Pool({ connectionString: postgres.url, max: 10 });
     stops.push(() => db.end());
 
+    const deps: SyncDeps = {
+      db,
+      secrets: await sandboxSecretBox(dataDir),
+      google: { ...google.oauthClient, rootUrl: `${google.url}/`, tokenUrl: google.tokenUrl, authUrl: google.authUrl },
+      pipedrive: {
+        clientId: '',
+        clientSecret: '',
+        tokenUrl: `${pipedrive.oauthUrl}/oauth/token`,
+        authorizeUrl: `${pipedrive.oauthUrl}/oauth/authorize`,
+      },
+    };
     const workflowBundle = await bundleWorkflowCode({ workflowsPath, logger: bundlerLogger });
     const connection = await NativeConnection.connect({ address: temporal.address });
     const worker = await createSyncWorker({
       connection,
       namespace: 'default',
       taskQueue: DEFAULT_TASK_QUEUE,
-      deps: { db },
+      deps,
       workflowBundle,
     });
     const running = worker.run();
@@ -99,17 +125,29 @@ async function main(): Promise<void> {
     const http = await startHttpServer({ db, sync, temporalUiUrl: temporal.uiUrl }, Number(process.env.PORT ?? 3000));
     stops.push(() => http.close());
 
-    // A demo user's sync, so the Temporal UI shows a calendar-sync workflow from the first start.
-    await sync.pipedriveChanged('demo', {
-      meta: {
-        action: 'change',
-        entity: 'activity',
-        entity_id: '1',
-        id: `sandbox-start-${started}`,
-        change_source: 'app',
-      },
-      data: { id: 1, subject: 'Sandbox started' },
-      previous: null,
+    // The demo user, connected to both emulators: the emulators start empty-handed each time, so the
+    // connection is recreated from scratch (its links would point at events that no longer exist).
+    await deleteConnection(db, DEMO_CONNECTION_ID);
+    await upsertConnection(db, {
+      id: DEMO_CONNECTION_ID,
+      displayName: demo.google.email,
+      pipedriveUserId: demo.pipedrive.userId,
+      pipedriveCompanyId: demo.pipedrive.companyId,
+      pipedriveApiDomain: pipedrive.url,
+      googleEmail: demo.google.email,
+    });
+    await saveCredentials(db, deps.secrets, DEMO_CONNECTION_ID, 'pipedrive', {
+      kind: 'api-token',
+      token: demo.pipedrive.apiToken,
+    });
+    await saveCredentials(db, deps.secrets, DEMO_CONNECTION_ID, 'google', {
+      refreshToken: demo.google.refreshToken,
+      accessToken: demo.google.accessToken,
+    });
+    await sync.configure(DEMO_CONNECTION_ID, {
+      ...DEFAULT_SETTINGS,
+      enabled: true,
+      calendarId: demo.google.primaryCalendarId,
     });
 
     log(`ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);

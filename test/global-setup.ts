@@ -8,6 +8,7 @@ import path from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import type { TestProject } from 'vitest/node';
 import { migrate } from '../activities/store/migrate.js';
+import { freePort } from '../scripts/provision/free-port.js';
 import { ensurePostgres } from '../scripts/provision/postgres.js';
 import { startDevServer } from '../scripts/provision/temporal-server.js';
 import { bundlerLogger, workflowsPath } from '../worker/create-worker.js';
@@ -49,16 +50,4 @@ export default async function setup(project: TestProject) {
     await postgres.stop();
     await rm(tmp, { recursive: true, force: true });
   };
-}
-
-async function freePort(): Promise<number> {
-  const net = await import('node:net');
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as import('node:net').AddressInfo;
-      srv.close(() => resolve(port));
-    });
-    srv.on('error', reject);
-  });
 }

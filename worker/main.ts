@@ -3,10 +3,10 @@
  * activities until SIGINT/SIGTERM, then drains in-flight work and exits.
  */
 import { NativeConnection, Runtime } from '@temporalio/worker';
-import pg from 'pg';
 import { migrate } from '../activities/store/migrate.js';
 import { requireEnv, temporalSettings } from './config.js';
 import { createSyncWorker } from './create-worker.js';
+import { syncDepsFromEnv } from './sync-deps.js';
 
 export async function runWorker(env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const temporal = temporalSettings(env);
@@ -15,7 +15,7 @@ export async function runWorker(env: NodeJS.ProcessEnv = process.env): Promise<v
   Runtime.install({ shutdownSignals: ['SIGINT', 'SIGTERM'] });
 
   await migrate(databaseUrl);
-  const db = new pg.Pool({ connectionString: databaseUrl, max: 10 });
+  const deps = syncDepsFromEnv(env);
   const connection = await NativeConnection.connect(temporal.connectionOptions);
   try {
     const bundlePath = env.WORKFLOW_BUNDLE_PATH;
@@ -23,7 +23,7 @@ export async function runWorker(env: NodeJS.ProcessEnv = process.env): Promise<v
       connection,
       namespace: temporal.namespace,
       taskQueue: temporal.taskQueue,
-      deps: { db },
+      deps,
       workflowBundle: bundlePath ? { codePath: bundlePath } : undefined,
     });
     console.log(
@@ -32,7 +32,7 @@ export async function runWorker(env: NodeJS.ProcessEnv = process.env): Promise<v
     await worker.run();
   } finally {
     await connection.close();
-    await db.end();
+    await deps.db.end();
   }
 }
 

@@ -1,103 +1,286 @@
 /**
  * The per-user sync: one long-lived workflow per connection, id `calendar-sync:<connectionId>`.
  *
- * Changes arrive as messages (declared first, below) and are processed one at a time from a queue, so two
- * changes to the same user's calendar never race. The workflow itself holds only what it needs to order work;
- * every side effect is an activity.
+ * Changes arrive as messages (declared first, below): Pipedrive webhooks and reconciliation hits, Google
+ * channel notifications, settings and pause/resume from the settings page or the admin API. They become work
+ * items in one serial queue, so two changes to the same user's calendar never race; an item already waiting
+ * absorbs duplicates (a burst of webhooks for one activity is one sync; many Google notifications are one
+ * pull). Every side effect is an activity; this file only orders work and keeps the status.
  */
 import {
+  ActivityFailure,
+  ApplicationFailure,
   allHandlersFinished,
   condition,
   continueAsNew,
   defineQuery,
   defineSignal,
+  defineUpdate,
   proxyActivities,
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { createActivities } from '../activities/index.js';
+import type { createActivities, SyncOutcome } from '../activities/index.js';
 import type { PipedriveChange } from '../activities/pipedrive-change.js';
+import { parseSettings, type SyncSettings } from '../sync-rules/settings.js';
 import { SYNC_STATE, type SyncState } from './search-attributes.js';
+import { WorkQueue, workItemFor, type WorkItem } from './work-queue.js';
 
 // ── Message API ──────────────────────────────────────────────────────────────────────────────────────────
 
-/** A Pipedrive webhook (v2 payload) for this user, relayed by the ingress. */
+/** A Pipedrive webhook (v2 payload) for this user, or the same shape from the `updated_since` reconciliation. */
 export const pipedriveChanged = defineSignal<[PipedriveChange]>('pipedriveChanged');
 
-/** What the sync is doing: its state, the queue length and how much it has processed. */
+/** A Google push notification for the user's calendar: something changed, pull to find out what. */
+export const googleChanged = defineSignal<[GoogleNotification]>('googleChanged');
+
+/** Replaces the user's settings (validated first: bad input is rejected and changes nothing). */
+export const configure = defineUpdate<SyncSettings, [unknown]>('configure');
+
+/** Stops processing changes; they keep queueing (and coalescing) until `resume`. */
+export const pause = defineUpdate<SyncStatus>('pause');
+export const resume = defineUpdate<SyncStatus>('resume');
+
+/** What the sync is doing and what it did recently. */
 export const status = defineQuery<SyncStatus>('status');
+
+export interface GoogleNotification {
+  channelId?: string;
+  resourceState?: string;
+  messageNumber?: number;
+}
 
 export interface SyncStatus {
   connectionId: string;
   state: SyncState;
   queued: number;
   processed: number;
+  /** Our own writes observed again and skipped. */
+  echoes: number;
+  failures: number;
+  lastError: { subject: string; message: string; at: string } | null;
+  /** The latest outcomes, newest last. */
+  recent: SyncOutcome[];
+  settings: SyncSettings | null;
 }
 
 export interface CalendarSyncInput {
   connectionId: string;
+  /** Continue-as-new after this many history events even if the server does not suggest it (tests). */
+  continueAsNewAfterEvents?: number;
   /** State carried over continue-as-new. */
-  carried?: { queue: PipedriveChange[]; processed: number };
+  carried?: CarriedState;
 }
+
+interface CarriedState {
+  queue: WorkItem[];
+  paused: boolean;
+  settings: SyncSettings | null;
+  counters: { processed: number; echoes: number; failures: number };
+  lastError: SyncStatus['lastError'];
+  recent: SyncOutcome[];
+}
+
+const RECENT_OUTCOMES = 20;
+
+// ── Activities ───────────────────────────────────────────────────────────────────────────────────────────
+
+/** Failures the activities classify as permanent are not retried; everything else is, with backoff. */
+const retry = {
+  initialInterval: '200 milliseconds',
+  backoffCoefficient: 2,
+  maximumInterval: '1 minute',
+  maximumAttempts: 12,
+} as const;
+
+const steps = proxyActivities<ReturnType<typeof createActivities>>({ startToCloseTimeout: '1 minute', retry });
+
+const pulls = proxyActivities<ReturnType<typeof createActivities>>({
+  startToCloseTimeout: '10 minutes',
+  heartbeatTimeout: '1 minute',
+  retry,
+});
 
 // ── The sync ─────────────────────────────────────────────────────────────────────────────────────────────
 
-const activities = proxyActivities<ReturnType<typeof createActivities>>({
-  startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '200 milliseconds', backoffCoefficient: 2, maximumInterval: '30 seconds' },
-});
-
 export async function calendarSync(input: CalendarSyncInput): Promise<void> {
   const sync = new CalendarSync(input);
-  setHandler(pipedriveChanged, (change) => sync.enqueue(change));
+  setHandler(pipedriveChanged, (change) => sync.enqueue(workItemFor(change)));
+  setHandler(googleChanged, () => sync.enqueue({ kind: 'google' }));
+  setHandler(configure, (settings) => sync.configure(settings), { validator: validateSettings });
+  setHandler(pause, () => sync.setPaused(true));
+  setHandler(resume, () => sync.setPaused(false));
   setHandler(status, () => sync.status());
   await sync.run();
 }
 
+/** Rejects bad settings before they enter history: the caller gets a clear message, nothing changes. */
+function validateSettings(settings: unknown): void {
+  const parsed = parseSettings(settings);
+  if (!parsed.ok) throw new Error(`invalid settings: ${parsed.errors.join('; ')}`);
+}
+
 class CalendarSync {
-  private readonly queue: PipedriveChange[];
-  private processed: number;
-  private state: SyncState = 'idle';
+  private readonly connectionId: string;
+  private readonly queue: WorkQueue;
+  private paused: boolean;
+  private settings: SyncSettings | null;
+  private counters: CarriedState['counters'];
+  private lastError: SyncStatus['lastError'];
+  private recent: SyncOutcome[];
+  private state: SyncState | undefined;
+  /** Held while a work item or a settings change runs: the two never interleave. */
+  private busy = false;
+  /** The latest work item failed permanently. */
+  private failing = false;
 
   constructor(private readonly input: CalendarSyncInput) {
-    this.queue = [...(input.carried?.queue ?? [])];
-    this.processed = input.carried?.processed ?? 0;
+    const carried = input.carried;
+    this.connectionId = input.connectionId;
+    this.queue = new WorkQueue(carried?.queue);
+    this.paused = carried?.paused ?? false;
+    this.settings = carried?.settings ?? null;
+    this.counters = carried?.counters ?? { processed: 0, echoes: 0, failures: 0 };
+    this.lastError = carried?.lastError ?? null;
+    this.recent = carried?.recent ?? [];
   }
 
-  enqueue(change: PipedriveChange): void {
-    this.queue.push(change);
+  enqueue(item: WorkItem | null): void {
+    if (item) this.queue.add(item);
+  }
+
+  async configure(input: unknown): Promise<SyncSettings> {
+    const parsed = parseSettings(input);
+    if (!parsed.ok) throw ApplicationFailure.nonRetryable(parsed.errors.join('; '), 'InvalidSettings');
+    return this.exclusive(async () => {
+      await steps.applySettings(this.connectionId, this.settings, parsed.settings);
+      const enabling = parsed.settings.enabled && !this.settings?.enabled;
+      const calendarChanged = this.settings !== null && this.settings.calendarId !== parsed.settings.calendarId;
+      this.settings = parsed.settings;
+      // A fresh baseline of the (new) calendar: only what changes from now on is synced.
+      if (parsed.settings.enabled && (enabling || calendarChanged)) this.queue.add({ kind: 'google' });
+      return parsed.settings;
+    });
+  }
+
+  setPaused(paused: boolean): SyncStatus {
+    this.paused = paused;
+    this.updateState();
+    return this.status();
   }
 
   status(): SyncStatus {
     return {
-      connectionId: this.input.connectionId,
-      state: this.state,
-      queued: this.queue.length,
-      processed: this.processed,
+      connectionId: this.connectionId,
+      state: this.currentState(),
+      queued: this.queue.size,
+      ...this.counters,
+      lastError: this.lastError,
+      recent: this.recent,
+      settings: this.settings,
     };
   }
 
   async run(): Promise<never> {
+    this.updateState();
     for (;;) {
-      await condition(() => this.queue.length > 0 || workflowInfo().continueAsNewSuggested);
-      if (workflowInfo().continueAsNewSuggested) {
-        // Let signal handlers finish so nothing they were adding to the queue is lost in the hand-over.
-        await condition(allHandlersFinished);
+      await condition(() => this.shouldContinueAsNew() || (!this.paused && this.queue.size > 0 && !this.busy));
+      if (this.shouldContinueAsNew()) {
+        // Let running handlers (a settings change) finish, so nothing they do is lost in the hand-over.
+        await condition(() => allHandlersFinished() && !this.busy);
         return continueAsNew<typeof calendarSync>({
-          connectionId: this.input.connectionId,
-          carried: { queue: this.queue, processed: this.processed },
+          connectionId: this.connectionId,
+          continueAsNewAfterEvents: this.input.continueAsNewAfterEvents,
+          carried: {
+            queue: this.queue.items(),
+            paused: this.paused,
+            settings: this.settings,
+            counters: this.counters,
+            lastError: this.lastError,
+            recent: this.recent,
+          },
         });
       }
-      this.setState('syncing');
-      const change = this.queue.shift()!;
-      await activities.recordPipedriveChange(this.input.connectionId, change);
-      this.processed++;
-      if (this.queue.length === 0) this.setState('idle');
+      const item = this.queue.take()!;
+      await this.exclusive(() => this.process(item));
     }
   }
 
-  private setState(state: SyncState): void {
+  private async process(item: WorkItem): Promise<void> {
+    const failuresBefore = this.counters.failures;
+    try {
+      switch (item.kind) {
+        case 'activity':
+          this.record([await steps.syncPipedriveActivity(this.connectionId, item.id)]);
+          break;
+        case 'entity':
+          this.record(await steps.refreshPipedriveEntity(this.connectionId, item.entity, item.id));
+          break;
+        case 'google': {
+          const summary = await pulls.pullGoogle(this.connectionId);
+          this.record(summary.outcomes);
+          for (const f of summary.failures) this.fail(f.subject, f.message);
+          break;
+        }
+      }
+      this.counters.processed++;
+      this.failing = this.counters.failures > failuresBefore;
+    } catch (err) {
+      // Retries are exhausted or the failure is permanent: record it and move on — the queue must not stall.
+      // The periodic reconciliation picks the item up again later.
+      if (!(err instanceof ActivityFailure)) throw err;
+      const subject =
+        item.kind === 'google'
+          ? 'google-calendar'
+          : `${item.kind === 'activity' ? 'activity' : item.entity}:${item.id}`;
+      const message = err.cause?.message ?? err.message;
+      this.fail(subject, message);
+      await steps.recordFailure(this.connectionId, subject, message).catch(() => undefined);
+    }
+  }
+
+  private record(outcomes: SyncOutcome[]): void {
+    for (const o of outcomes) {
+      if (o.result === 'echo') this.counters.echoes++;
+      if (o.result !== 'echo' && o.result !== 'ignored') this.recent.push(o);
+    }
+    if (this.recent.length > RECENT_OUTCOMES) this.recent.splice(0, this.recent.length - RECENT_OUTCOMES);
+  }
+
+  private fail(subject: string, message: string): void {
+    this.failing = true;
+    this.counters.failures++;
+    this.lastError = { subject, message, at: new Date().toISOString() };
+  }
+
+  private async exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    await condition(() => !this.busy);
+    this.busy = true;
+    this.updateState();
+    try {
+      return await fn();
+    } finally {
+      this.busy = false;
+      this.updateState();
+    }
+  }
+
+  private shouldContinueAsNew(): boolean {
+    const info = workflowInfo();
+    const limit = this.input.continueAsNewAfterEvents;
+    return info.continueAsNewSuggested || (limit !== undefined && info.historyLength >= limit);
+  }
+
+  private currentState(): SyncState {
+    if (this.paused) return 'paused';
+    if (this.busy || this.queue.size > 0) return 'syncing';
+    return this.failing ? 'failing' : 'idle';
+  }
+
+  /** Keeps the `CalendarSyncState` search attribute in step, writing only on change. */
+  private updateState(): void {
+    const state = this.currentState();
     if (state === this.state) return;
     this.state = state;
     upsertSearchAttributes([{ key: SYNC_STATE, value: state }]);

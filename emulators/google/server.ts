@@ -44,6 +44,8 @@ export interface GoogleEmulator {
   url: string;
   /** OAuth token endpoint (`url + '/token'`), for OAuth2Client's `endpoints.oauth2TokenUrl`. */
   tokenUrl: string;
+  /** The emulator's one OAuth client (our app's client id and secret in tests and the sandbox). */
+  oauthClient: { clientId: string; clientSecret: string };
   /** OAuth authorize endpoint (`url + '/o/oauth2/v2/auth'`), for `endpoints.oauth2AuthBaseUrl`. */
   authUrl: string;
   control: GoogleControl;
@@ -275,6 +277,7 @@ export async function startGoogleEmulator(opts: GoogleEmulatorOptions = {}): Pro
   return {
     url: baseUrl,
     tokenUrl: `${baseUrl}/token`,
+    oauthClient: { clientId: store.client.clientId, clientSecret: store.client.clientSecret },
     authUrl: `${baseUrl}/o/oauth2/v2/auth`,
     control,
     async close() {

@@ -18,34 +18,54 @@ export interface Stack {
   taskQueue: string;
   nativeConnection: NativeConnection;
   /** A worker on this file's task queue; stop it with `worker.shutdown()`. */
-  startWorker(deps?: Partial<ActivityDeps>): Promise<{ worker: Worker; done: Promise<void> }>;
+  startWorker(deps: ActivityDeps): Promise<{ worker: Worker; done: Promise<void> }>;
   close(): Promise<void>;
 }
 
-export async function connectStack(): Promise<Stack> {
+export interface StackAddresses {
+  temporalAddress: string;
+  databaseUrl: string;
+  /** Prebuilt bundle; without it the worker bundles `workflows/` itself. */
+  workflowBundleCode?: string;
+}
+
+/** Inside vitest the global setup provides the addresses; scripts pass their own. */
+export async function connectStack(addresses?: StackAddresses): Promise<Stack> {
+  const {
+    temporalAddress: address,
+    databaseUrl,
+    workflowBundleCode,
+  } = addresses ?? {
+    temporalAddress: inject('temporalAddress'),
+    databaseUrl: inject('databaseUrl'),
+    workflowBundleCode: inject('workflowBundleCode'),
+  };
   if (!runtimeInstalled) {
     // Worker logs at WARN keep test output readable; failures still surface through assertions.
-    Runtime.install({ logger: new DefaultLogger('WARN') });
+    try {
+      Runtime.install({ logger: new DefaultLogger('WARN') });
+    } catch {
+      // a script already started the runtime (e.g. with the dev server); keep its logger
+    }
     runtimeInstalled = true;
   }
-  const address = inject('temporalAddress');
   const connection = await Connection.connect({ address });
   const client = new Client({ connection, namespace: 'default' });
   const nativeConnection = await NativeConnection.connect({ address });
-  const db = new pg.Pool({ connectionString: inject('databaseUrl'), max: 10 });
+  const db = new pg.Pool({ connectionString: databaseUrl, max: 10 });
   const taskQueue = `test-${randomUUID()}`;
   return {
     client,
     db,
     taskQueue,
     nativeConnection,
-    async startWorker(deps = {}) {
+    async startWorker(deps) {
       const worker = await createSyncWorker({
         connection: nativeConnection,
         namespace: 'default',
         taskQueue,
-        deps: { db, ...deps },
-        workflowBundle: { code: inject('workflowBundleCode') },
+        deps,
+        workflowBundle: workflowBundleCode ? { code: workflowBundleCode } : undefined,
       });
       const done = worker.run();
       return { worker, done };

@@ -15,6 +15,7 @@ export async function calendarSync(input: { connectionId: string }): Promise<voi
   for (;;) {
     await condition(() => queue.length > 0);
     await sleep('1 second');
-    await activities.recordPipedriveChange(input.connectionId, queue.shift()!);
+    const change = queue.shift()!;
+    await activities.syncPipedriveActivity(input.connectionId, Number(change.meta.entity_id));
   }
 }

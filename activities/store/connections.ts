@@ -1,0 +1,139 @@
+/**
+ * Connections: who is connected on each side, their settings, and their credentials (encrypted).
+ */
+import type pg from 'pg';
+import { DEFAULT_SETTINGS, parseSettings, type SyncSettings } from '../../sync-rules/settings.js';
+import type { SecretBox } from './secret-box.js';
+
+export interface Connection {
+  id: string;
+  displayName: string;
+  pipedriveUserId: number | null;
+  pipedriveCompanyId: number | null;
+  pipedriveApiDomain: string | null;
+  googleEmail: string | null;
+  settings: SyncSettings;
+}
+
+export interface GoogleCredentials {
+  refreshToken: string;
+  accessToken?: string;
+  /** ms since epoch */
+  expiryDate?: number;
+}
+
+export type PipedriveCredentials =
+  | { kind: 'api-token'; token: string }
+  | { kind: 'oauth'; accessToken: string; refreshToken: string; expiresAt?: number };
+
+export type Provider = 'google' | 'pipedrive';
+
+interface ConnectionRow {
+  id: string;
+  display_name: string;
+  pipedrive_user_id: string | null;
+  pipedrive_company_id: string | null;
+  pipedrive_api_domain: string | null;
+  google_email: string | null;
+  settings: Record<string, unknown>;
+}
+
+function toConnection(row: ConnectionRow): Connection {
+  const parsed = parseSettings({ ...DEFAULT_SETTINGS, ...row.settings });
+  return {
+    id: row.id,
+    displayName: row.display_name,
+    pipedriveUserId: row.pipedrive_user_id === null ? null : Number(row.pipedrive_user_id),
+    pipedriveCompanyId: row.pipedrive_company_id === null ? null : Number(row.pipedrive_company_id),
+    pipedriveApiDomain: row.pipedrive_api_domain,
+    googleEmail: row.google_email,
+    // Stored settings were validated on save; fall back to defaults only if a later release tightened the schema.
+    settings: parsed.ok ? parsed.settings : DEFAULT_SETTINGS,
+  };
+}
+
+export async function getConnection(db: pg.Pool, id: string): Promise<Connection | null> {
+  const { rows } = await db.query<ConnectionRow>('SELECT * FROM connections WHERE id = $1', [id]);
+  return rows[0] ? toConnection(rows[0]) : null;
+}
+
+export async function listConnections(db: pg.Pool): Promise<Connection[]> {
+  const { rows } = await db.query<ConnectionRow>('SELECT * FROM connections ORDER BY created_at, id');
+  return rows.map(toConnection);
+}
+
+export interface ConnectionInput {
+  id: string;
+  displayName?: string;
+  pipedriveUserId?: number | null;
+  pipedriveCompanyId?: number | null;
+  pipedriveApiDomain?: string | null;
+  googleEmail?: string | null;
+  settings?: SyncSettings;
+}
+
+/** Creates the connection or updates the given fields of an existing one (idempotent). */
+export async function upsertConnection(db: pg.Pool, c: ConnectionInput): Promise<Connection> {
+  const { rows } = await db.query<ConnectionRow>(
+    `INSERT INTO connections (id, display_name, pipedrive_user_id, pipedrive_company_id, pipedrive_api_domain, google_email, settings)
+     VALUES ($1, COALESCE($2, ''), $3, $4, $5, $6, COALESCE($7::jsonb, '{}'::jsonb))
+     ON CONFLICT (id) DO UPDATE SET
+       display_name = COALESCE($2, connections.display_name),
+       pipedrive_user_id = COALESCE($3, connections.pipedrive_user_id),
+       pipedrive_company_id = COALESCE($4, connections.pipedrive_company_id),
+       pipedrive_api_domain = COALESCE($5, connections.pipedrive_api_domain),
+       google_email = COALESCE($6, connections.google_email),
+       settings = COALESCE($7::jsonb, connections.settings),
+       updated_at = now()
+     RETURNING *`,
+    [
+      c.id,
+      c.displayName ?? null,
+      c.pipedriveUserId ?? null,
+      c.pipedriveCompanyId ?? null,
+      c.pipedriveApiDomain ?? null,
+      c.googleEmail ?? null,
+      c.settings ? JSON.stringify(c.settings) : null,
+    ],
+  );
+  return toConnection(rows[0]!);
+}
+
+export async function saveSettings(db: pg.Pool, id: string, settings: SyncSettings): Promise<void> {
+  const { rowCount } = await db.query('UPDATE connections SET settings = $2, updated_at = now() WHERE id = $1', [
+    id,
+    JSON.stringify(settings),
+  ]);
+  if (!rowCount) throw new Error(`connection ${id} does not exist`);
+}
+
+export async function deleteConnection(db: pg.Pool, id: string): Promise<void> {
+  await db.query('DELETE FROM connections WHERE id = $1', [id]);
+}
+
+export async function saveCredentials(
+  db: pg.Pool,
+  box: SecretBox,
+  id: string,
+  provider: Provider,
+  credentials: GoogleCredentials | PipedriveCredentials,
+): Promise<void> {
+  await db.query(
+    `INSERT INTO connection_credentials (connection_id, provider, ciphertext) VALUES ($1, $2, $3)
+     ON CONFLICT (connection_id, provider) DO UPDATE SET ciphertext = $3, updated_at = now()`,
+    [id, provider, box.encryptJson(credentials)],
+  );
+}
+
+export async function loadCredentials<P extends Provider>(
+  db: pg.Pool,
+  box: SecretBox,
+  id: string,
+  provider: P,
+): Promise<(P extends 'google' ? GoogleCredentials : PipedriveCredentials) | null> {
+  const { rows } = await db.query<{ ciphertext: string }>(
+    'SELECT ciphertext FROM connection_credentials WHERE connection_id = $1 AND provider = $2',
+    [id, provider],
+  );
+  return rows[0] ? box.decryptJson(rows[0].ciphertext) : null;
+}

@@ -1,0 +1,105 @@
+/**
+ * Everything one sync step needs for one connection: its settings, both API clients with the user's
+ * credentials (refreshed tokens are persisted back, encrypted), and the store.
+ */
+import { ApplicationFailure } from '@temporalio/common';
+import type pg from 'pg';
+import type { SyncSettings } from '../../sync-rules/settings.js';
+import { createGoogleCalendarApi, type GoogleAppConfig, type GoogleCalendarApi } from '../google/calendar-api.js';
+import { PipedriveApi, type PipedriveAuth } from '../pipedrive/client.js';
+import { getConnection, loadCredentials, saveCredentials, type Connection } from '../store/connections.js';
+import type { SecretBox } from '../store/secret-box.js';
+
+export interface PipedriveAppConfig {
+  clientId: string;
+  clientSecret: string;
+  /** OAuth token endpoint (https://oauth.pipedrive.com/oauth/token, or the emulator's). */
+  tokenUrl: string;
+  /** OAuth authorize endpoint. */
+  authorizeUrl?: string;
+}
+
+/** API calls made, by side and route: benchmarks report calls per change from these. */
+export type ApiCallObserver = (side: 'google' | 'pipedrive', route: string, status: number) => void;
+
+export interface SyncDeps {
+  db: pg.Pool;
+  secrets: SecretBox;
+  google: GoogleAppConfig;
+  pipedrive: PipedriveAppConfig;
+  onApiCall?: ApiCallObserver;
+  /** Fault injection for the crash tests: called at named points between side effects. */
+  crashPoint?: (name: CrashPoint) => void;
+}
+
+export type CrashPoint = 'after-pipedrive-create' | 'after-google-insert';
+
+export interface SyncContext {
+  deps: SyncDeps;
+  db: pg.Pool;
+  connection: Connection;
+  settings: SyncSettings;
+  /** The Pipedrive user whose activities sync. */
+  ownerId: number;
+  pipedrive: PipedriveApi;
+  google: GoogleCalendarApi;
+  /** Where links back to Pipedrive point, e.g. https://acme.pipedrive.com */
+  pipedriveAppUrl: string | undefined;
+}
+
+export async function loadSyncContext(deps: SyncDeps, connectionId: string, attempt = 1): Promise<SyncContext> {
+  const connection = await getConnection(deps.db, connectionId);
+  if (!connection) {
+    throw ApplicationFailure.nonRetryable(`connection ${connectionId} does not exist`, 'ConnectionNotFound');
+  }
+  const [googleCreds, pipedriveCreds] = await Promise.all([
+    loadCredentials(deps.db, deps.secrets, connectionId, 'google'),
+    loadCredentials(deps.db, deps.secrets, connectionId, 'pipedrive'),
+  ]);
+  if (!googleCreds || !pipedriveCreds || !connection.pipedriveApiDomain || connection.pipedriveUserId === null) {
+    throw ApplicationFailure.nonRetryable(
+      `connection ${connectionId} is not fully connected (Google and Pipedrive accounts are both needed)`,
+      'ConnectionIncomplete',
+    );
+  }
+
+  const auth: PipedriveAuth =
+    pipedriveCreds.kind === 'api-token'
+      ? { kind: 'api-token', token: pipedriveCreds.token }
+      : {
+          kind: 'oauth',
+          accessToken: pipedriveCreds.accessToken,
+          refreshToken: pipedriveCreds.refreshToken,
+          clientId: deps.pipedrive.clientId,
+          clientSecret: deps.pipedrive.clientSecret,
+          tokenUrl: deps.pipedrive.tokenUrl,
+        };
+  const pipedrive = new PipedriveApi({
+    apiDomain: connection.pipedriveApiDomain,
+    auth,
+    onTokens: (t) =>
+      saveCredentials(deps.db, deps.secrets, connectionId, 'pipedrive', {
+        kind: 'oauth',
+        accessToken: t.accessToken,
+        refreshToken: t.refreshToken,
+        expiresAt: t.expiresAt,
+      }),
+    onRequest: deps.onApiCall ? (i) => deps.onApiCall!('pipedrive', `${i.method} ${i.route}`, i.status) : undefined,
+  });
+  const google = createGoogleCalendarApi(
+    deps.google,
+    googleCreds,
+    (c) => saveCredentials(deps.db, deps.secrets, connectionId, 'google', c),
+    { attempt, onCall: deps.onApiCall ? (what, status) => deps.onApiCall!('google', what, status) : undefined },
+  );
+  return {
+    deps,
+    db: deps.db,
+    connection,
+    settings: connection.settings,
+    ownerId: connection.pipedriveUserId,
+    pipedrive,
+    google,
+    pipedriveAppUrl: connection.pipedriveApiDomain,
+  };
+}

@@ -1,0 +1,251 @@
+/**
+ * Google → Pipedrive: an incremental pull of the user's calendar, each changed event applied to Pipedrive.
+ *
+ * Discipline (DESIGN.md §3): the pull uses the saved sync token and pages through `nextPageToken`; the new
+ * token (on the last page only) is saved after every page was applied, so a crash repeats the pull instead
+ * of skipping changes — repeating is harmless because applying an event is idempotent (echo check, links).
+ * `410 fullSyncRequired` wipes the token and re-lists the calendar: linked events are re-checked, and unlinked
+ * events count as new only if they changed after our last complete pull (older ones are baseline, never imported).
+ */
+import type { calendar_v3 } from '@googleapis/calendar';
+import { ApplicationFailure } from '@temporalio/common';
+import { resolveConflict } from '../../sync-rules/conflict.js';
+import { contentHash } from '../../sync-rules/content-hash.js';
+import { classifyGoogleChange } from '../../sync-rules/echo.js';
+import {
+  activityToSyncedFields,
+  eventToActivityFields,
+  eventToSyncedFields,
+  syncedFieldsToActivityWrite,
+} from '../../sync-rules/mapping.js';
+import type { LinkedNames, PdActivity } from '../../sync-rules/types.js';
+import { getSyncState, saveSyncToken } from '../store/google-sync-state.js';
+import { deleteLink, linkByEvent, saveLink, type Link } from '../store/links.js';
+import type { SyncContext } from './context.js';
+import { createActivityOnce, finishCreate } from './create-activity.js';
+import { eventBody, updateEvent } from './google-event-writes.js';
+import { linkedNames } from './linked-names.js';
+import type { SyncOutcome } from './outcome.js';
+import { linkFor, syncedFieldsOrNull } from './pipedrive-to-google.js';
+
+export interface PullSummary {
+  /** 'baseline' when there was no token yet: the calendar's state was recorded, nothing imported. */
+  mode: 'incremental' | 'baseline' | 'full-resync';
+  pages: number;
+  outcomes: SyncOutcome[];
+  failures: { subject: string; message: string }[];
+}
+
+export interface PullOptions {
+  /** Called after each page (heartbeat). */
+  onPage?: (page: number) => void;
+}
+
+export async function pullGoogleChanges(ctx: SyncContext, opts: PullOptions = {}): Promise<PullSummary> {
+  const calendarId = ctx.settings.calendarId;
+  if (!ctx.settings.enabled || !calendarId) return { mode: 'incremental', pages: 0, outcomes: [], failures: [] };
+  const startedAt = new Date();
+  const state = await getSyncState(ctx.db, ctx.connection.id, calendarId);
+  if (!state.syncToken) {
+    const pages = await listAll(ctx, calendarId, undefined, opts, async () => {});
+    await saveSyncToken(ctx.db, ctx.connection.id, calendarId, pages.nextSyncToken, startedAt);
+    return { mode: 'baseline', pages: pages.count, outcomes: [], failures: [] };
+  }
+
+  const summary: PullSummary = { mode: 'incremental', pages: 0, outcomes: [], failures: [] };
+  const apply = async (events: calendar_v3.Schema$Event[], newerThan?: string) => {
+    for (const event of events) {
+      if (newerThan && !(await isLinked(ctx, calendarId, event)) && (event.updated ?? '') <= newerThan) continue;
+      try {
+        summary.outcomes.push(await applyGoogleEvent(ctx, calendarId, event));
+      } catch (err) {
+        // A permanent failure of one event must not block the calendar: record it and go on. Anything
+        // retryable fails the pull, which Temporal retries (the token is not saved, so nothing is skipped).
+        if (err instanceof ApplicationFailure && err.nonRetryable) {
+          summary.failures.push({ subject: `event:${event.id}`, message: err.message });
+        } else throw err;
+      }
+    }
+  };
+
+  let listed: { nextSyncToken: string; count: number };
+  try {
+    listed = await listAll(ctx, calendarId, state.syncToken, opts, (events) => apply(events));
+  } catch (err) {
+    if (!(err instanceof FullSyncRequired)) throw err;
+    summary.mode = 'full-resync';
+    summary.outcomes = [];
+    listed = await listAll(ctx, calendarId, undefined, opts, (events) =>
+      apply(events, state.lastPulledAt ?? undefined),
+    );
+  }
+  summary.pages = listed.count;
+  await saveSyncToken(ctx.db, ctx.connection.id, calendarId, listed.nextSyncToken, startedAt);
+  return summary;
+}
+
+class FullSyncRequired extends Error {}
+
+/** Pages through events.list (incremental with a token, complete without), handing each page to `onEvents`. */
+async function listAll(
+  ctx: SyncContext,
+  calendarId: string,
+  syncToken: string | undefined,
+  opts: PullOptions,
+  onEvents: (events: calendar_v3.Schema$Event[]) => Promise<void>,
+): Promise<{ nextSyncToken: string; count: number }> {
+  let pageToken: string | undefined;
+  let count = 0;
+  for (;;) {
+    const page = await ctx.google.request(
+      'events.list',
+      (cal) =>
+        cal.events.list({
+          calendarId,
+          syncToken,
+          pageToken,
+          singleEvents: true,
+          showDeleted: true,
+          maxResults: 2500,
+        }),
+      [410],
+    );
+    if (!page.ok) throw new FullSyncRequired();
+    count++;
+    await onEvents(page.data.items ?? []);
+    opts.onPage?.(count);
+    if (page.data.nextPageToken) {
+      pageToken = page.data.nextPageToken;
+      continue;
+    }
+    if (!page.data.nextSyncToken) throw new Error('events.list ended without a nextSyncToken');
+    return { nextSyncToken: page.data.nextSyncToken, count };
+  }
+}
+
+async function isLinked(ctx: SyncContext, calendarId: string, event: calendar_v3.Schema$Event): Promise<boolean> {
+  return (await linkByEvent(ctx.db, ctx.connection.id, calendarId, event.id!)) !== null;
+}
+
+/** One changed Google event → Pipedrive. */
+export async function applyGoogleEvent(
+  ctx: SyncContext,
+  calendarId: string,
+  event: calendar_v3.Schema$Event,
+): Promise<SyncOutcome> {
+  const outcome = (result: SyncOutcome['result'], reason?: string, activityId?: number): SyncOutcome => ({
+    direction: 'google-to-pipedrive',
+    subject: activityId ? `activity:${activityId}` : `event:${event.id}`,
+    result,
+    reason,
+  });
+  const link = await linkByEvent(ctx.db, ctx.connection.id, calendarId, event.id!);
+  const names = link
+    ? await linkedNames(ctx, { deal_id: link.dealId, person_id: link.personId, org_id: link.orgId })
+    : {};
+  const decision = classifyGoogleChange({
+    event,
+    link: link ? { activityId: link.activityId, lastWrittenHash: link.lastWrittenHash } : null,
+    settings: ctx.settings,
+    connectionId: ctx.connection.id,
+    observedHash: event.status === 'cancelled' ? null : eventHashOrNull(event, names, ctx),
+    now: new Date().toISOString(),
+  });
+  if (decision.decision === 'echo') {
+    // Our own write seen again: remember its etag so our next update's If-Match matches.
+    if (link && event.etag && event.etag !== link.googleEtag) {
+      await saveLink(ctx.db, { ...link, googleEtag: event.etag, googleUpdated: event.updated ?? link.googleUpdated });
+    }
+    return outcome('echo', undefined, link?.activityId);
+  }
+  if (decision.decision === 'ignore') return outcome('ignored', decision.reason, link?.activityId);
+
+  switch (decision.effect) {
+    case 'unlink':
+      await deleteLink(ctx.db, ctx.connection.id, link!.activityId);
+      return outcome('unlinked', decision.reason, link!.activityId);
+    case 'delete-activity':
+      await ctx.pipedrive.deleteActivity(link!.activityId);
+      await deleteLink(ctx.db, ctx.connection.id, link!.activityId);
+      return outcome('deleted', decision.reason, link!.activityId);
+    case 'create-activity': {
+      const activity = await createActivityOnce(ctx, calendarId, event);
+      const fields = syncedFieldsOrNull(activity, ctx, {})!;
+      await saveLink(ctx.db, linkFor(ctx, activity, fields, event, 0, calendarId, 'google'));
+      await finishCreate(ctx, calendarId, event.id!);
+      return outcome('created', decision.reason, activity.id);
+    }
+    case 'update-activity':
+      return outcome(...(await pullUpdate(ctx, calendarId, event, link!, names)), link!.activityId);
+  }
+}
+
+async function pullUpdate(
+  ctx: SyncContext,
+  calendarId: string,
+  event: calendar_v3.Schema$Event,
+  link: Link,
+  names: LinkedNames,
+): Promise<[SyncOutcome['result'], string]> {
+  const activity = await ctx.pipedrive.getActivity(link.activityId);
+  if (!activity || activity.is_deleted) {
+    // Deleted in Pipedrive meanwhile; its webhook removes the event.
+    return ['ignored', 'activity-deleted-in-pipedrive'];
+  }
+  const pdFields = syncedFieldsOrNull(activity, ctx, names);
+  if (pdFields === null || contentHash(pdFields) === link.lastWrittenHash) {
+    const written = await ctx.pipedrive.updateActivity(
+      activity.id,
+      eventToActivityFields(event, { names, settings: ctx.settings }),
+    );
+    if (!written) return ['ignored', 'activity-deleted-in-pipedrive'];
+    await saveLink(
+      ctx.db,
+      linkFor(
+        ctx,
+        written,
+        activityToSyncedFields(written, { names, settings: ctx.settings }),
+        event,
+        link.eventGeneration,
+        calendarId,
+        link.origin,
+      ),
+    );
+    return ['updated', 'event-changed'];
+  }
+
+  // Both sides changed since the last sync: field by field, by each side's update time; ties go to Pipedrive.
+  const resolution = resolveConflict({
+    base: link.baseFields,
+    pipedrive: { fields: pdFields, updatedAt: activity.update_time ?? new Date(0).toISOString() },
+    google: { fields: eventToSyncedFields(event, { names, settings: ctx.settings }), updatedAt: event.updated ?? '' },
+  });
+  let merged: PdActivity = { ...activity, ...syncedFieldsToActivityWrite(resolution.merged) };
+  if (resolution.writeToPipedrive) {
+    merged =
+      (await ctx.pipedrive.updateActivity(activity.id, syncedFieldsToActivityWrite(resolution.merged))) ?? merged;
+  }
+  let written = event;
+  if (resolution.writeToGoogle) {
+    const updated = await updateEvent(
+      ctx,
+      calendarId,
+      event.id!,
+      await eventBody(ctx, merged, names, link.eventGeneration),
+      event.etag ?? null,
+    );
+    if (!updated.ok) throw new Error(`event ${event.id} changed again while resolving a conflict; retrying`);
+    written = updated.event;
+  }
+  const mergedFields = syncedFieldsOrNull(merged, ctx, names) ?? resolution.merged;
+  await saveLink(ctx.db, linkFor(ctx, merged, mergedFields, written, link.eventGeneration, calendarId, link.origin));
+  return ['conflict-resolved', 'both-sides-changed'];
+}
+
+function eventHashOrNull(event: calendar_v3.Schema$Event, names: LinkedNames, ctx: SyncContext): string | null {
+  try {
+    return contentHash(eventToSyncedFields(event, { names, settings: ctx.settings }));
+  } catch {
+    return null;
+  }
+}

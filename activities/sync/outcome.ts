@@ -1,0 +1,8 @@
+/** What one sync step did, for the workflow's status, the audit log and tests. */
+export interface SyncOutcome {
+  direction: 'pipedrive-to-google' | 'google-to-pipedrive';
+  /** e.g. 'activity:42' or 'event:abc' */
+  subject: string;
+  result: 'created' | 'updated' | 'deleted' | 'unlinked' | 'echo' | 'ignored' | 'conflict-resolved';
+  reason?: string;
+}

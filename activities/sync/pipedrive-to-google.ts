@@ -1,0 +1,161 @@
+/**
+ * One Pipedrive activity → its Google event. Always reads the activity's current state (a webhook payload may
+ * be stale, duplicated or reordered), decides with the pure rules, and writes at most what changed.
+ */
+import type { calendar_v3 } from '@googleapis/calendar';
+import { resolveConflict } from '../../sync-rules/conflict.js';
+import { contentHash } from '../../sync-rules/content-hash.js';
+import { classifyPipedriveChange } from '../../sync-rules/echo.js';
+import { activityToSyncedFields, eventToSyncedFields, syncedFieldsToActivityWrite } from '../../sync-rules/mapping.js';
+import type { LinkedNames, PdActivity, SyncedFields } from '../../sync-rules/types.js';
+import { deleteLink, linkByActivity, saveLink, type Link } from '../store/links.js';
+import type { SyncContext } from './context.js';
+import { deleteEvent, eventBody, getEvent, insertEvent, updateEvent } from './google-event-writes.js';
+import { linkedNames } from './linked-names.js';
+import type { SyncOutcome } from './outcome.js';
+
+export async function syncActivityToGoogle(ctx: SyncContext, activityId: number): Promise<SyncOutcome> {
+  const outcome = (result: SyncOutcome['result'], reason?: string): SyncOutcome => ({
+    direction: 'pipedrive-to-google',
+    subject: `activity:${activityId}`,
+    result,
+    reason,
+  });
+  const calendarId = ctx.settings.calendarId;
+  const [activity, link] = await Promise.all([
+    ctx.pipedrive.getActivity(activityId),
+    linkByActivity(ctx.db, ctx.connection.id, activityId),
+  ]);
+  const names = activity ? await linkedNames(ctx, activity) : {};
+  const fields = activity ? syncedFieldsOrNull(activity, ctx, names) : null;
+
+  const decision = classifyPipedriveChange({
+    activity,
+    link: link ? { eventId: link.eventId, lastWrittenHash: link.lastWrittenHash } : null,
+    settings: ctx.settings,
+    ownerId: ctx.ownerId,
+    observedHash: fields ? contentHash(fields) : null,
+  });
+  if (decision.decision === 'echo') return outcome('echo');
+  if (decision.decision === 'ignore') return outcome('ignored', decision.reason);
+
+  switch (decision.effect) {
+    case 'unlink':
+      await deleteLink(ctx.db, ctx.connection.id, activityId);
+      return outcome('unlinked', decision.reason);
+    case 'delete-event':
+      await deleteEvent(ctx, link!.calendarId, link!.eventId);
+      await deleteLink(ctx.db, ctx.connection.id, activityId);
+      return outcome('deleted', decision.reason);
+    case 'create-event': {
+      const written = await insertEvent(ctx, calendarId!, activity!, names);
+      await saveLink(
+        ctx.db,
+        linkFor(ctx, activity!, fields!, written.event, written.generation, calendarId!, 'pipedrive'),
+      );
+      return outcome('created', decision.reason);
+    }
+    case 'update-event':
+      return outcome(...(await pushUpdate(ctx, activity!, names, fields!, link!)));
+  }
+}
+
+/** Updates the linked event; when the user changed it in Google meanwhile, merges field by field. */
+async function pushUpdate(
+  ctx: SyncContext,
+  activity: PdActivity,
+  names: LinkedNames,
+  fields: SyncedFields,
+  link: Link,
+): Promise<[SyncOutcome['result'], string]> {
+  // The calendar setting changed since this pair was linked: the activity moves to the new calendar.
+  if (link.calendarId !== ctx.settings.calendarId) {
+    const written = await insertEvent(ctx, ctx.settings.calendarId!, activity, names);
+    await saveLink(
+      ctx.db,
+      linkFor(ctx, activity, fields, written.event, written.generation, ctx.settings.calendarId!, link.origin),
+    );
+    return ['created', 'calendar-changed'];
+  }
+  const body = await eventBody(ctx, activity, names, link.eventGeneration);
+  const updated = await updateEvent(ctx, link.calendarId, link.eventId, body, link.googleEtag);
+  if (updated.ok) {
+    await saveLink(ctx.db, {
+      ...linkFor(ctx, activity, fields, updated.event, link.eventGeneration, link.calendarId, link.origin),
+    });
+    return ['updated', 'activity-changed'];
+  }
+  if (updated.reason === 'gone') {
+    // Deleted in Google while Pipedrive changed it: the deletion is the user's latest word; the Google pull
+    // applies it per the deletion setting. Nothing to write here.
+    return ['ignored', 'event-deleted-in-google'];
+  }
+
+  // 412: both sides changed since the last sync.
+  const current = await getEvent(ctx, link.calendarId, link.eventId);
+  if (!current) return ['ignored', 'event-deleted-in-google'];
+  const resolution = resolveConflict({
+    base: link.baseFields,
+    pipedrive: { fields, updatedAt: activity.update_time ?? new Date(0).toISOString() },
+    google: {
+      fields: eventToSyncedFields(current, { names, settings: ctx.settings }),
+      updatedAt: current.updated ?? '',
+    },
+  });
+  let merged: PdActivity = { ...activity, ...syncedFieldsToActivityWrite(resolution.merged) };
+  if (resolution.writeToPipedrive) {
+    merged =
+      (await ctx.pipedrive.updateActivity(activity.id, syncedFieldsToActivityWrite(resolution.merged))) ?? merged;
+  }
+  let event = current;
+  if (resolution.writeToGoogle) {
+    const again = await updateEvent(
+      ctx,
+      link.calendarId,
+      link.eventId,
+      await eventBody(ctx, merged, names, link.eventGeneration),
+      current.etag ?? null,
+    );
+    // Changed yet again in between: this step fails and is retried with fresh state.
+    if (!again.ok) throw new Error(`event ${link.eventId} changed again while resolving a conflict; retrying`);
+    event = again.event;
+  }
+  const mergedFields = syncedFieldsOrNull(merged, ctx, names) ?? resolution.merged;
+  await saveLink(ctx.db, linkFor(ctx, merged, mergedFields, event, link.eventGeneration, link.calendarId, link.origin));
+  return ['conflict-resolved', 'both-sides-changed'];
+}
+
+export function syncedFieldsOrNull(activity: PdActivity, ctx: SyncContext, names: LinkedNames): SyncedFields | null {
+  try {
+    return activityToSyncedFields(activity, { names, settings: ctx.settings });
+  } catch {
+    return null; // no due date: not representable as an event (the classification ignores it)
+  }
+}
+
+export function linkFor(
+  ctx: SyncContext,
+  activity: PdActivity,
+  fields: SyncedFields,
+  event: calendar_v3.Schema$Event,
+  generation: number,
+  calendarId: string,
+  origin: Link['origin'],
+): Link {
+  return {
+    connectionId: ctx.connection.id,
+    activityId: activity.id,
+    calendarId,
+    eventId: event.id!,
+    origin,
+    lastWrittenHash: contentHash(fields),
+    baseFields: fields,
+    googleEtag: event.etag ?? null,
+    googleUpdated: event.updated ?? null,
+    pipedriveUpdateTime: activity.update_time ?? null,
+    eventGeneration: generation,
+    dealId: activity.deal_id ?? null,
+    personId: activity.person_id ?? null,
+    orgId: activity.org_id ?? null,
+  };
+}

@@ -1,0 +1,167 @@
+/**
+ * The real stack for scenario tests: the shared Temporal dev server and Postgres, both API emulators (real
+ * HTTP servers, fresh per test file), a worker wired to them exactly as production wires it to Google and
+ * Pipedrive, and helpers to connect users. Users connect with a Pipedrive API token and Google OAuth tokens
+ * stored encrypted, as the product does.
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import { calendar, type calendar_v3 } from '@googleapis/calendar';
+import { OAuth2Client } from 'google-auth-library';
+import type { Worker } from '@temporalio/worker';
+import type { ActivityDeps } from '../../activities/index.js';
+import { upsertConnection, saveCredentials } from '../../activities/store/connections.js';
+import { SecretBox } from '../../activities/store/secret-box.js';
+import type { CrashPoint } from '../../activities/sync/context.js';
+import { SyncClient, type SyncClientOptions } from '../../client/sync-client.js';
+import { startGoogleEmulator, type GoogleEmulator } from '../../emulators/google/index.js';
+import { startPipedriveEmulator, type PipedriveEmulator } from '../../emulators/pipedrive/index.js';
+import { DEFAULT_SETTINGS, type SyncSettings } from '../../sync-rules/settings.js';
+import type { SyncStatus } from '../../workflows/calendar-sync.js';
+import { connectStack, eventually, type Stack, type StackAddresses } from './stack.js';
+
+export interface HarnessOptions {
+  googleQuotaPerMinute?: number;
+  seed?: number;
+  workflowInput?: SyncClientOptions['workflowInput'];
+  /** Outside vitest (scripts, benchmarks): where Temporal and Postgres are. */
+  addresses?: StackAddresses;
+}
+
+export interface SyncUser {
+  connectionId: string;
+  pipedriveUserId: number;
+  apiToken: string;
+  email: string;
+  calendarId: string;
+  /** The official Google client, authenticated as this user against the emulator (to act as the user). */
+  calendar: calendar_v3.Calendar;
+}
+
+export interface Harness {
+  stack: Stack;
+  google: GoogleEmulator;
+  pipedrive: PipedriveEmulator;
+  sync: SyncClient;
+  deps: ActivityDeps;
+  companyId: number;
+  /** API calls made by the activities, by side and route. */
+  apiCalls: Map<string, number>;
+  /** Set to make the activities crash at a named point (once per call of the returned disarm). */
+  crashAt(point: CrashPoint, times?: number): void;
+  connectUser(settings?: Partial<SyncSettings>): Promise<SyncUser>;
+  /** Waits until the workflow has nothing queued and is not busy, then returns its status. */
+  settled(connectionId: string, timeoutMs?: number): Promise<SyncStatus>;
+  restartWorker(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> {
+  const stack = await connectStack(opts.addresses);
+  const google = await startGoogleEmulator({
+    quotaPerMinute: opts.googleQuotaPerMinute ?? 600,
+    seed: opts.seed ?? 1,
+    pushRetryDelaysMs: [100, 200],
+  });
+  const pipedrive = await startPipedriveEmulator({ seed: opts.seed ?? 1, webhookRetryDelaysMs: [100, 200, 300] });
+  const { companyId } = pipedrive.control.createCompany({ name: `Company ${randomUUID().slice(0, 8)}` });
+  const apiCalls = new Map<string, number>();
+  const crashes = new Map<CrashPoint, number>();
+  const deps: ActivityDeps = {
+    db: stack.db,
+    secrets: new SecretBox([{ id: 'test', key: randomBytes(32) }]),
+    google: { ...google.oauthClient, rootUrl: `${google.url}/`, tokenUrl: google.tokenUrl, authUrl: google.authUrl },
+    pipedrive: { clientId: '', clientSecret: '', tokenUrl: `${pipedrive.oauthUrl}/oauth/token` },
+    onApiCall: (side, route, status) => {
+      const key = `${side} ${route} ${status}`;
+      apiCalls.set(key, (apiCalls.get(key) ?? 0) + 1);
+    },
+    crashPoint: (point) => {
+      const left = crashes.get(point) ?? 0;
+      if (left > 0) {
+        crashes.set(point, left - 1);
+        throw new Error(`simulated crash at ${point}`);
+      }
+    },
+  };
+  let running: { worker: Worker; done: Promise<void> } = await stack.startWorker(deps);
+  const sync = new SyncClient(stack.client, stack.taskQueue, { workflowInput: opts.workflowInput });
+
+  const harness: Harness = {
+    stack,
+    google,
+    pipedrive,
+    sync,
+    deps,
+    companyId,
+    apiCalls,
+    crashAt(point, times = 1) {
+      crashes.set(point, times);
+    },
+    async connectUser(settings = {}) {
+      const suffix = randomUUID().slice(0, 8);
+      const email = `user-${suffix}@example.com`;
+      const pd = pipedrive.control.createUser({ companyId, name: `User ${suffix}`, email });
+      const g = google.control.createUser({ email });
+      const connectionId = `conn-${suffix}`;
+      await upsertConnection(stack.db, {
+        id: connectionId,
+        displayName: email,
+        pipedriveUserId: pd.userId,
+        pipedriveCompanyId: companyId,
+        pipedriveApiDomain: pipedrive.url,
+        googleEmail: email,
+      });
+      await saveCredentials(stack.db, deps.secrets, connectionId, 'pipedrive', {
+        kind: 'api-token',
+        token: pd.apiToken,
+      });
+      await saveCredentials(stack.db, deps.secrets, connectionId, 'google', {
+        refreshToken: g.refreshToken,
+        accessToken: g.accessToken,
+      });
+      await sync.configure(connectionId, {
+        ...DEFAULT_SETTINGS,
+        enabled: true,
+        calendarId: g.primaryCalendarId,
+        ...settings,
+      });
+      await harness.settled(connectionId);
+      const auth = new OAuth2Client({ ...google.oauthClient, endpoints: { oauth2TokenUrl: google.tokenUrl } });
+      auth.setCredentials({
+        refresh_token: g.refreshToken,
+        access_token: g.accessToken,
+        expiry_date: Date.now() + 3_000_000,
+      });
+      return {
+        connectionId,
+        pipedriveUserId: pd.userId,
+        apiToken: pd.apiToken,
+        email,
+        calendarId: g.primaryCalendarId,
+        calendar: calendar({ version: 'v3', auth, rootUrl: `${google.url}/`, retry: false }),
+      };
+    },
+    async settled(connectionId, timeoutMs = 20_000) {
+      return eventually(
+        async () => {
+          const s = await sync.status(connectionId);
+          return s.queued === 0 && s.state !== 'syncing' ? s : undefined;
+        },
+        timeoutMs,
+        `the sync of ${connectionId} to settle`,
+      );
+    },
+    async restartWorker() {
+      running.worker.shutdown();
+      await running.done;
+      running = await stack.startWorker(deps);
+    },
+    async close() {
+      running.worker.shutdown();
+      await running.done;
+      await Promise.all([google.close(), pipedrive.close()]);
+      await stack.close();
+    },
+  };
+  return harness;
+}

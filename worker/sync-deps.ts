@@ -1,0 +1,33 @@
+/**
+ * The activities' dependencies from the environment: the database, the credential encryption keys, and the
+ * Google and Pipedrive OAuth apps (endpoints overridable, which is how the sandbox and tests use the emulators).
+ */
+import pg from 'pg';
+import type { SyncDeps } from '../activities/sync/context.js';
+import { SecretBox } from '../activities/store/secret-box.js';
+import { requireEnv } from './config.js';
+
+export function secretBoxFromEnv(env: NodeJS.ProcessEnv = process.env): SecretBox {
+  return SecretBox.fromConfig(requireEnv('CALENDAR_SYNC_ENCRYPTION_KEYS', env));
+}
+
+export function syncDepsFromEnv(env: NodeJS.ProcessEnv = process.env): SyncDeps {
+  return {
+    db: new pg.Pool({ connectionString: requireEnv('DATABASE_URL', env), max: Number(env.DATABASE_POOL_SIZE ?? 10) }),
+    secrets: secretBoxFromEnv(env),
+    google: {
+      clientId: requireEnv('GOOGLE_CLIENT_ID', env),
+      clientSecret: requireEnv('GOOGLE_CLIENT_SECRET', env),
+      rootUrl: env.GOOGLE_API_ROOT_URL || undefined,
+      tokenUrl: env.GOOGLE_OAUTH_TOKEN_URL || undefined,
+      authUrl: env.GOOGLE_OAUTH_AUTH_URL || undefined,
+      redirectUri: env.GOOGLE_OAUTH_REDIRECT_URI || undefined,
+    },
+    pipedrive: {
+      clientId: env.PIPEDRIVE_CLIENT_ID ?? '',
+      clientSecret: env.PIPEDRIVE_CLIENT_SECRET ?? '',
+      tokenUrl: env.PIPEDRIVE_OAUTH_TOKEN_URL || 'https://oauth.pipedrive.com/oauth/token',
+      authorizeUrl: env.PIPEDRIVE_OAUTH_AUTHORIZE_URL || 'https://oauth.pipedrive.com/oauth/authorize',
+    },
+  };
+}

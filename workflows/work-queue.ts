@@ -1,0 +1,67 @@
+/**
+ * The per-user work queue: ordered, and keyed so that an item already waiting absorbs duplicates. Work items
+ * name *what* to sync, never a payload: the activity reads the current state, so coalescing is always safe.
+ */
+import type { PipedriveChange } from '../activities/pipedrive-change.js';
+
+export type WorkItem =
+  | { kind: 'activity'; id: number }
+  | { kind: 'entity'; entity: 'deal' | 'person' | 'organization'; id: number }
+  | { kind: 'google' };
+
+export function keyOf(item: WorkItem): string {
+  switch (item.kind) {
+    case 'activity':
+      return `activity:${item.id}`;
+    case 'entity':
+      return `${item.entity}:${item.id}`;
+    case 'google':
+      return 'google';
+  }
+}
+
+/** What a Pipedrive change means for the sync, or null when it is not ours to act on. */
+export function workItemFor(change: PipedriveChange): WorkItem | null {
+  const id = Number(change.meta.entity_id);
+  if (!Number.isSafeInteger(id) || id <= 0) return null;
+  switch (change.meta.entity) {
+    case 'activity':
+      return { kind: 'activity', id };
+    case 'deal':
+    case 'person':
+    case 'organization':
+      // Only a rename matters (titles); creating or deleting one does not change any event by itself.
+      return change.meta.action === 'change' ? { kind: 'entity', entity: change.meta.entity, id } : null;
+    default:
+      return null;
+  }
+}
+
+export class WorkQueue {
+  private readonly pending = new Map<string, WorkItem>();
+
+  constructor(items: WorkItem[] = []) {
+    for (const item of items) this.add(item);
+  }
+
+  get size(): number {
+    return this.pending.size;
+  }
+
+  /** Adds an item unless the same item is already waiting (it keeps its place in line). */
+  add(item: WorkItem): void {
+    const key = keyOf(item);
+    if (!this.pending.has(key)) this.pending.set(key, item);
+  }
+
+  take(): WorkItem | undefined {
+    const first = this.pending.entries().next();
+    if (first.done) return undefined;
+    this.pending.delete(first.value[0]);
+    return first.value[1];
+  }
+
+  items(): WorkItem[] {
+    return [...this.pending.values()];
+  }
+}
