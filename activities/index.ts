@@ -7,7 +7,10 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { parseSettings, type SyncSettings } from '../sync-rules/settings.js';
 import { writeAudit } from './audit-log.js';
-import { saveSettings } from './store/connections.js';
+import { ensurePipedriveWebhooks, removePipedriveWebhooks } from './feeds/pipedrive-webhooks.js';
+import { reconcilePipedrive, type ReconcileResult } from './feeds/reconcile.js';
+import { startWatchChannel, stopWatchChannels, type ChannelInfo } from './feeds/watch-channel.js';
+import { getConnection, saveSettings } from './store/connections.js';
 import { clearSyncState } from './store/google-sync-state.js';
 import type { NamedEntity } from './store/names.js';
 import { loadSyncContext, type SyncDeps } from './sync/context.js';
@@ -19,6 +22,8 @@ import { syncActivityToGoogle } from './sync/pipedrive-to-google.js';
 export type { SyncDeps as ActivityDeps } from './sync/context.js';
 export type { SyncOutcome } from './sync/outcome.js';
 export type { PullSummary } from './sync/google-to-pipedrive.js';
+export type { ChannelInfo } from './feeds/watch-channel.js';
+export type { ReconcileResult } from './feeds/reconcile.js';
 
 export function createActivities(deps: SyncDeps) {
   const context = (connectionId: string) => loadSyncContext(deps, connectionId, Context.current().info.attempt);
@@ -86,6 +91,35 @@ export function createActivities(deps: SyncDeps) {
       await saveSettings(deps.db, connectionId, parsed.settings);
       const enabling = parsed.settings.enabled && !previous?.enabled;
       if (enabling || previous?.calendarId !== parsed.settings.calendarId) await clearSyncState(deps.db, connectionId);
+    },
+
+    /** The connection's saved settings (a workflow started by a webhook has not been told them). */
+    async loadSettings(connectionId: string): Promise<SyncSettings | null> {
+      return (await getConnection(deps.db, connectionId))?.settings ?? null;
+    },
+
+    /** Creates a Google push channel for the user's calendar (id chosen by the workflow, so it is replay-safe). */
+    async startWatch(connectionId: string, channelId: string): Promise<ChannelInfo | null> {
+      return startWatchChannel(await context(connectionId), channelId);
+    },
+
+    /** Stops the connection's channels except `keep`; an already expired channel counts as stopped. */
+    async stopWatch(connectionId: string, keep?: string): Promise<number> {
+      return stopWatchChannels(await context(connectionId), keep);
+    },
+
+    /** Registers the connection's Pipedrive webhooks that are missing (idempotent). */
+    async ensureWebhooks(connectionId: string): Promise<number> {
+      return ensurePipedriveWebhooks(await context(connectionId));
+    },
+
+    async removeWebhooks(connectionId: string): Promise<number> {
+      return removePipedriveWebhooks(await context(connectionId));
+    },
+
+    /** The Pipedrive safety net: ids of activities whose change may have been missed. */
+    async reconcile(connectionId: string): Promise<ReconcileResult> {
+      return reconcilePipedrive(await context(connectionId));
     },
 
     /** Records a step that failed permanently, so the user sees it in the audit log. */

@@ -11,7 +11,7 @@ import pg from 'pg';
 import { deleteConnection, saveCredentials, upsertConnection } from '../activities/store/connections.js';
 import { migrate } from '../activities/store/migrate.js';
 import { SecretBox } from '../activities/store/secret-box.js';
-import type { SyncDeps } from '../activities/sync/context.js';
+import { DEFAULT_FEEDS, type SyncDeps } from '../activities/sync/context.js';
 import { DEFAULT_SETTINGS } from '../sync-rules/settings.js';
 import { connectClient, SyncClient } from '../client/sync-client.js';
 import { startHttpServer } from '../client/http/server.js';
@@ -38,6 +38,7 @@ async function sandboxSecretBox(dataDir: string): Promise<SecretBox> {
 
 async function main(): Promise<void> {
   const started = Date.now();
+  const httpPort = Number(process.env.PORT ?? 3000);
   const dataDir = process.env.SANDBOX_DATA_DIR ?? path.join(projectRoot, '.data');
   await mkdir(dataDir, { recursive: true });
   const stops: Array<() => Promise<unknown>> = [];
@@ -91,6 +92,7 @@ async function main(): Promise<void> {
     const deps: SyncDeps = {
       db,
       secrets: await sandboxSecretBox(dataDir),
+      feeds: { ...DEFAULT_FEEDS, publicUrl: `http://127.0.0.1:${httpPort}` },
       google: { ...google.oauthClient, rootUrl: `${google.url}/`, tokenUrl: google.tokenUrl, authUrl: google.authUrl },
       pipedrive: {
         clientId: '',
@@ -122,7 +124,7 @@ async function main(): Promise<void> {
     });
     stops.push(() => client.connection.close());
     const sync = new SyncClient(client, DEFAULT_TASK_QUEUE);
-    const http = await startHttpServer({ db, sync, temporalUiUrl: temporal.uiUrl }, Number(process.env.PORT ?? 3000));
+    const http = await startHttpServer({ db, sync, secrets: deps.secrets, temporalUiUrl: temporal.uiUrl }, httpPort);
     stops.push(() => http.close());
 
     // The demo user, connected to both emulators: the emulators start empty-handed each time, so the

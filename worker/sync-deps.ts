@@ -3,7 +3,7 @@
  * Google and Pipedrive OAuth apps (endpoints overridable, which is how the sandbox and tests use the emulators).
  */
 import pg from 'pg';
-import type { SyncDeps } from '../activities/sync/context.js';
+import { DEFAULT_FEEDS, type SyncDeps } from '../activities/sync/context.js';
 import { SecretBox } from '../activities/store/secret-box.js';
 import { requireEnv } from './config.js';
 
@@ -15,6 +15,13 @@ export function syncDepsFromEnv(env: NodeJS.ProcessEnv = process.env): SyncDeps 
   return {
     db: new pg.Pool({ connectionString: requireEnv('DATABASE_URL', env), max: Number(env.DATABASE_POOL_SIZE ?? 10) }),
     secrets: secretBoxFromEnv(env),
+    feeds: {
+      publicUrl: (env.PUBLIC_URL ?? 'http://localhost:3000').replace(/\/+$/, ''),
+      channelTtlSeconds: Number(env.GOOGLE_CHANNEL_TTL_SECONDS ?? DEFAULT_FEEDS.channelTtlSeconds),
+      channelRenewMarginSeconds: Number(
+        env.GOOGLE_CHANNEL_RENEW_MARGIN_SECONDS ?? DEFAULT_FEEDS.channelRenewMarginSeconds,
+      ),
+    },
     google: {
       clientId: requireEnv('GOOGLE_CLIENT_ID', env),
       clientSecret: requireEnv('GOOGLE_CLIENT_SECRET', env),

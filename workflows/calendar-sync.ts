@@ -19,9 +19,10 @@ import {
   proxyActivities,
   setHandler,
   upsertSearchAttributes,
+  uuid4,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { createActivities, SyncOutcome } from '../activities/index.js';
+import type { ChannelInfo, createActivities, SyncOutcome } from '../activities/index.js';
 import type { PipedriveChange } from '../activities/pipedrive-change.js';
 import { parseSettings, type SyncSettings } from '../sync-rules/settings.js';
 import { SYNC_STATE, type SyncState } from './search-attributes.js';
@@ -41,6 +42,12 @@ export const configure = defineUpdate<SyncSettings, [unknown]>('configure');
 /** Stops processing changes; they keep queueing (and coalescing) until `resume`. */
 export const pause = defineUpdate<SyncStatus>('pause');
 export const resume = defineUpdate<SyncStatus>('resume');
+
+/**
+ * Ends the user's sync: stops the Google channel, removes the Pipedrive webhooks, switches the sync off and
+ * completes the workflow. Links and the audit log stay (a later reconnect starts from a fresh baseline).
+ */
+export const disconnect = defineUpdate<SyncStatus>('disconnect');
 
 /** What the sync is doing and what it did recently. */
 export const status = defineQuery<SyncStatus>('status');
@@ -63,12 +70,18 @@ export interface SyncStatus {
   /** The latest outcomes, newest last. */
   recent: SyncOutcome[];
   settings: SyncSettings | null;
+  /** The Google push channel currently listening, and when it will be renewed. */
+  channel: ChannelInfo | null;
+  /** When the next safety-net pass (Google pull + Pipedrive reconciliation) runs. */
+  nextSafetyNetAt: string | null;
 }
 
 export interface CalendarSyncInput {
   connectionId: string;
   /** Continue-as-new after this many history events even if the server does not suggest it (tests). */
   continueAsNewAfterEvents?: number;
+  /** Operator override of the safety-net interval (seconds); the user's setting applies otherwise. */
+  safetyIntervalSeconds?: number;
   /** State carried over continue-as-new. */
   carried?: CarriedState;
 }
@@ -80,6 +93,8 @@ interface CarriedState {
   counters: { processed: number; echoes: number; failures: number };
   lastError: SyncStatus['lastError'];
   recent: SyncOutcome[];
+  channel: ChannelInfo | null;
+  nextSafetyNetAt: number | null;
 }
 
 const RECENT_OUTCOMES = 20;
@@ -111,6 +126,7 @@ export async function calendarSync(input: CalendarSyncInput): Promise<void> {
   setHandler(configure, (settings) => sync.configure(settings), { validator: validateSettings });
   setHandler(pause, () => sync.setPaused(true));
   setHandler(resume, () => sync.setPaused(false));
+  setHandler(disconnect, () => sync.disconnect());
   setHandler(status, () => sync.status());
   await sync.run();
 }
@@ -134,6 +150,9 @@ class CalendarSync {
   private busy = false;
   /** The latest work item failed permanently. */
   private failing = false;
+  private channel: ChannelInfo | null;
+  private nextSafetyNetAt: number | null;
+  private disconnected = false;
 
   constructor(private readonly input: CalendarSyncInput) {
     const carried = input.carried;
@@ -144,6 +163,8 @@ class CalendarSync {
     this.counters = carried?.counters ?? { processed: 0, echoes: 0, failures: 0 };
     this.lastError = carried?.lastError ?? null;
     this.recent = carried?.recent ?? [];
+    this.channel = carried?.channel ?? null;
+    this.nextSafetyNetAt = carried?.nextSafetyNetAt ?? null;
   }
 
   enqueue(item: WorkItem | null): void {
@@ -154,13 +175,39 @@ class CalendarSync {
     const parsed = parseSettings(input);
     if (!parsed.ok) throw ApplicationFailure.nonRetryable(parsed.errors.join('; '), 'InvalidSettings');
     return this.exclusive(async () => {
-      await steps.applySettings(this.connectionId, this.settings, parsed.settings);
-      const enabling = parsed.settings.enabled && !this.settings?.enabled;
-      const calendarChanged = this.settings !== null && this.settings.calendarId !== parsed.settings.calendarId;
+      // Read before the await: run() may fill `this.settings` from the database meanwhile (already the new ones).
+      const previous = this.settings;
+      await steps.applySettings(this.connectionId, previous, parsed.settings);
+      const wasEnabled = previous?.enabled ?? false;
+      const calendarChanged = previous !== null && previous.calendarId !== parsed.settings.calendarId;
       this.settings = parsed.settings;
-      // A fresh baseline of the (new) calendar: only what changes from now on is synced.
-      if (parsed.settings.enabled && (enabling || calendarChanged)) this.queue.add({ kind: 'google' });
+      if (parsed.settings.enabled !== wasEnabled || (parsed.settings.enabled && calendarChanged)) {
+        // Switch the change feeds on (or off), and listen to the new calendar.
+        this.queue.add({ kind: 'feeds' });
+      }
+      if (parsed.settings.enabled && (!wasEnabled || calendarChanged)) {
+        // A fresh baseline of the (new) calendar: only what changes from now on is synced.
+        this.queue.add({ kind: 'google' });
+        this.scheduleSafetyNet();
+      }
       return parsed.settings;
+    });
+  }
+
+  async disconnect(): Promise<SyncStatus> {
+    return this.exclusive(async () => {
+      await steps.stopWatch(this.connectionId);
+      await steps.removeWebhooks(this.connectionId);
+      const off = { ...(this.settings ?? (await steps.loadSettings(this.connectionId))), enabled: false };
+      const parsed = parseSettings(off);
+      if (parsed.ok) {
+        await steps.applySettings(this.connectionId, this.settings, parsed.settings);
+        this.settings = parsed.settings;
+      }
+      this.channel = null;
+      this.nextSafetyNetAt = null;
+      this.disconnected = true;
+      return this.status();
     });
   }
 
@@ -179,19 +226,47 @@ class CalendarSync {
       lastError: this.lastError,
       recent: this.recent,
       settings: this.settings,
+      channel: this.channel,
+      nextSafetyNetAt: this.nextSafetyNetAt === null ? null : new Date(this.nextSafetyNetAt).toISOString(),
     };
   }
 
-  async run(): Promise<never> {
+  async run(): Promise<void> {
     this.updateState();
+    if (!this.input.carried) {
+      // Started by a webhook or an admin action rather than a settings change: pick up the saved settings.
+      if (this.settings === null) {
+        const saved = await steps.loadSettings(this.connectionId);
+        // A settings change that arrived while loading is newer than what was saved: keep it.
+        this.settings ??= saved;
+      }
+      if (this.settings?.enabled) {
+        this.queue.add({ kind: 'feeds' });
+        this.scheduleSafetyNet();
+      }
+    }
     for (;;) {
-      await condition(() => this.shouldContinueAsNew() || (!this.paused && this.queue.size > 0 && !this.busy));
+      const ready = () =>
+        this.disconnected || this.shouldContinueAsNew() || (!this.paused && this.queue.size > 0 && !this.busy);
+      const wakeAt = this.nextTimerAt();
+      const ran =
+        wakeAt === null ? (await condition(ready), true) : await condition(ready, Math.max(0, wakeAt - Date.now()));
+      if (this.disconnected) {
+        await condition(() => allHandlersFinished() && !this.busy);
+        this.updateState();
+        return;
+      }
+      if (!ran) {
+        this.fireDueTimers();
+        continue;
+      }
       if (this.shouldContinueAsNew()) {
         // Let running handlers (a settings change) finish, so nothing they do is lost in the hand-over.
         await condition(() => allHandlersFinished() && !this.busy);
         return continueAsNew<typeof calendarSync>({
           connectionId: this.connectionId,
           continueAsNewAfterEvents: this.input.continueAsNewAfterEvents,
+          safetyIntervalSeconds: this.input.safetyIntervalSeconds,
           carried: {
             queue: this.queue.items(),
             paused: this.paused,
@@ -199,6 +274,8 @@ class CalendarSync {
             counters: this.counters,
             lastError: this.lastError,
             recent: this.recent,
+            channel: this.channel,
+            nextSafetyNetAt: this.nextSafetyNetAt,
           },
         });
       }
@@ -223,6 +300,16 @@ class CalendarSync {
           for (const f of summary.failures) this.fail(f.subject, f.message);
           break;
         }
+        case 'reconcile': {
+          const found = await pulls.reconcile(this.connectionId);
+          for (const id of found.activityIds) this.queue.add({ kind: 'activity', id });
+          // Pipedrive deletes webhooks after long failure streaks; put ours back.
+          await steps.ensureWebhooks(this.connectionId);
+          break;
+        }
+        case 'feeds':
+          await this.refreshFeeds();
+          break;
       }
       this.counters.processed++;
       this.failing = this.counters.failures > failuresBefore;
@@ -230,13 +317,52 @@ class CalendarSync {
       // Retries are exhausted or the failure is permanent: record it and move on — the queue must not stall.
       // The periodic reconciliation picks the item up again later.
       if (!(err instanceof ActivityFailure)) throw err;
-      const subject =
-        item.kind === 'google'
-          ? 'google-calendar'
-          : `${item.kind === 'activity' ? 'activity' : item.entity}:${item.id}`;
+      const subject = describeItem(item);
       const message = err.cause?.message ?? err.message;
       this.fail(subject, message);
       await steps.recordFailure(this.connectionId, subject, message).catch(() => undefined);
+    }
+  }
+
+  /**
+   * Webhooks registered and a fresh Google channel open when the sync is on; everything torn down when it is
+   * off. A new channel is created before the old one is stopped, so notifications never have a gap.
+   */
+  private async refreshFeeds(): Promise<void> {
+    if (!this.settings?.enabled) {
+      await steps.stopWatch(this.connectionId);
+      await steps.removeWebhooks(this.connectionId);
+      this.channel = null;
+      return;
+    }
+    await steps.ensureWebhooks(this.connectionId);
+    const channel = await steps.startWatch(this.connectionId, uuid4());
+    await steps.stopWatch(this.connectionId, channel?.channelId);
+    this.channel = channel;
+  }
+
+  private scheduleSafetyNet(): void {
+    const seconds = this.input.safetyIntervalSeconds ?? this.settings?.safetyIntervalSeconds ?? 300;
+    this.nextSafetyNetAt = Date.now() + seconds * 1000;
+  }
+
+  /** The earliest durable timer: channel renewal or the next safety-net pass. */
+  private nextTimerAt(): number | null {
+    if (!this.settings?.enabled) return null;
+    const times = [this.channel ? Date.parse(this.channel.renewAt) : null, this.nextSafetyNetAt].filter(
+      (t): t is number => t !== null,
+    );
+    return times.length ? Math.min(...times) : null;
+  }
+
+  private fireDueTimers(): void {
+    const now = Date.now();
+    if (this.channel && Date.parse(this.channel.renewAt) <= now) this.queue.add({ kind: 'feeds' });
+    if (this.nextSafetyNetAt !== null && this.nextSafetyNetAt <= now) {
+      // Notifications and webhooks are not 100% reliable: look for what they missed.
+      this.queue.add({ kind: 'google' });
+      this.queue.add({ kind: 'reconcile' });
+      this.scheduleSafetyNet();
     }
   }
 
@@ -273,6 +399,7 @@ class CalendarSync {
   }
 
   private currentState(): SyncState {
+    if (this.disconnected) return 'disconnected';
     if (this.paused) return 'paused';
     if (this.busy || this.queue.size > 0) return 'syncing';
     return this.failing ? 'failing' : 'idle';
@@ -284,5 +411,20 @@ class CalendarSync {
     if (state === this.state) return;
     this.state = state;
     upsertSearchAttributes([{ key: SYNC_STATE, value: state }]);
+  }
+}
+
+function describeItem(item: WorkItem): string {
+  switch (item.kind) {
+    case 'activity':
+      return `activity:${item.id}`;
+    case 'entity':
+      return `${item.entity}:${item.id}`;
+    case 'google':
+      return 'google-calendar';
+    case 'reconcile':
+      return 'pipedrive-reconciliation';
+    case 'feeds':
+      return 'change-feeds';
   }
 }

@@ -14,4 +14,4 @@ export const ALL_SEARCH_ATTRIBUTES = [CONNECTION_ID, SYNC_STATE];
  * What the sync is doing right now, as shown in the UI: `failing` while the latest work item failed for good
  * (until one succeeds), so an operator can list every user whose sync needs attention.
  */
-export type SyncState = 'idle' | 'syncing' | 'paused' | 'failing';
+export type SyncState = 'idle' | 'syncing' | 'paused' | 'failing' | 'disconnected';

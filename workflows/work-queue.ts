@@ -7,7 +7,12 @@ import type { PipedriveChange } from '../activities/pipedrive-change.js';
 export type WorkItem =
   | { kind: 'activity'; id: number }
   | { kind: 'entity'; entity: 'deal' | 'person' | 'organization'; id: number }
-  | { kind: 'google' };
+  /** An incremental pull of the Google calendar (notification, safety net, or a baseline after enabling). */
+  | { kind: 'google' }
+  /** The Pipedrive safety net: `updated_since` reconciliation, and webhooks re-registered if Pipedrive dropped them. */
+  | { kind: 'reconcile' }
+  /** (Re)establish the change feeds: webhooks, and a fresh Google channel replacing any current one. */
+  | { kind: 'feeds' };
 
 export function keyOf(item: WorkItem): string {
   switch (item.kind) {
@@ -16,7 +21,9 @@ export function keyOf(item: WorkItem): string {
     case 'entity':
       return `${item.entity}:${item.id}`;
     case 'google':
-      return 'google';
+    case 'reconcile':
+    case 'feeds':
+      return item.kind;
   }
 }
 

@@ -54,6 +54,8 @@ export interface ListActivitiesQuery {
   sort_by?: 'id' | 'update_time' | 'add_time' | 'due_date';
   sort_direction?: 'asc' | 'desc';
   done?: boolean;
+  /** Comma-separated ids, at most 100. */
+  ids?: string;
 }
 
 export interface PdDeal {

@@ -26,7 +26,19 @@ export type PipedriveCredentials =
   | { kind: 'api-token'; token: string }
   | { kind: 'oauth'; accessToken: string; refreshToken: string; expiresAt?: number };
 
-export type Provider = 'google' | 'pipedrive';
+/** `webhook`: the HTTP Basic credentials Pipedrive sends with this connection's webhooks. */
+export type Provider = 'google' | 'pipedrive' | 'webhook';
+
+export interface WebhookCredentials {
+  username: string;
+  password: string;
+}
+
+type CredentialsOf<P extends Provider> = P extends 'google'
+  ? GoogleCredentials
+  : P extends 'pipedrive'
+    ? PipedriveCredentials
+    : WebhookCredentials;
 
 interface ConnectionRow {
   id: string;
@@ -116,7 +128,7 @@ export async function saveCredentials(
   box: SecretBox,
   id: string,
   provider: Provider,
-  credentials: GoogleCredentials | PipedriveCredentials,
+  credentials: GoogleCredentials | PipedriveCredentials | WebhookCredentials,
 ): Promise<void> {
   await db.query(
     `INSERT INTO connection_credentials (connection_id, provider, ciphertext) VALUES ($1, $2, $3)
@@ -130,7 +142,7 @@ export async function loadCredentials<P extends Provider>(
   box: SecretBox,
   id: string,
   provider: P,
-): Promise<(P extends 'google' ? GoogleCredentials : PipedriveCredentials) | null> {
+): Promise<CredentialsOf<P> | null> {
   const { rows } = await db.query<{ ciphertext: string }>(
     'SELECT ciphertext FROM connection_credentials WHERE connection_id = $1 AND provider = $2',
     [id, provider],

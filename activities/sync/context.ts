@@ -22,8 +22,27 @@ export interface PipedriveAppConfig {
 /** API calls made, by side and route: benchmarks report calls per change from these. */
 export type ApiCallObserver = (side: 'google' | 'pipedrive', route: string, status: number) => void;
 
+/** How the outside world reaches our HTTP server, and the Google channel lifetimes (DESIGN.md §3). */
+export interface FeedConfig {
+  /**
+   * Public origin of the HTTP server, e.g. https://sync.example.com (webhook and push addresses). Without one,
+   * nothing can reach us: no webhooks or channels are registered and only the safety-net polling runs.
+   */
+  publicUrl?: string;
+  /** Requested channel lifetime; Google's default and maximum for calendars is 7 days. */
+  channelTtlSeconds: number;
+  /** Renew this long before a channel expires. */
+  channelRenewMarginSeconds: number;
+}
+
+export const DEFAULT_FEEDS: Omit<FeedConfig, 'publicUrl'> = {
+  channelTtlSeconds: 7 * 24 * 3600,
+  channelRenewMarginSeconds: 12 * 3600,
+};
+
 export interface SyncDeps {
   db: pg.Pool;
+  feeds: FeedConfig;
   secrets: SecretBox;
   google: GoogleAppConfig;
   pipedrive: PipedriveAppConfig;

@@ -5,6 +5,7 @@
 import pg from 'pg';
 import { migrate } from '../../activities/store/migrate.js';
 import { requireEnv, temporalSettings } from '../../worker/config.js';
+import { secretBoxFromEnv } from '../../worker/sync-deps.js';
 import { connectClient, SyncClient } from '../sync-client.js';
 import { startHttpServer } from './server.js';
 
@@ -16,7 +17,7 @@ async function main(): Promise<void> {
   const client = await connectClient(temporal);
   const port = Number(process.env.PORT ?? 3000);
   const server = await startHttpServer(
-    { db, sync: new SyncClient(client, temporal.taskQueue) },
+    { db, sync: new SyncClient(client, temporal.taskQueue), secrets: secretBoxFromEnv() },
     port,
     process.env.HOST ?? '0.0.0.0',
   );

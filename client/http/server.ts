@@ -1,18 +1,26 @@
 /**
- * The HTTP server: the single entry point from the outside world into the sync (webhook ingress, Google
- * push ingress, OAuth callbacks, the settings page and the admin API grow here). It holds no sync state of
- * its own: it validates, persists and hands over to the user's workflow.
+ * The HTTP server: the single entry point from the outside world into the sync — webhook ingress, Google
+ * push ingress (and, as the product grows here, OAuth callbacks, the settings page and the admin API). It
+ * holds no sync state of its own: it validates, persists and hands over to the user's workflow.
  */
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type pg from 'pg';
+import type { SecretBox } from '../../activities/store/secret-box.js';
+import { Router, serve, type RunningServer } from '../../lib/http-server.js';
 import type { SyncClient } from '../sync-client.js';
+import { handleGooglePush } from './google-push.js';
+import { startInboxRelay } from './inbox-relay.js';
+import { jsonLogger, type Logger } from './log.js';
+import { handlePipedriveWebhook } from './pipedrive-webhook.js';
 
 export interface HttpServerDeps {
   db: pg.Pool;
   sync: SyncClient;
+  secrets: SecretBox;
+  log?: Logger;
   /** Shown on the start page so a sandbox user finds the Temporal Web UI. */
   temporalUiUrl?: string;
+  /** How often stored webhook deliveries are retried into Temporal (default 2 s). */
+  relayIntervalMs?: number;
 }
 
 export interface RunningHttpServer {
@@ -20,41 +28,46 @@ export interface RunningHttpServer {
   close(): Promise<void>;
 }
 
-export async function startHttpServer(deps: HttpServerDeps, port = 0, host = '127.0.0.1'): Promise<RunningHttpServer> {
-  const server = http.createServer((req, res) => {
-    const url = new URL(req.url ?? '/', 'http://localhost');
-    if (req.method === 'GET' && url.pathname === '/healthz') {
-      deps.db
-        .query('SELECT 1')
-        .then(() => sendJson(res, 200, { ok: true }))
-        .catch(() => sendJson(res, 503, { ok: false, error: 'database unreachable' }));
-      return;
-    }
-    if (req.method === 'GET' && url.pathname === '/') {
-      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
-      res.end(startPage(deps.temporalUiUrl));
-      return;
-    }
-    sendJson(res, 404, { error: `no route for ${req.method} ${url.pathname}` });
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, resolve);
-  });
-  const address = server.address() as AddressInfo;
-  return {
-    url: `http://${host}:${address.port}`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
-  };
-}
+/** Webhook bodies are small JSON documents; anything larger is refused before it is read whole. */
+const MAX_BODY_BYTES = 256 * 1024;
 
-function sendJson(res: http.ServerResponse, status: number, body: unknown): void {
-  res.writeHead(status, { 'content-type': 'application/json' });
-  res.end(JSON.stringify(body));
+export async function startHttpServer(deps: HttpServerDeps, port = 0, host = '127.0.0.1'): Promise<RunningHttpServer> {
+  const log = deps.log ?? jsonLogger();
+  const router = new Router()
+    .on('GET', '/healthz', async () => {
+      try {
+        await deps.db.query('SELECT 1');
+        return { status: 200, body: { ok: true } };
+      } catch {
+        return { status: 503, body: { ok: false, error: 'database unreachable' } };
+      }
+    })
+    .on('GET', '/', () => ({
+      status: 200,
+      headers: { 'content-type': 'text/html; charset=utf-8' },
+      body: startPage(deps.temporalUiUrl),
+    }))
+    .on('POST', '/webhooks/pipedrive/:connectionId', (req) => handlePipedriveWebhook({ ...deps, log }, req))
+    .on('POST', '/webhooks/google', (req) => handleGooglePush({ ...deps, log }, req));
+
+  const server: RunningServer = await serve(router, {
+    port,
+    host,
+    maxBodyBytes: MAX_BODY_BYTES,
+    notFound: (req) => ({ status: 404, body: { error: `no route for ${req.method} ${req.path}` } }),
+    onError: (err, req) => {
+      log.log('error', 'request failed', { method: req.method, path: req.path, error: (err as Error).message });
+      return { status: 500, body: { error: 'internal error' } };
+    },
+  });
+  const relay = startInboxRelay({ db: deps.db, sync: deps.sync, log }, deps.relayIntervalMs);
+  return {
+    url: server.url.replace('127.0.0.1', host === '0.0.0.0' ? '127.0.0.1' : host),
+    async close() {
+      await relay.stop();
+      await server.close();
+    },
+  };
 }
 
 function startPage(temporalUiUrl: string | undefined): string {

@@ -6,7 +6,7 @@
  * emulator seed, so a run is reproducible. No `Retry-After` header: the Calendar docs prescribe exponential
  * backoff and document none.
  */
-import { seededRandom } from '../shared/http.js';
+import { seededRandom } from '../shared/random.js';
 
 export type RateLimitKind = '403-rate' | '403-user' | '429';
 const WINDOW_MS = 60_000;

@@ -11,11 +11,11 @@ import {
   HttpError,
   Router,
   serve,
-  sleep,
   type EmuRequest,
   type EmuResponse,
   type RunningServer,
-} from '../shared/http.js';
+} from '../../lib/http-server.js';
+import { sleep } from '../shared/random.js';
 import { createControl, emptyStats, type GoogleControl, type GoogleStats } from './control.js';
 import { errors, googleError, googleErrorBody, injectedError } from './errors.js';
 import { EventService, type WriteContext } from './events.js';

@@ -3,7 +3,7 @@
  * change counter. Every event write takes the next counter value; sync tokens are "changes after counter N", so an
  * incremental list is exact no matter how fast writes happen.
  */
-import { seededRandom } from '../shared/http.js';
+import { seededRandom } from '../shared/random.js';
 import type { EventDateTime } from './time.js';
 
 export type AccessRole = 'freeBusyReader' | 'reader' | 'writer' | 'owner';

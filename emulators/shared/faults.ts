@@ -2,7 +2,7 @@
  * Fault injection shared by both emulators. Everything random comes from one seeded PRNG, so a failing
  * fault test can be replayed exactly from its seed.
  */
-import { seededRandom } from './http.js';
+import { seededRandom } from './random.js';
 
 export interface FaultConfig {
   /** PRNG seed; the same seed and the same request sequence give the same faults. */

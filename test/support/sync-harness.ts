@@ -11,7 +11,9 @@ import type { Worker } from '@temporalio/worker';
 import type { ActivityDeps } from '../../activities/index.js';
 import { upsertConnection, saveCredentials } from '../../activities/store/connections.js';
 import { SecretBox } from '../../activities/store/secret-box.js';
-import type { CrashPoint } from '../../activities/sync/context.js';
+import { DEFAULT_FEEDS, type CrashPoint } from '../../activities/sync/context.js';
+import { jsonLogger } from '../../client/http/log.js';
+import { startHttpServer, type RunningHttpServer } from '../../client/http/server.js';
 import { SyncClient, type SyncClientOptions } from '../../client/sync-client.js';
 import { startGoogleEmulator, type GoogleEmulator } from '../../emulators/google/index.js';
 import { startPipedriveEmulator, type PipedriveEmulator } from '../../emulators/pipedrive/index.js';
@@ -25,6 +27,14 @@ export interface HarnessOptions {
   workflowInput?: SyncClientOptions['workflowInput'];
   /** Outside vitest (scripts, benchmarks): where Temporal and Postgres are. */
   addresses?: StackAddresses;
+  /**
+   * Run our HTTP server and register real change feeds (Pipedrive webhooks, Google push channels) pointing at
+   * it. Off by default: scenario tests then deliver changes by signals they send themselves.
+   */
+  feeds?: boolean;
+  /** Google channel lifetime and renewal margin (seconds) when `feeds` is on. */
+  channelTtlSeconds?: number;
+  channelRenewMarginSeconds?: number;
 }
 
 export interface SyncUser {
@@ -44,6 +54,10 @@ export interface Harness {
   sync: SyncClient;
   deps: ActivityDeps;
   companyId: number;
+  /** Our HTTP server (only with `feeds: true`). */
+  http: RunningHttpServer | null;
+  /** Log lines the HTTP server wrote. */
+  logLines: string[];
   /** API calls made by the activities, by side and route. */
   apiCalls: Map<string, number>;
   /** Set to make the activities crash at a named point (once per call of the returned disarm). */
@@ -65,10 +79,27 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
   const pipedrive = await startPipedriveEmulator({ seed: opts.seed ?? 1, webhookRetryDelaysMs: [100, 200, 300] });
   const { companyId } = pipedrive.control.createCompany({ name: `Company ${randomUUID().slice(0, 8)}` });
   const apiCalls = new Map<string, number>();
+  const secrets = new SecretBox([{ id: 'test', key: randomBytes(32) }]);
+  const sync = new SyncClient(stack.client, stack.taskQueue, { workflowInput: opts.workflowInput });
+  const logLines: string[] = [];
+  const http = opts.feeds
+    ? await startHttpServer({
+        db: stack.db,
+        sync,
+        secrets,
+        log: jsonLogger((l) => logLines.push(l)),
+        relayIntervalMs: 200,
+      })
+    : null;
   const crashes = new Map<CrashPoint, number>();
   const deps: ActivityDeps = {
     db: stack.db,
-    secrets: new SecretBox([{ id: 'test', key: randomBytes(32) }]),
+    feeds: {
+      publicUrl: http?.url,
+      channelTtlSeconds: opts.channelTtlSeconds ?? DEFAULT_FEEDS.channelTtlSeconds,
+      channelRenewMarginSeconds: opts.channelRenewMarginSeconds ?? DEFAULT_FEEDS.channelRenewMarginSeconds,
+    },
+    secrets,
     google: { ...google.oauthClient, rootUrl: `${google.url}/`, tokenUrl: google.tokenUrl, authUrl: google.authUrl },
     pipedrive: { clientId: '', clientSecret: '', tokenUrl: `${pipedrive.oauthUrl}/oauth/token` },
     onApiCall: (side, route, status) => {
@@ -84,7 +115,6 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     },
   };
   let running: { worker: Worker; done: Promise<void> } = await stack.startWorker(deps);
-  const sync = new SyncClient(stack.client, stack.taskQueue, { workflowInput: opts.workflowInput });
 
   const harness: Harness = {
     stack,
@@ -93,6 +123,8 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     sync,
     deps,
     companyId,
+    http,
+    logLines,
     apiCalls,
     crashAt(point, times = 1) {
       crashes.set(point, times);
@@ -159,6 +191,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     async close() {
       running.worker.shutdown();
       await running.done;
+      await http?.close();
       await Promise.all([google.close(), pipedrive.close()]);
       await stack.close();
     },

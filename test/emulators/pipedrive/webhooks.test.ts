@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startPipedriveEmulator } from '../../../emulators/pipedrive/index.js';
 import type { CreatedUser, PipedriveEmulator } from '../../../emulators/pipedrive/index.js';
-import { basic, clients, failure, raw, seedCompany, sleep, startReceiver } from './fixtures.js';
+import { basic, clients, failure, raw, seedCompany, sleep, startReceiver, until } from './fixtures.js';
 
 let emu: PipedriveEmulator;
 let user: CreatedUser;
@@ -201,7 +201,7 @@ describe('webhook delivery', () => {
     await subscribe('activity', 'create');
     status = () => 500;
     for (let i = 0; i < 3; i++) emu.control.createActivity({ userId: user.userId, subject: `fail ${i}` });
-    await sleep(30);
+    await until(() => emu.control.stats().webhooks.bans === 1);
     expect(emu.control.listWebhooks()[0]!.banned_until).toBeGreaterThan(Date.now());
     status = () => 200;
     emu.control.createActivity({ userId: user.userId, subject: 'lost during ban' });

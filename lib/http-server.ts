@@ -1,7 +1,7 @@
 /**
- * A small HTTP toolkit shared by the Google Calendar and Pipedrive emulators: a method+path router with
- * `:param` segments, bounded JSON body reading, and a server wrapper that listens on a chosen (or ephemeral)
- * loopback port. Kept dependency-free so the emulators start in milliseconds in tests and benchmarks.
+ * A small HTTP toolkit shared by our HTTP server (client/http) and the API emulators: a method+path router
+ * with `:param` segments, bounded body reading (413 past the limit), and a server wrapper that listens on a
+ * chosen (or ephemeral) port. Dependency-free, so servers start in milliseconds in tests and benchmarks.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -204,17 +204,3 @@ function send(res: http.ServerResponse, r: EmuResponse): void {
   res.writeHead(r.status, headers);
   res.end(payload);
 }
-
-/** Deterministic PRNG (mulberry32) so injected faults are reproducible from a seed. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));

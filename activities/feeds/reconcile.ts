@@ -1,0 +1,93 @@
+/**
+ * The Pipedrive safety net. Webhooks are lost while Pipedrive bans an endpoint (30 minutes after repeated
+ * failures) and on any delivery problem, so every safety interval we ask Pipedrive what changed:
+ *
+ * - activities of the user updated since the cursor (with a minute of overlap for clock skew): those whose
+ *   synced content differs from what we last wrote, or that have no event yet, go back into the queue;
+ * - linked activities that no longer exist (deleted activities never appear in `updated_since` lists): their
+ *   ids go back into the queue too, and the normal sync removes the event. This sweep reads the linked ids in
+ *   batches of 100 (one list request each).
+ *
+ * Only ids are returned: the workflow queues them like webhooks, so a change seen by both paths syncs once.
+ */
+import { contentHash } from '../../sync-rules/content-hash.js';
+import { classifyPipedriveChange } from '../../sync-rules/echo.js';
+import type { PdActivity } from '../../sync-rules/types.js';
+import { getReconcileCursor, saveReconcileCursor } from '../store/reconcile-state.js';
+import { linkByActivity } from '../store/links.js';
+import type { SyncContext } from '../sync/context.js';
+import { linkedNames } from '../sync/linked-names.js';
+import { syncedFieldsOrNull } from '../sync/pipedrive-to-google.js';
+
+const OVERLAP_MS = 60_000;
+
+export interface ReconcileResult {
+  /** Activities whose event is missing, stale or should be removed. */
+  activityIds: number[];
+  scanned: number;
+}
+
+export async function reconcilePipedrive(ctx: SyncContext): Promise<ReconcileResult> {
+  if (!ctx.settings.enabled || !ctx.settings.calendarId) return { activityIds: [], scanned: 0 };
+  const startedAt = new Date();
+  const cursor = await getReconcileCursor(ctx.db, ctx.connection.id);
+  const ids = new Set<number>();
+  let scanned = 0;
+
+  if (cursor) {
+    const since = new Date(Date.parse(cursor) - OVERLAP_MS).toISOString().replace(/\.\d{3}Z$/, 'Z');
+    let page: string | undefined;
+    do {
+      const res = await ctx.pipedrive.listActivities({
+        owner_id: ctx.ownerId,
+        updated_since: since,
+        limit: 500,
+        cursor: page,
+      });
+      for (const activity of res.data) {
+        scanned++;
+        if (await needsSync(ctx, activity)) ids.add(activity.id);
+      }
+      page = res.nextCursor ?? undefined;
+    } while (page);
+  }
+
+  for (const id of await missingLinkedActivities(ctx)) ids.add(id);
+  await saveReconcileCursor(ctx.db, ctx.connection.id, startedAt.toISOString());
+  return { activityIds: [...ids], scanned };
+}
+
+async function needsSync(ctx: SyncContext, activity: PdActivity): Promise<boolean> {
+  const link = await linkByActivity(ctx.db, ctx.connection.id, activity.id);
+  const names = await linkedNames(ctx, activity);
+  const fields = syncedFieldsOrNull(activity, ctx, names);
+  const decision = classifyPipedriveChange({
+    activity,
+    link: link ? { eventId: link.eventId, lastWrittenHash: link.lastWrittenHash } : null,
+    settings: ctx.settings,
+    ownerId: ctx.ownerId,
+    observedHash: fields ? contentHash(fields) : null,
+  });
+  return decision.decision === 'apply';
+}
+
+async function missingLinkedActivities(ctx: SyncContext): Promise<number[]> {
+  const { rows } = await ctx.db.query<{ activity_id: string }>(
+    'SELECT activity_id FROM links WHERE connection_id = $1 ORDER BY activity_id',
+    [ctx.connection.id],
+  );
+  const linked = rows.map((r) => Number(r.activity_id));
+  const missing: number[] = [];
+  for (let i = 0; i < linked.length; i += 100) {
+    const batch = linked.slice(i, i + 100);
+    const found = new Set<number>();
+    let page: string | undefined;
+    do {
+      const res = await ctx.pipedrive.listActivities({ ids: batch.join(','), limit: 500, cursor: page });
+      for (const a of res.data) found.add(a.id);
+      page = res.nextCursor ?? undefined;
+    } while (page);
+    for (const id of batch) if (!found.has(id)) missing.push(id);
+  }
+  return missing;
+}

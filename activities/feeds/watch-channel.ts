@@ -1,0 +1,94 @@
+/**
+ * Google push channels (events.watch) for a user's calendar. Channels expire (7 days by default) and Google
+ * never renews them: the workflow renews on a durable timer — a new channel first, then the old one stopped,
+ * so there is no gap. The channel is registered in Postgres *before* Google is asked to create it, so the
+ * first notification (`sync`, sent right away) already finds it.
+ */
+import { randomBytes } from 'node:crypto';
+import { activeChannels, markChannelStopped, saveChannel } from '../store/watch-channels.js';
+import type { SyncContext } from '../sync/context.js';
+
+export interface ChannelInfo {
+  channelId: string;
+  /** ISO time Google stops delivering on this channel. */
+  expiration: string;
+  /** ISO time the workflow should create the next channel (expiration minus the renewal margin). */
+  renewAt: string;
+}
+
+export async function startWatchChannel(ctx: SyncContext, channelId: string): Promise<ChannelInfo | null> {
+  const calendarId = ctx.settings.calendarId;
+  if (!ctx.settings.enabled || !calendarId) return null;
+  const feeds = ctx.deps.feeds;
+  if (!feeds.publicUrl) return null;
+  const token = randomBytes(24).toString('base64url');
+  const requestedExpiry = new Date(Date.now() + feeds.channelTtlSeconds * 1000).toISOString();
+  await saveChannel(
+    ctx.db,
+    {
+      channelId,
+      connectionId: ctx.connection.id,
+      calendarId,
+      resourceId: null,
+      expiration: requestedExpiry,
+      state: 'active',
+    },
+    token,
+  );
+  const result = await ctx.google.request(
+    'events.watch',
+    (cal) =>
+      cal.events.watch({
+        calendarId,
+        requestBody: {
+          id: channelId,
+          type: 'web_hook',
+          address: `${feeds.publicUrl}/webhooks/google`,
+          token,
+          params: { ttl: String(feeds.channelTtlSeconds) },
+        },
+      }),
+    [400],
+  );
+  // 400 channelIdNotUnique: a retry of this activity after Google had already created the channel. The channel
+  // works (it is registered above); only its resource id is unknown, so it will expire rather than be stopped.
+  const expiration =
+    result.ok && result.data.expiration ? new Date(Number(result.data.expiration)).toISOString() : requestedExpiry;
+  if (result.ok) {
+    await saveChannel(
+      ctx.db,
+      {
+        channelId,
+        connectionId: ctx.connection.id,
+        calendarId,
+        resourceId: result.data.resourceId ?? null,
+        expiration,
+        state: 'active',
+      },
+      token,
+    );
+  } else if (result.reason !== 'channelIdNotUnique') {
+    throw new Error(`events.watch rejected channel ${channelId}: ${result.reason ?? result.status}`);
+  }
+  const marginMs = Math.min(feeds.channelRenewMarginSeconds * 1000, (Date.parse(expiration) - Date.now()) / 2);
+  return { channelId, expiration, renewAt: new Date(Date.parse(expiration) - marginMs).toISOString() };
+}
+
+/** Stops every active channel of the connection except `keep` (the one just created, during renewal). */
+export async function stopWatchChannels(ctx: SyncContext, keep?: string): Promise<number> {
+  let stopped = 0;
+  for (const channel of await activeChannels(ctx.db, ctx.connection.id)) {
+    if (channel.channelId === keep) continue;
+    if (channel.resourceId) {
+      // 404: Google already forgot it (expired); either way it is stopped.
+      await ctx.google.request(
+        'channels.stop',
+        (cal) => cal.channels.stop({ requestBody: { id: channel.channelId, resourceId: channel.resourceId! } }),
+        [404],
+      );
+    }
+    await markChannelStopped(ctx.db, channel.channelId);
+    stopped++;
+  }
+  return stopped;
+}

@@ -1,0 +1,93 @@
+/**
+ * The Google push channel registry: which channels exist for which connection, their token (hashed) and
+ * expiry. The push ingress trusts a notification only through this table.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type pg from 'pg';
+
+export interface WatchChannel {
+  channelId: string;
+  connectionId: string;
+  calendarId: string;
+  resourceId: string | null;
+  expiration: string;
+  state: 'active' | 'stopped';
+}
+
+export function hashToken(token: string): string {
+  return createHash('sha256').update(token).digest('hex');
+}
+
+export async function saveChannel(db: pg.Pool, c: WatchChannel, token: string): Promise<void> {
+  await db.query(
+    `INSERT INTO watch_channels (channel_id, connection_id, calendar_id, resource_id, token_hash, expiration, state)
+     VALUES ($1, $2, $3, $4, $5, $6, $7)
+     ON CONFLICT (channel_id) DO UPDATE SET resource_id = $4, expiration = $6, state = $7`,
+    [c.channelId, c.connectionId, c.calendarId, c.resourceId, hashToken(token), c.expiration, c.state],
+  );
+}
+
+export async function markChannelStopped(db: pg.Pool, channelId: string): Promise<void> {
+  await db.query(`UPDATE watch_channels SET state = 'stopped', stopped_at = now() WHERE channel_id = $1`, [channelId]);
+}
+
+export async function activeChannels(db: pg.Pool, connectionId: string): Promise<WatchChannel[]> {
+  const { rows } = await db.query<{
+    channel_id: string;
+    connection_id: string;
+    calendar_id: string;
+    resource_id: string | null;
+    expiration: Date;
+    state: 'active' | 'stopped';
+  }>(`SELECT * FROM watch_channels WHERE connection_id = $1 AND state = 'active' ORDER BY created_at`, [connectionId]);
+  return rows.map((r) => ({
+    channelId: r.channel_id,
+    connectionId: r.connection_id,
+    calendarId: r.calendar_id,
+    resourceId: r.resource_id,
+    expiration: r.expiration.toISOString(),
+    state: r.state,
+  }));
+}
+
+export type ChannelCheck =
+  | { ok: true; channel: WatchChannel }
+  | { ok: false; why: 'unknown-channel' | 'bad-token' | 'stopped' | 'expired' | 'wrong-resource' };
+
+/** Verifies a notification's channel id, token and resource id against the registry (constant-time). */
+export async function checkNotification(
+  db: pg.Pool,
+  channelId: string,
+  token: string,
+  resourceId: string | undefined,
+  now = new Date(),
+): Promise<ChannelCheck> {
+  const { rows } = await db.query<{
+    channel_id: string;
+    connection_id: string;
+    calendar_id: string;
+    resource_id: string | null;
+    token_hash: string;
+    expiration: Date;
+    state: 'active' | 'stopped';
+  }>('SELECT * FROM watch_channels WHERE channel_id = $1', [channelId]);
+  const r = rows[0];
+  if (!r) return { ok: false, why: 'unknown-channel' };
+  const expected = Buffer.from(r.token_hash, 'hex');
+  const given = Buffer.from(hashToken(token), 'hex');
+  if (!timingSafeEqual(expected, given)) return { ok: false, why: 'bad-token' };
+  if (r.state === 'stopped') return { ok: false, why: 'stopped' };
+  if (r.expiration.getTime() <= now.getTime()) return { ok: false, why: 'expired' };
+  if (r.resource_id && resourceId && r.resource_id !== resourceId) return { ok: false, why: 'wrong-resource' };
+  return {
+    ok: true,
+    channel: {
+      channelId: r.channel_id,
+      connectionId: r.connection_id,
+      calendarId: r.calendar_id,
+      resourceId: r.resource_id,
+      expiration: r.expiration.toISOString(),
+      state: r.state,
+    },
+  };
+}

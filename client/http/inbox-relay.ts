@@ -1,0 +1,36 @@
+/**
+ * Relays webhook deliveries that were stored while Temporal was unreachable. Runs in every HTTP server
+ * process; rows are locked while relayed, so several processes share the work without double signals.
+ */
+import type pg from 'pg';
+import { relayPending } from '../../activities/store/webhook-inbox.js';
+import type { SyncClient } from '../sync-client.js';
+import type { Logger } from './log.js';
+
+export function startInboxRelay(
+  deps: { db: pg.Pool; sync: SyncClient; log: Logger },
+  intervalMs = 2000,
+): { stop(): Promise<void> } {
+  let stopped = false;
+  let running: Promise<void> = Promise.resolve();
+  const tick = async () => {
+    try {
+      const { relayed } = await relayPending(deps.db, (row) =>
+        deps.sync.pipedriveChanged(row.connectionId, { meta: row.meta, data: null, previous: null }),
+      );
+      if (relayed > 0) deps.log.log('info', 'relayed stored webhook deliveries', { relayed });
+    } catch (err) {
+      deps.log.log('warn', 'inbox relay round failed', { error: (err as Error).message });
+    }
+  };
+  const timer = setInterval(() => {
+    if (!stopped) running = running.then(tick);
+  }, intervalMs);
+  return {
+    async stop() {
+      stopped = true;
+      clearInterval(timer);
+      await running;
+    },
+  };
+}

@@ -1,0 +1,95 @@
+/**
+ * Pipedrive webhook ingress: `POST /webhooks/pipedrive/:connectionId`.
+ *
+ * Pipedrive authenticates webhooks with HTTP Basic only; each connection has its own credentials (checked in
+ * constant time). A valid v2 delivery is stored in the inbox *before* we answer, then relayed into the user's
+ * workflow; if Temporal is unreachable the delivery stays in the inbox for the relay loop. Redeliveries (same
+ * `meta.id`) are acknowledged without a second signal. Pipedrive waits 10 s for an answer; we answer after one
+ * insert and (usually) one signal.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type pg from 'pg';
+import { z } from 'zod';
+import { getConnection, loadCredentials } from '../../activities/store/connections.js';
+import type { SecretBox } from '../../activities/store/secret-box.js';
+import { markRelayed, storeDelivery } from '../../activities/store/webhook-inbox.js';
+import { HttpError, type EmuRequest as Request, type EmuResponse as Response } from '../../lib/http-server.js';
+import type { SyncClient } from '../sync-client.js';
+import type { Logger } from './log.js';
+
+/** The webhook v2 envelope; fields we do not use pass through unchecked. */
+export const webhookV2Schema = z.object({
+  meta: z
+    .object({
+      action: z.enum(['create', 'change', 'delete']),
+      entity: z.string().min(1),
+      entity_id: z.union([z.string().min(1), z.number().int()]).transform(String),
+      id: z.string().min(1).max(200),
+      change_source: z.string().optional(),
+      timestamp: z.string().optional(),
+    })
+    .passthrough(),
+  data: z.record(z.string(), z.unknown()).nullable(),
+  previous: z.record(z.string(), z.unknown()).nullable(),
+});
+
+export interface PipedriveIngressDeps {
+  db: pg.Pool;
+  secrets: SecretBox;
+  sync: SyncClient;
+  log: Logger;
+}
+
+export async function handlePipedriveWebhook(deps: PipedriveIngressDeps, req: Request): Promise<Response> {
+  const connectionId = req.params.connectionId!;
+  const connection = await getConnection(deps.db, connectionId);
+  const creds = connection ? await loadCredentials(deps.db, deps.secrets, connectionId, 'webhook') : null;
+  if (!connection || !creds) {
+    deps.log.log('warn', 'pipedrive webhook for an unknown connection', { connectionId });
+    return { status: 404, body: { error: 'unknown connection' } };
+  }
+  if (!basicAuthMatches(req.headers.authorization, creds.username, creds.password)) {
+    deps.log.log('warn', 'pipedrive webhook with wrong credentials', { connectionId });
+    return {
+      status: 401,
+      headers: { 'www-authenticate': 'Basic realm="pipedrive-webhooks"' },
+      body: { error: 'wrong credentials' },
+    };
+  }
+  let body: unknown;
+  try {
+    body = req.json();
+  } catch {
+    deps.log.log('warn', 'pipedrive webhook with malformed JSON', { connectionId });
+    throw new HttpError(400, { error: 'malformed JSON' });
+  }
+  const parsed = webhookV2Schema.safeParse(body);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`);
+    deps.log.log('warn', 'pipedrive webhook with an invalid payload', { connectionId, problems });
+    return { status: 400, body: { error: 'not a Pipedrive webhook v2 payload', problems } };
+  }
+
+  const meta = parsed.data.meta as Parameters<typeof storeDelivery>[2];
+  const stored = await storeDelivery(deps.db, connectionId, meta);
+  if (!stored.relayed) {
+    try {
+      await deps.sync.pipedriveChanged(connectionId, { meta, data: null, previous: null });
+      await markRelayed(deps.db, stored.row.id);
+    } catch (err) {
+      // Stored, so accepted: the relay loop delivers it once Temporal is reachable again.
+      deps.log.log('warn', 'webhook stored; relay to Temporal deferred', {
+        connectionId,
+        error: (err as Error).message,
+      });
+    }
+  }
+  return { status: 200, body: { ok: true, duplicate: !stored.isNew } };
+}
+
+/** Compares `Authorization: Basic …` with the expected credentials in constant time. */
+export function basicAuthMatches(header: string | undefined, username: string, password: string): boolean {
+  const given = header?.startsWith('Basic ') ? Buffer.from(header.slice(6).trim(), 'base64').toString('utf8') : '';
+  const digest = (s: string) => createHash('sha256').update(s).digest();
+  return timingSafeEqual(digest(given), digest(`${username}:${password}`));
+}
