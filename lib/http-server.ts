@@ -179,8 +179,14 @@ function readBody(req: http.IncomingMessage, limit: number): Promise<string> {
     req.on('data', (chunk: Buffer) => {
       size += chunk.length;
       if (size > limit) {
-        reject(new HttpError(413, { error: 'request body too large' }));
-        req.destroy();
+        // Answer 413 but keep draining (and discarding) the body: destroying the socket would make the
+        // client see a connection reset instead of our answer.
+        if (chunks.length > 0 || size - chunk.length <= limit) {
+          chunks.length = 0;
+          reject(
+            new HttpError(413, { error: `request body too large (limit ${limit} bytes)` }, { connection: 'close' }),
+          );
+        }
         return;
       }
       chunks.push(chunk);

@@ -15,6 +15,7 @@ import { checkNotification } from '../../activities/store/watch-channels.js';
 import type { EmuRequest as Request, EmuResponse as Response } from '../../lib/http-server.js';
 import type { SyncClient } from '../sync-client.js';
 import type { Logger } from './log.js';
+import { SIGNAL_DEADLINE_MS } from './pipedrive-webhook.js';
 
 const RESOURCE_STATES = new Set(['sync', 'exists', 'not_exists']);
 
@@ -52,11 +53,13 @@ export async function handleGooglePush(deps: GooglePushDeps, req: Request): Prom
   }
   if (state === 'sync') return { status: 200, body: { ok: true, ignored: 'sync' } };
   try {
-    await deps.sync.googleChanged(check.channel.connectionId, {
-      channelId,
-      resourceState: state,
-      messageNumber: Number.isFinite(messageNumber) ? messageNumber : undefined,
-    });
+    await deps.sync.client.withDeadline(Date.now() + SIGNAL_DEADLINE_MS, () =>
+      deps.sync.googleChanged(check.channel.connectionId, {
+        channelId,
+        resourceState: state,
+        messageNumber: Number.isFinite(messageNumber) ? messageNumber : undefined,
+      }),
+    );
   } catch (err) {
     deps.log.log('error', 'google push could not be relayed', { channelId, error: (err as Error).message });
     return { status: 503, body: { error: 'temporarily unavailable' } };

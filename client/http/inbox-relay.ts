@@ -6,6 +6,7 @@ import type pg from 'pg';
 import { relayPending } from '../../activities/store/webhook-inbox.js';
 import type { SyncClient } from '../sync-client.js';
 import type { Logger } from './log.js';
+import { SIGNAL_DEADLINE_MS } from './pipedrive-webhook.js';
 
 export function startInboxRelay(
   deps: { db: pg.Pool; sync: SyncClient; log: Logger },
@@ -16,7 +17,9 @@ export function startInboxRelay(
   const tick = async () => {
     try {
       const { relayed } = await relayPending(deps.db, (row) =>
-        deps.sync.pipedriveChanged(row.connectionId, { meta: row.meta, data: null, previous: null }),
+        deps.sync.client.withDeadline(Date.now() + SIGNAL_DEADLINE_MS, () =>
+          deps.sync.pipedriveChanged(row.connectionId, { meta: row.meta, data: null, previous: null }),
+        ),
       );
       if (relayed > 0) deps.log.log('info', 'relayed stored webhook deliveries', { relayed });
     } catch (err) {

@@ -17,6 +17,9 @@ import { HttpError, type EmuRequest as Request, type EmuResponse as Response } f
 import type { SyncClient } from '../sync-client.js';
 import type { Logger } from './log.js';
 
+/** How long an ingress waits for Temporal before leaving a delivery to the relay loop. */
+export const SIGNAL_DEADLINE_MS = 3000;
+
 /** The webhook v2 envelope; fields we do not use pass through unchecked. */
 export const webhookV2Schema = z.object({
   meta: z
@@ -74,7 +77,10 @@ export async function handlePipedriveWebhook(deps: PipedriveIngressDeps, req: Re
   const stored = await storeDelivery(deps.db, connectionId, meta);
   if (!stored.relayed) {
     try {
-      await deps.sync.pipedriveChanged(connectionId, { meta, data: null, previous: null });
+      // Bounded: Pipedrive gives up after 10 s, and a stored delivery is safe to answer for anyway.
+      await deps.sync.client.withDeadline(Date.now() + SIGNAL_DEADLINE_MS, () =>
+        deps.sync.pipedriveChanged(connectionId, { meta, data: null, previous: null }),
+      );
       await markRelayed(deps.db, stored.row.id);
     } catch (err) {
       // Stored, so accepted: the relay loop delivers it once Temporal is reachable again.

