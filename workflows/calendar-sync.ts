@@ -10,6 +10,7 @@
 import {
   ActivityFailure,
   ApplicationFailure,
+  CancellationScope,
   allHandlersFinished,
   condition,
   continueAsNew,
@@ -18,6 +19,7 @@ import {
   defineUpdate,
   proxyActivities,
   setHandler,
+  sleep,
   upsertSearchAttributes,
   uuid4,
   workflowInfo,
@@ -153,6 +155,8 @@ class CalendarSync {
   private channel: ChannelInfo | null;
   private nextSafetyNetAt: number | null;
   private disconnected = false;
+  /** The one durable timer for the next deadline (renewal or safety net); replaced only when that moves. */
+  private timer: { at: number; fired: boolean; scope: CancellationScope } | null = null;
 
   constructor(private readonly input: CalendarSyncInput) {
     const carried = input.carried;
@@ -248,15 +252,15 @@ class CalendarSync {
     for (;;) {
       const ready = () =>
         this.disconnected || this.shouldContinueAsNew() || (!this.paused && this.queue.size > 0 && !this.busy);
-      const wakeAt = this.nextTimerAt();
-      const ran =
-        wakeAt === null ? (await condition(ready), true) : await condition(ready, Math.max(0, wakeAt - Date.now()));
+      this.armTimer(this.nextTimerAt());
+      await condition(() => ready() || this.timer?.fired === true);
       if (this.disconnected) {
         await condition(() => allHandlersFinished() && !this.busy);
         this.updateState();
         return;
       }
-      if (!ran) {
+      if (this.timer?.fired) {
+        this.timer = null;
         this.fireDueTimers();
         continue;
       }
@@ -355,6 +359,26 @@ class CalendarSync {
     return times.length ? Math.min(...times) : null;
   }
 
+  /**
+   * Keeps one timer running until `at`. The loop wakes for work far more often than for deadlines; a timer
+   * per wake-up would add two history events to every change, so the timer is only replaced when the
+   * deadline itself moves.
+   */
+  private armTimer(at: number | null): void {
+    if (this.timer && this.timer.at === at && !this.timer.fired) return;
+    this.timer?.scope.cancel();
+    this.timer = null;
+    if (at === null) return;
+    const timer = { at, fired: false, scope: new CancellationScope() };
+    this.timer = timer;
+    timer.scope
+      .run(() => sleep(Math.max(1, at - Date.now())))
+      .then(
+        () => (timer.fired = true),
+        () => undefined, // cancelled: the deadline moved
+      );
+  }
+
   private fireDueTimers(): void {
     const now = Date.now();
     if (this.channel && Date.parse(this.channel.renewAt) <= now) this.queue.add({ kind: 'feeds' });
@@ -381,7 +405,7 @@ class CalendarSync {
   }
 
   private async exclusive<T>(fn: () => Promise<T>): Promise<T> {
-    await condition(() => !this.busy);
+    if (this.busy) await condition(() => !this.busy);
     this.busy = true;
     this.updateState();
     try {
@@ -406,8 +430,14 @@ class CalendarSync {
   }
 
   /** Keeps the `CalendarSyncState` search attribute in step, writing only on change. */
+  /**
+   * Keeps the `CalendarSyncState` search attribute in step with the settled state, writing only on change.
+   * `syncing` is left out on purpose: it would flip twice for every change a user makes, and each flip is a
+   * command and a visibility write; the status query shows it instead.
+   */
   private updateState(): void {
-    const state = this.currentState();
+    const current = this.currentState();
+    const state = current === 'syncing' ? (this.failing ? 'failing' : 'idle') : current;
     if (state === this.state) return;
     this.state = state;
     upsertSearchAttributes([{ key: SYNC_STATE, value: state }]);

@@ -11,7 +11,8 @@ export const SYNC_STATE = defineSearchAttributeKey('CalendarSyncState', SearchAt
 export const ALL_SEARCH_ATTRIBUTES = [CONNECTION_ID, SYNC_STATE];
 
 /**
- * What the sync is doing right now, as shown in the UI: `failing` while the latest work item failed for good
- * (until one succeeds), so an operator can list every user whose sync needs attention.
+ * What the sync is doing: `failing` while the latest work item failed for good (until one succeeds), so an
+ * operator can list every user whose sync needs attention. The search attribute holds the settled states
+ * (`idle`, `paused`, `failing`, `disconnected`); `syncing` is only reported by the status query.
  */
 export type SyncState = 'idle' | 'syncing' | 'paused' | 'failing' | 'disconnected';
