@@ -19,3 +19,23 @@ export async function writeAudit(db: pg.Pool, e: AuditEntry): Promise<void> {
     [e.connectionId, e.direction, e.action, e.subject ?? null, e.outcome, e.detail ?? {}, e.idempotencyKey ?? null],
   );
 }
+
+export interface AuditRow {
+  id: number;
+  at: string;
+  direction: AuditEntry['direction'];
+  action: string;
+  subject: string | null;
+  outcome: AuditEntry['outcome'];
+  detail: Record<string, unknown>;
+}
+
+/** The latest entries of a connection's audit log, newest first. */
+export async function recentAudit(db: pg.Pool, connectionId: string, limit = 20): Promise<AuditRow[]> {
+  const { rows } = await db.query<Omit<AuditRow, 'id' | 'at'> & { id: string; at: Date }>(
+    `SELECT id, at, direction, action, subject, outcome, detail FROM audit_log
+     WHERE connection_id = $1 ORDER BY id DESC LIMIT $2`,
+    [connectionId, limit],
+  );
+  return rows.map((r) => ({ ...r, id: Number(r.id), at: r.at.toISOString() }));
+}

@@ -7,6 +7,8 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { parseSettings, type SyncSettings } from '../sync-rules/settings.js';
 import { writeAudit } from './audit-log.js';
+import { createBackfillActivities } from './backfill/activities.js';
+import { takeOutOfUploads } from './backfill/upload-items.js';
 import { ensurePipedriveWebhooks, removePipedriveWebhooks } from './feeds/pipedrive-webhooks.js';
 import { reconcilePipedrive, type ReconcileResult } from './feeds/reconcile.js';
 import { startWatchChannel, stopWatchChannels, type ChannelInfo } from './feeds/watch-channel.js';
@@ -24,6 +26,14 @@ export type { SyncOutcome } from './sync/outcome.js';
 export type { PullSummary } from './sync/google-to-pipedrive.js';
 export type { ChannelInfo } from './feeds/watch-channel.js';
 export type { ReconcileResult } from './feeds/reconcile.js';
+export type { BatchReport, ScannedPage, UploadCounts, UploadFilter, UploadReport } from './backfill/activities.js';
+
+export interface ConnectionSummary {
+  settings: SyncSettings;
+  pipedriveUserId: number | null;
+  pipedriveCompanyId: number | null;
+  googleEmail: string | null;
+}
 
 export function createActivities(deps: SyncDeps) {
   const context = (connectionId: string) => loadSyncContext(deps, connectionId, Context.current().info.attempt);
@@ -48,9 +58,13 @@ export function createActivities(deps: SyncDeps) {
   }
 
   return {
+    ...createBackfillActivities(deps),
+
     /** One Pipedrive activity → its Google event (create, update, delete, or nothing). */
     async syncPipedriveActivity(connectionId: string, activityId: number): Promise<SyncOutcome> {
       const outcome = await syncActivityToGoogle(await context(connectionId), activityId);
+      // Synced from its current state: a running upload must not write the (older) state its scan read.
+      await takeOutOfUploads(deps.db, connectionId, activityId);
       await audit(connectionId, [outcome]);
       return outcome;
     },
@@ -93,9 +107,20 @@ export function createActivities(deps: SyncDeps) {
       if (enabling || previous?.calendarId !== parsed.settings.calendarId) await clearSyncState(deps.db, connectionId);
     },
 
-    /** The connection's saved settings (a workflow started by a webhook has not been told them). */
-    async loadSettings(connectionId: string): Promise<SyncSettings | null> {
-      return (await getConnection(deps.db, connectionId))?.settings ?? null;
+    /**
+     * Who the connection is and its saved settings (a workflow started by a webhook has not been told them);
+     * null when the connection does not exist.
+     */
+    async loadConnection(connectionId: string): Promise<ConnectionSummary | null> {
+      const c = await getConnection(deps.db, connectionId);
+      return c
+        ? {
+            settings: c.settings,
+            pipedriveUserId: c.pipedriveUserId,
+            pipedriveCompanyId: c.pipedriveCompanyId,
+            googleEmail: c.googleEmail,
+          }
+        : null;
     },
 
     /** Creates a Google push channel for the user's calendar (id chosen by the workflow, so it is replay-safe). */

@@ -1,49 +1,78 @@
 /**
- * Pipedrive → Google sync latency under a steady load, on the real stack: a Temporal dev server, a Postgres,
- * both API emulators and a worker wired like production (`test/support/sync-harness.ts`).
+ * Sync latency under a steady load, on the real stack: a Temporal dev server, a Postgres, both API emulators and
+ * a worker wired like production (`test/support/sync-harness.ts`) — with `--path=webhook` (the default) also our
+ * real HTTP server and real change feeds (Pipedrive webhooks, Google push channels).
  *
- *   npm run bench:sync-latency -- --users=100 --rate=50 --duration=60 --warmup=10 --mode=two-way
- *   (or BENCH_USERS, BENCH_RATE, BENCH_DURATION, BENCH_WARMUP, BENCH_MODE, BENCH_ACTIVITIES_PER_USER)
+ *   npm run bench:sync-latency -- --users=100 --rate=50 --duration=60 --warmup=10 --path=webhook --direction=both
+ *   (or BENCH_USERS, BENCH_RATE, BENCH_DURATION, BENCH_WARMUP, BENCH_MODE, BENCH_PATH, BENCH_DIRECTION, …)
  *
- * Workload: N connected users, each with activities created and synced up front; then R Pipedrive changes per
- * second (a new subject and time on one activity, then the `pipedriveChanged` signal), spread round-robin over
- * the users, for a warm-up and then the measured duration. After the run each user gets one `googleChanged`
- * (a pull that sees every write we made): any write in that phase is an echo.
+ * Two phases, each an open-loop load of R changes per second spread round-robin over the users:
  *
- * Latency is measured from server-side evidence, not by polling: the Google emulator stamps every write with
- * `updated` (ms, same clock as this process). After the run each changed activity's event
- * (`eventIdFor(connection, activity)`) is read from the emulator's memory; its `updated` is the write time of
- * the change whose subject it carries. Each activity is changed at most once when there are enough of them
- * (the default); when one is changed again, its event is read in memory right before, so the previous change
- * is still measured (or counted as superseded if it was not written yet).
+ * - Pipedrive → Google: a new subject and time on one activity, made in the Pipedrive emulator as the user would
+ *   in the app. With `--path=webhook` the emulator delivers the v2 webhook over HTTP to `/webhooks/pipedrive/:id`
+ *   and nothing else is done; with `--path=signal` the bench sends the `pipedriveChanged` signal itself (the
+ *   engine alone, no ingress). Start = `Date.now()` right before the emulator change (Pipedrive's `update_time`
+ *   has second precision); end = the Google emulator's `updated` stamp (ms) of the write carrying the subject.
+ * - Google → Pipedrive (two-way only): a new summary on the linked event, made in the Google emulator as the user
+ *   would in the Calendar UI. With `--path=webhook` the emulator POSTs the push notification to
+ *   `/webhooks/google`; with `--path=signal` the bench sends `googleChanged`. Start = the event's `updated` stamp;
+ *   end = the commit time (ms) of the API write that put the summary into the activity's subject, from the
+ *   Pipedrive emulator's change log (`control.changes()`).
+ *
+ * Everything is read from the emulators' memory after the run (no polling load while it runs). Each activity is
+ * changed at most once per phase when there are enough of them (the default); when one is changed again, the
+ * previous change is observed right before, so it is still measured (or counted as superseded).
  */
+import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { DefaultLogger, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
-import { defaultPayloadConverter } from '@temporalio/common';
+import { defaultPayloadConverter, type Payload } from '@temporalio/common';
 import { tsToMs } from '@temporalio/common/lib/time.js';
+import { saveCredentials, upsertConnection } from '../activities/store/connections.js';
 import { migrate } from '../activities/store/migrate.js';
 import type { PipedriveChange } from '../activities/pipedrive-change.js';
+import type { ChangeRecord } from '../emulators/pipedrive/index.js';
 import { freePort } from '../scripts/provision/free-port.js';
 import { ensurePostgres, type PostgresHandle } from '../scripts/provision/postgres.js';
 import { startDevServer } from '../scripts/provision/temporal-server.js';
 import { eventIdFor } from '../sync-rules/event-id.js';
-import type { SyncSettings } from '../sync-rules/settings.js';
+import { DEFAULT_SETTINGS, type SyncSettings } from '../sync-rules/settings.js';
 import { startHarness, type Harness, type SyncUser } from '../test/support/sync-harness.js';
+
+/** A connected user as the bench needs it (no Google client: the bench acts through the emulators' control). */
+type BenchUser = Omit<SyncUser, 'calendar'>;
 import { workflowIdFor } from '../workflows/names.js';
 
 // ── Options ──────────────────────────────────────────────────────────────────────────────────────────────
+
+type Direction = 'pipedrive-to-google' | 'google-to-pipedrive';
 
 interface Options {
   users: number;
   /** Pipedrive changes per second, over all users. */
   rate: number;
-  /** Measured seconds (after the warm-up). */
+  /** Google changes per second, over all users (Google → Pipedrive phase). */
+  googleRate: number;
+  /** Measured seconds (after the warm-up), per phase. */
   duration: number;
   warmup: number;
   mode: SyncSettings['mode'];
+  /** `webhook`: changes reach the workflow through the emulators' deliveries to our HTTP server. */
+  path: 'webhook' | 'signal';
+  directions: Direction[];
   activitiesPerUser: number;
+  /** Google per-user quota (requests/min) while measuring; the set-up runs with it raised. */
+  googleQuota: number;
+  /** Activities created per second in the set-up (webhook path: each one is a webhook delivery). */
+  setupRate: number;
+  /**
+   * `shared`: every user in one Pipedrive company (the harness's). Pipedrive delivers a change to every webhook
+   * of the company whose user may see the record, so each change fans out to all N connections' webhooks.
+   * `per-user`: each user in a company of their own — one delivery per change.
+   */
+  company: 'shared' | 'per-user';
   /** How long to wait for the backlog to drain after the window, seconds. */
   drainTimeout: number;
 }
@@ -67,19 +96,45 @@ function options(): Options {
   };
   const users = Math.floor(num('users', 100));
   const rate = num('rate', 50);
+  const googleRate = num('google-rate', rate);
   const duration = num('duration', 60);
   const warmup = Number(get('warmup', '10'));
   const mode = get('mode', 'two-way');
   if (mode !== 'two-way' && mode !== 'pipedrive-to-google') throw new Error('--mode is two-way or pipedrive-to-google');
-  // Enough activities that each is changed once: every change then has a write of its own to measure.
-  const needed = Math.ceil((rate * (duration + warmup)) / users);
+  const pathOpt = get('path', 'webhook');
+  if (pathOpt !== 'webhook' && pathOpt !== 'signal') throw new Error('--path is webhook or signal');
+  const companyOpt = get('company', 'per-user');
+  if (companyOpt !== 'shared' && companyOpt !== 'per-user') throw new Error('--company is shared or per-user');
+  const direction = get('direction', 'both');
+  const directions: Direction[] =
+    direction === 'both'
+      ? mode === 'two-way'
+        ? ['pipedrive-to-google', 'google-to-pipedrive']
+        : ['pipedrive-to-google']
+      : direction === 'pipedrive-to-google' || direction === 'pipedrive'
+        ? ['pipedrive-to-google']
+        : direction === 'google-to-pipedrive' || direction === 'google'
+          ? ['google-to-pipedrive']
+          : [];
+  if (directions.length === 0) throw new Error('--direction is pipedrive-to-google, google-to-pipedrive or both');
+  if (directions.includes('google-to-pipedrive') && mode !== 'two-way')
+    throw new Error('--direction=google-to-pipedrive needs --mode=two-way');
+  // Enough activities that each is changed once per phase: every change then has a write of its own to measure.
+  const maxRate = Math.max(rate, directions.includes('google-to-pipedrive') ? googleRate : 0);
+  const needed = Math.ceil((maxRate * (duration + warmup)) / users);
   return {
     users,
     rate,
+    googleRate,
     duration,
     warmup,
     mode,
+    path: pathOpt,
+    directions,
     activitiesPerUser: Math.floor(num('activities-per-user', Math.min(Math.max(needed, 1), 60))),
+    googleQuota: num('google-quota', 600),
+    setupRate: num('setup-rate', 50),
+    company: companyOpt,
     drainTimeout: num('drain-timeout', 60),
   };
 }
@@ -87,10 +142,10 @@ function options(): Options {
 // ── Bookkeeping ──────────────────────────────────────────────────────────────────────────────────────────
 
 interface Target {
-  user: SyncUser;
+  user: BenchUser;
   activityId: number;
   eventId: string;
-  /** The change last sent for this activity, to measure before it is overwritten. */
+  /** The change last made to this activity in the current phase, to measure before it is overwritten. */
   last?: Change;
 }
 
@@ -99,8 +154,9 @@ interface Change {
   target: Target;
   subject: string;
   measured: boolean;
+  /** When the change was made at the source (ms). */
   sentAt: number;
-  /** When the Google write carrying this change happened (emulator `updated`), if it did. */
+  /** When the write carrying this change happened at the other side (ms), if it did. */
   writtenAt?: number;
   superseded?: boolean;
   signalError?: string;
@@ -144,21 +200,24 @@ function diff(after: Record<string, number>, before: Record<string, number>): Re
 
 const snapshot = (h: Harness) => {
   const google = h.google.control.stats();
+  const pipedrive = h.pipedrive.control.stats();
   return {
     apiCalls: Object.fromEntries(h.apiCalls),
     google: google.requests.byOperation,
     googleRateLimited: google.rateLimited,
-    pipedrive: h.pipedrive.control.stats(),
+    push: { ...google.push } as Record<string, number>,
+    pipedrive,
+    webhooks: { ...pipedrive.webhooks } as Record<string, number>,
   };
 };
 
-const isGoogleWrite = (key: string) => /^google events\.(insert|update|patch|delete) /.test(key);
+const isGoogleWrite = (key: string) => /^google events\.(insert|update|patch|delete|import|move) /.test(key);
 const isPipedriveWrite = (key: string) => /^pipedrive (POST|PATCH|PUT|DELETE) /.test(key);
 const sum = (r: Record<string, number>, pred: (k: string) => boolean = () => true) =>
   Object.entries(r).reduce((n, [k, v]) => (pred(k) ? n + v : n), 0);
 
-/** Reads the event from the emulator's memory (no HTTP, no load) and credits the change it carries. */
-function observe(h: Harness, change: Change): void {
+/** Pipedrive → Google: reads the event from the emulator's memory and credits the change it carries. */
+function observeGoogle(h: Harness, change: Change): void {
   const { user, eventId } = change.target;
   try {
     const { event } = h.google.control.inspectEvent(user.email, user.calendarId, eventId);
@@ -168,11 +227,68 @@ function observe(h: Harness, change: Change): void {
   }
 }
 
+/**
+ * Google → Pipedrive: the first API write of the activity's subject at or after the change, provided the
+ * activity carries this change's subject (a later write of another subject means it was superseded).
+ */
+function observePipedrive(h: Harness, change: Change, log?: ChangeRecord[]): void {
+  const a = h.pipedrive.control.getActivity(change.target.activityId) as { subject?: string } | undefined;
+  if (a?.subject !== change.subject) return;
+  const records =
+    log ??
+    h.pipedrive.control.changes({
+      entity: 'activity',
+      entityId: change.target.activityId,
+      changeSource: 'api',
+      sinceMs: change.sentAt,
+    });
+  const write = records.find(
+    (r) =>
+      r.entityId === change.target.activityId &&
+      r.changeSource === 'api' &&
+      r.atMs >= change.sentAt &&
+      r.changedFields.includes('subject'),
+  );
+  if (write) change.writtenAt = write.atMs;
+}
+
+/** Sum of the feed counters: when it stops moving and every queue is empty, nothing is in flight any more. */
+const feedActivity = (h: Harness) => {
+  const g = h.google.control.stats().push;
+  const p = h.pipedrive.control.stats().webhooks;
+  return g.attempts + g.dropped + p.sent + p.dropped + p.lostToBan;
+};
+
+/** Every user settled and no webhook or push delivery started for `quietMs` (deliveries are detached). */
+async function quiesce(h: Harness, users: BenchUser[], timeoutMs: number, quietMs = 750): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  let ok = true;
+  for (;;) {
+    const before = feedActivity(h);
+    await inBatches(users, 20, (u) =>
+      h.settled(u.connectionId, Math.max(1000, deadline - Date.now())).catch(() => {
+        ok = false;
+      }),
+    );
+    await sleep(quietMs);
+    if (feedActivity(h) === before) {
+      const busy = await inBatches(users, 20, async (u) => {
+        const s = await h.sync.status(u.connectionId);
+        return s.queued > 0 || s.state === 'syncing';
+      });
+      if (!busy.some(Boolean)) return ok;
+    }
+    if (Date.now() > deadline) return false;
+  }
+}
+
 // ── The run ──────────────────────────────────────────────────────────────────────────────────────────────
+
+type Log = (msg: string) => void;
 
 async function main(): Promise<void> {
   const opts = options();
-  const log = (msg: string) => console.log(`[${new Date().toISOString().slice(11, 23)}] ${msg}`);
+  const log: Log = (msg) => console.log(`[${new Date().toISOString().slice(11, 23)}] ${msg}`);
   log(`options ${JSON.stringify(opts)}`);
 
   // Experiments with worker tuning without editing the worker: BENCH_WORKER_OPTIONS='{"workflowThreadPoolSize":2}'
@@ -197,11 +313,12 @@ async function main(): Promise<void> {
       ephemeral: true,
     });
     await migrate(postgres.url);
-    // Each user makes well under 600 Google calls a minute here; the quota is raised so that the set-up burst
-    // never measures the rate limiter instead of the sync.
+    // The set-up (every user's activities inserted at once) runs with the Google quota raised, so it never
+    // measures the rate limiter; the measured phases run with `--google-quota` (default 600/min, Google's).
     h = await startHarness({
       addresses: { temporalAddress: temporal.address, databaseUrl: postgres.url },
       googleQuotaPerMinute: 100_000,
+      feeds: opts.path === 'webhook',
     });
     h.pipedrive.control.setRateLimits({ dailyTokenBudget: 100_000_000 });
     await run(h, opts, log);
@@ -214,120 +331,230 @@ async function main(): Promise<void> {
   }
 }
 
-async function run(h: Harness, opts: Options, log: (msg: string) => void): Promise<void> {
+async function run(h: Harness, opts: Options, log: Log): Promise<void> {
   const harness = h;
-  // 1. Users, each connected two-way (or as asked) with its baseline taken.
+  // 1. Users, each connected (two-way or as asked) with its baseline taken and, on the webhook path, its
+  //    Pipedrive webhooks and Google channel registered.
   let t = Date.now();
   const users = await inBatches(
     Array.from({ length: opts.users }, (_, i) => i),
     10,
-    () => harness.connectUser({ mode: opts.mode }),
+    () =>
+      opts.company === 'shared' ? harness.connectUser({ mode: opts.mode }) : connectOwnCompany(harness, opts.mode),
   );
   log(`connected ${users.length} users in ${((Date.now() - t) / 1000).toFixed(1)} s`);
 
   // 2. Activities created up front and synced (inserts), so that the run measures updates in steady state.
+  //    Paced: on the webhook path each creation is a webhook delivery to our server.
   t = Date.now();
-  const targets: Target[][] = users.map((user) =>
-    Array.from({ length: opts.activitiesPerUser }, (_, j) => {
-      const a = h.pipedrive.control.createActivity({
-        userId: user.pipedriveUserId,
-        subject: `Bench activity ${j}`,
-        type: 'call',
-        due_date: '2027-03-01',
-        due_time: `${String(8 + (j % 10)).padStart(2, '0')}:00`,
-        duration: '00:30',
-      }) as { id: number };
-      return { user, activityId: a.id, eventId: eventIdFor(user.connectionId, a.id) };
-    }),
-  );
-  const all = targets.flat();
-  await inBatches(all, 20, (x) =>
-    harness.sync.pipedriveChanged(x.user.connectionId, webhook(x.activityId, `c-${x.activityId}`)),
-  );
-  await inBatches(users, 20, (u) => harness.settled(u.connectionId, 120_000));
+  const specs = users.flatMap((user) => Array.from({ length: opts.activitiesPerUser }, (_, j) => ({ user, j })));
+  const all: Target[] = [];
+  for (const [i, { user, j }] of specs.entries()) {
+    await sleep(t + (i / opts.setupRate) * 1000 - Date.now());
+    const a = h.pipedrive.control.createActivity({
+      userId: user.pipedriveUserId,
+      subject: `Bench activity ${j}`,
+      type: 'call',
+      due_date: '2027-03-01',
+      due_time: `${String(8 + (j % 10)).padStart(2, '0')}:00`,
+      duration: '00:30',
+    }) as { id: number };
+    all.push({ user, activityId: a.id, eventId: eventIdFor(user.connectionId, a.id) });
+  }
+  const targets: Target[][] = users.map((u) => all.filter((x) => x.user === u));
+  if (opts.path === 'signal')
+    await inBatches(all, 20, (x) =>
+      harness.sync.pipedriveChanged(x.user.connectionId, webhook(x.activityId, `c-${x.activityId}`)),
+    );
+  const setupDeadline = Date.now() + 180_000;
+  while (all.some((x) => !exists(h, x)) && Date.now() < setupDeadline) await sleep(250);
+  await quiesce(h, users, 120_000);
   const missing = all.filter((x) => !exists(h, x)).length;
-  if (missing > 0) throw new Error(`${missing} activities have no Google event after the set-up`);
-  log(`created and synced ${all.length} activities in ${((Date.now() - t) / 1000).toFixed(1)} s`);
+  if (missing > 0)
+    throw new Error(
+      `${missing} activities have no Google event after the set-up ` +
+        `(webhooks: ${JSON.stringify(h.pipedrive.control.stats().webhooks)})`,
+    );
+  const setupHooks = h.pipedrive.control.stats().webhooks;
+  log(
+    `created and synced ${all.length} activities in ${((Date.now() - t) / 1000).toFixed(1)} s` +
+      (opts.path === 'webhook' ? ` (webhooks: ${JSON.stringify(setupHooks)})` : ''),
+  );
+  if (setupHooks.bans > 0) {
+    // An overloaded set-up can time deliveries out and get webhooks banned for 30 minutes, which would make the
+    // measured phases run on the safety net alone. The set-up is not what is measured: lift the bans.
+    log(`set-up got ${setupHooks.bans} webhook bans (first attempts failed or timed out): lifting them`);
+    h.pipedrive.control.unbanWebhooks();
+  }
+  h.google.control.setQuota(opts.googleQuota);
 
-  // 3. Steady load: change i is sent at start + i/R seconds (open loop: a slow system does not slow the sender).
+  const results: PhaseResult[] = [];
+  for (const direction of opts.directions) {
+    for (const x of all) x.last = undefined;
+    results.push(await phase(h, opts, direction, users, targets, log));
+  }
+  for (const r of results) report(opts, r);
+}
+
+interface PhaseResult {
+  direction: Direction;
+  rate: number;
+  changes: Change[];
+  windowEnd: number;
+  sendLagMs: number;
+  drainMs: number;
+  drained: boolean;
+  stages: Record<string, number[]>;
+  steady: {
+    apiCalls: Record<string, number>;
+    google: Record<string, number>;
+    pipedriveCalls: Record<string, number>;
+    pipedriveTokens: number;
+    rateLimited: { google: number; pipedrive: number };
+    webhooks: Record<string, number>;
+    push: Record<string, number>;
+    echoesSeen: number;
+  };
+  echo: { googleWrites: number; pipedriveWrites: number; calls: Record<string, number>; echoesSeen: number };
+  failures: number;
+}
+
+async function phase(
+  h: Harness,
+  opts: Options,
+  direction: Direction,
+  users: BenchUser[],
+  targets: Target[][],
+  log: Log,
+): Promise<PhaseResult> {
+  const harness = h;
+  const p2g = direction === 'pipedrive-to-google';
+  const rate = p2g ? opts.rate : opts.googleRate;
+  const observe = (c: Change) => (p2g ? observeGoogle(h, c) : observePipedrive(h, c));
+
+  // Open loop: change i is made at start + i/R seconds (a slow system does not slow the sender).
   const before = snapshot(h);
-  const warmupChanges = Math.round(opts.rate * opts.warmup);
-  const total = warmupChanges + Math.round(opts.rate * opts.duration);
+  const statusBefore = await inBatches(users, 20, (u) => harness.sync.status(u.connectionId));
+  const warmupChanges = Math.round(rate * opts.warmup);
+  const total = warmupChanges + Math.round(rate * opts.duration);
   const changes: Change[] = [];
   const inflight = new Set<Promise<void>>();
   const perUserNext = users.map(() => 0);
   const start = Date.now();
-  const windowStart = start + (warmupChanges / opts.rate) * 1000;
-  const windowEnd = start + (total / opts.rate) * 1000;
-  log(`load: ${total} changes at ${opts.rate}/s (${warmupChanges} warm-up) over ${users.length} users`);
+  const windowEnd = start + (total / rate) * 1000;
+  log(
+    `${direction} (${opts.path}): ${total} changes at ${rate}/s (${warmupChanges} warm-up) over ${users.length} users`,
+  );
   for (let i = 0; i < total; i++) {
-    await sleep(start + (i / opts.rate) * 1000 - Date.now());
+    await sleep(start + (i / rate) * 1000 - Date.now());
     const u = i % users.length;
     const k = perUserNext[u]!;
     perUserNext[u] = k + 1;
     const target = targets[u]![k % opts.activitiesPerUser]!;
     if (target.last) {
-      observe(h, target.last);
+      observe(target.last);
       if (target.last.writtenAt === undefined) target.last.superseded = true;
     }
-    const subject = `Bench change ${i}`;
-    h.pipedrive.control.updateActivity(
-      target.activityId,
-      { subject, due_time: `${String(8 + (i % 10)).padStart(2, '0')}:${String(i % 60).padStart(2, '0')}` },
-      { userId: target.user.pipedriveUserId },
-    );
-    const change: Change = { seq: i, target, subject, measured: i >= warmupChanges, sentAt: Date.now() };
+    const change: Change = {
+      seq: i,
+      target,
+      subject: `Bench ${p2g ? 'P' : 'G'} change ${i}`,
+      measured: i >= warmupChanges,
+      sentAt: Date.now(),
+    };
+    let signal: (() => Promise<void>) | undefined;
+    if (p2g) {
+      h.pipedrive.control.updateActivity(
+        target.activityId,
+        {
+          subject: change.subject,
+          due_time: `${String(8 + (i % 10)).padStart(2, '0')}:${String(i % 60).padStart(2, '0')}`,
+        },
+        { userId: target.user.pipedriveUserId },
+      );
+      signal = () => harness.sync.pipedriveChanged(target.user.connectionId, webhook(target.activityId, `bench-${i}`));
+    } else {
+      const event = h.google.control.upsertEvent(target.user.email, target.user.calendarId, {
+        id: target.eventId,
+        summary: change.subject,
+      });
+      change.sentAt = Date.parse(event.updated);
+      signal = () => harness.sync.googleChanged(target.user.connectionId, { resourceState: 'exists' });
+    }
     target.last = change;
     changes.push(change);
-    const p = harness.sync
-      .pipedriveChanged(target.user.connectionId, webhook(target.activityId, `bench-${i}`))
-      .catch((err: unknown) => {
-        change.signalError = String(err);
-      })
-      .finally(() => inflight.delete(p));
-    inflight.add(p);
-    if (i > 0 && i % Math.round(opts.rate * 10) === 0) log(`sent ${i}/${total}`);
+    if (opts.path === 'signal') {
+      const p = signal()
+        .catch((err: unknown) => {
+          change.signalError = String(err);
+        })
+        .finally(() => inflight.delete(p));
+      inflight.add(p);
+    }
+    if (i > 0 && i % Math.round(rate * 10) === 0) log(`sent ${i}/${total}`);
   }
   const sendEnd = Date.now();
   await Promise.all(inflight);
 
-  // 4. Drain: every user settled (the backlog at the window's end is computed from the write times below).
+  // Drain: every queue empty and no delivery in flight (on the webhook path the echoes of our own writes arrive
+  // as deliveries too, and are part of the steady state).
   const drainStart = Date.now();
-  let drained = true;
-  await inBatches(users, 20, (u) =>
-    harness.settled(u.connectionId, opts.drainTimeout * 1000).catch(() => {
-      drained = false;
-    }),
-  );
+  const drained = await quiesce(h, users, opts.drainTimeout * 1000);
   const drainMs = Date.now() - drainStart;
-  for (const x of all) if (x.last && x.last.writtenAt === undefined) observe(h, x.last);
+  const logAfter = p2g
+    ? undefined
+    : h.pipedrive.control.changes({ entity: 'activity', changeSource: 'api', sinceMs: start });
+  const byActivity = new Map<number, ChangeRecord[]>();
+  for (const r of logAfter ?? []) byActivity.set(r.entityId, [...(byActivity.get(r.entityId) ?? []), r]);
+  for (const c of changes) {
+    if (c.target.last !== c || c.writtenAt !== undefined) continue;
+    if (p2g) observeGoogle(h, c);
+    else observePipedrive(h, c, byActivity.get(c.target.activityId) ?? []);
+  }
   const after = snapshot(h);
+  const statusAfter = await inBatches(users, 20, (u) => harness.sync.status(u.connectionId));
 
-  // 5. Echo phase: one Google pull per user sees every write we made; none of them may cause a write.
+  // Echo phase: the other side's notification of every write we made. On the signal path nothing delivers it,
+  // so the bench does: Pipedrive → Google gets one `googleChanged` per user (a pull that sees all our event
+  // writes), Google → Pipedrive one `pipedriveChanged` per activity we wrote. On the webhook path the feeds
+  // already delivered them during the run (counted in the steady state); the extra pull per user is kept so
+  // both paths report the same row. Any write in this phase is an echo we failed to recognise.
   const echoBefore = snapshot(h);
   const echoStatusBefore = await inBatches(users, 20, (u) => harness.sync.status(u.connectionId));
-  await inBatches(users, 20, (u) => harness.sync.googleChanged(u.connectionId, { resourceState: 'exists' }));
-  const echoStatusAfter = await inBatches(users, 20, (u) =>
-    // settled() alone could see the state before the signal was processed: wait for the pull to be counted.
+  if (p2g || opts.path === 'webhook') {
+    await inBatches(users, 20, (u) => harness.sync.googleChanged(u.connectionId, { resourceState: 'exists' }));
+  } else {
+    const written = changes.filter((c) => c.writtenAt !== undefined);
+    await inBatches(written, 20, (c) =>
+      harness.sync.pipedriveChanged(c.target.user.connectionId, webhook(c.target.activityId, `echo-${c.seq}`)),
+    );
+  }
+  await inBatches(users, 20, (u) =>
+    // settled() alone could see the state before the signal was processed: wait for the work to be counted.
     waitProcessed(harness, u.connectionId, echoStatusBefore.find((s) => s.connectionId === u.connectionId)!.processed),
   );
+  await quiesce(h, users, 60_000);
   const echoAfter = snapshot(h);
+  const echoStatusAfter = await inBatches(users, 20, (u) => harness.sync.status(u.connectionId));
   const echoCalls = diff(echoAfter.apiCalls, echoBefore.apiCalls);
   const echoesSeen = echoStatusAfter.reduce((n, s, i) => n + s.echoes - echoStatusBefore[i]!.echoes, 0);
-  const failures = echoStatusAfter.reduce((n, s) => n + s.failures, 0);
+  const failures = echoStatusAfter.reduce((n, s, i) => n + s.failures - statusBefore[i]!.failures, 0);
 
-  // 6. Where the time went, from the workflow histories of a few users (read after the run: no load added).
-  const stages = await explain(h, users.slice(0, Math.min(users.length, 20)), changes);
+  // Where the time went, from the workflow histories of a few users (read after the run: no load added).
+  const sample = users.slice(0, Math.min(users.length, 20));
+  const stages = p2g
+    ? await explainPipedriveToGoogle(h, opts, sample, changes, start)
+    : await explainGoogleToPipedrive(h, sample, changes, start);
 
-  report({
-    stages,
-    opts,
+  return {
+    direction,
+    rate,
     changes,
-    windowStart,
     windowEnd,
     sendLagMs: sendEnd - windowEnd,
     drainMs,
     drained,
+    stages,
     steady: {
       apiCalls: diff(after.apiCalls, before.apiCalls),
       google: diff(after.google, before.google),
@@ -337,6 +564,9 @@ async function run(h: Harness, opts: Options, log: (msg: string) => void): Promi
         google: after.googleRateLimited - before.googleRateLimited,
         pipedrive: after.pipedrive.rateLimited - before.pipedrive.rateLimited,
       },
+      webhooks: diff(after.webhooks, before.webhooks),
+      push: diff(after.push, before.push),
+      echoesSeen: statusAfter.reduce((n, s, i) => n + s.echoes - statusBefore[i]!.echoes, 0),
     },
     echo: {
       googleWrites: sum(echoCalls, isGoogleWrite),
@@ -345,7 +575,36 @@ async function run(h: Harness, opts: Options, log: (msg: string) => void): Promi
       echoesSeen,
     },
     failures,
+  };
+}
+
+/** `harness.connectUser`, but the user gets a Pipedrive company of their own (`--company=per-user`). */
+async function connectOwnCompany(h: Harness, mode: SyncSettings['mode']): Promise<BenchUser> {
+  const suffix = randomUUID().slice(0, 8);
+  const email = `user-${suffix}@example.com`;
+  const { companyId } = h.pipedrive.control.createCompany({ name: `Bench company ${suffix}` });
+  const pd = h.pipedrive.control.createUser({ companyId, name: `User ${suffix}`, email });
+  const g = h.google.control.createUser({ email });
+  const connectionId = `conn-${suffix}`;
+  await upsertConnection(h.stack.db, {
+    id: connectionId,
+    displayName: email,
+    pipedriveUserId: pd.userId,
+    pipedriveCompanyId: companyId,
+    pipedriveApiDomain: h.pipedrive.url,
+    googleEmail: email,
   });
+  await saveCredentials(h.stack.db, h.deps.secrets, connectionId, 'pipedrive', {
+    kind: 'api-token',
+    token: pd.apiToken,
+  });
+  await saveCredentials(h.stack.db, h.deps.secrets, connectionId, 'google', {
+    refreshToken: g.refreshToken,
+    accessToken: g.accessToken,
+  });
+  await h.sync.configure(connectionId, { ...DEFAULT_SETTINGS, enabled: true, calendarId: g.primaryCalendarId, mode });
+  await h.settled(connectionId);
+  return { connectionId, pipedriveUserId: pd.userId, apiToken: pd.apiToken, email, calendarId: g.primaryCalendarId };
 }
 
 function exists(h: Harness, x: Target): boolean {
@@ -366,15 +625,52 @@ async function waitProcessed(h: Harness, connectionId: string, processedBefore: 
   }
 }
 
+type History = Awaited<ReturnType<ReturnType<Harness['stack']['client']['workflow']['getHandle']>['fetchHistory']>>;
+type HistoryEvent = NonNullable<History['events']>[number];
+
+async function historyOf(h: Harness, user: BenchUser): Promise<HistoryEvent[]> {
+  const history = await h.stack.client.workflow.getHandle(workflowIdFor(user.connectionId)).fetchHistory();
+  return history.events ?? [];
+}
+
+/** A payload from history, decrypted with the stack's payload codec (histories hold ciphertext). */
+async function fromPayload<T>(h: Harness, payload: Payload | null | undefined): Promise<T | undefined> {
+  if (!payload) return undefined;
+  const [decoded] = await h.stack.payloadCodec.decode([payload as Payload]);
+  return defaultPayloadConverter.fromPayload<T>(decoded!);
+}
+
+/** When each webhook delivery was stored in our inbox, by connection and activity id (webhook path only). */
+async function inboxTimes(h: Harness, users: BenchUser[], since: number): Promise<Map<string, number[]>> {
+  const { rows } = await h.stack.db.query<{ connection_id: string; entity_id: string; received_at: Date }>(
+    `SELECT connection_id, meta->>'entity_id' AS entity_id, received_at FROM webhook_inbox
+      WHERE connection_id = ANY($1) AND meta->>'entity' = 'activity' AND received_at >= $2 ORDER BY received_at`,
+    [users.map((u) => u.connectionId), new Date(since)],
+  );
+  const out = new Map<string, number[]>();
+  for (const r of rows) {
+    const key = `${r.connection_id}/${r.entity_id}`;
+    out.set(key, [...(out.get(key) ?? []), r.received_at.getTime()]);
+  }
+  return out;
+}
+
 /**
- * Splits each measured change's latency into stages using the server's event times: sent → signal recorded →
- * workflow task started → sync activity scheduled (includes waiting behind the user's earlier items) →
- * activity started → Google write → activity completed.
+ * Splits each measured Pipedrive → Google change's latency using the server's event times: change → (webhook
+ * stored in our inbox →) signal recorded → workflow task started → sync activity scheduled (includes waiting
+ * behind the user's earlier items) → activity started → Google write → activity completed.
  */
-async function explain(h: Harness, users: SyncUser[], changes: Change[]): Promise<Record<string, number[]>> {
-  const byDelivery = new Map(changes.map((c) => [`bench-${c.seq}`, c]));
+async function explainPipedriveToGoogle(
+  h: Harness,
+  opts: Options,
+  users: BenchUser[],
+  changes: Change[],
+  since: number,
+): Promise<Record<string, number[]>> {
   const stages: Record<string, number[]> = {
-    'sent → signal recorded': [],
+    ...(opts.path === 'webhook'
+      ? { 'change → webhook stored (inbox)': [], 'webhook stored → signal recorded': [] }
+      : { 'change → signal recorded': [] }),
     'signal → workflow task started': [],
     'workflow task → activity scheduled': [],
     'activity scheduled → started': [],
@@ -384,45 +680,61 @@ async function explain(h: Harness, users: SyncUser[], changes: Change[]): Promis
   const add = (k: string, ms: number | undefined) => {
     if (ms !== undefined && Number.isFinite(ms)) stages[k]!.push(ms);
   };
+  const inbox = opts.path === 'webhook' ? await inboxTimes(h, users, since) : new Map<string, number[]>();
+  // The change a signal is about: the latest change of that activity made before the signal was recorded.
+  const byActivity = new Map<number, Change[]>();
+  for (const c of changes) byActivity.set(c.target.activityId, [...(byActivity.get(c.target.activityId) ?? []), c]);
+  const changeFor = (activityId: number, at: number) =>
+    (byActivity.get(activityId) ?? []).filter((c) => c.sentAt <= at).at(-1);
   for (const user of users) {
-    const history = await h.stack.client.workflow.getHandle(workflowIdFor(user.connectionId)).fetchHistory();
+    const events = await historyOf(h, user);
+    const byId = new Map(events.map((e) => [String(e.eventId), e]));
     const waiting = new Map<number, { change: Change; signaledAt: number; wftAt?: number }>();
-    const scheduled = new Map<string, { change: Change; signaledAt: number; wftAt?: number; startedAt?: number }>();
-    let pendingWft: { signaledAt: number; change: Change }[] = [];
-    for (const e of history.events ?? []) {
+    const scheduled = new Map<string, { change: Change; signaledAt: number; wftAt?: number }>();
+    let pendingWft: { signaledAt: number; change: Change; wftAt?: number }[] = [];
+    for (const e of events) {
       const at = tsToMs(e.eventTime);
+      if (at < since) continue;
       if (e.workflowExecutionSignaledEventAttributes?.signalName === 'pipedriveChanged') {
-        const payload = e.workflowExecutionSignaledEventAttributes.input?.payloads?.[0];
-        const change = payload
-          ? byDelivery.get(defaultPayloadConverter.fromPayload<PipedriveChange>(payload).meta.id)
-          : undefined;
-        if (change?.measured) {
+        const meta = (
+          await fromPayload<PipedriveChange>(h, e.workflowExecutionSignaledEventAttributes.input?.payloads?.[0])
+        )?.meta;
+        if (meta?.entity !== 'activity') continue;
+        const change = changeFor(Number(meta.entity_id), at);
+        // Only the first signal of a change (a redelivery or an echo of our own write is not its signal).
+        if (
+          change?.measured &&
+          !waiting.has(change.target.activityId) &&
+          ![...scheduled.values()].some((s) => s.change === change)
+        ) {
           const entry = { change, signaledAt: at };
           waiting.set(change.target.activityId, entry);
           pendingWft.push(entry);
         }
       } else if (e.workflowTaskStartedEventAttributes) {
-        for (const p of pendingWft) (p as { wftAt?: number }).wftAt = at;
+        for (const p of pendingWft) p.wftAt = at;
         pendingWft = [];
       } else if (e.activityTaskScheduledEventAttributes?.activityType?.name === 'syncPipedriveActivity') {
-        const input = e.activityTaskScheduledEventAttributes.input?.payloads?.[1];
-        const activityId = input ? defaultPayloadConverter.fromPayload<number>(input) : undefined;
+        const activityId = await fromPayload<number>(h, e.activityTaskScheduledEventAttributes.input?.payloads?.[1]);
         const entry = activityId !== undefined ? waiting.get(activityId) : undefined;
         if (entry) {
           waiting.delete(activityId!);
           scheduled.set(String(e.eventId), entry);
           const c = entry.change;
-          add('sent → signal recorded', entry.signaledAt - c.sentAt);
+          if (opts.path === 'webhook') {
+            const stored = (inbox.get(`${user.connectionId}/${c.target.activityId}`) ?? []).find((t) => t >= c.sentAt);
+            if (stored !== undefined) {
+              add('change → webhook stored (inbox)', stored - c.sentAt);
+              add('webhook stored → signal recorded', entry.signaledAt - stored);
+            }
+          } else add('change → signal recorded', entry.signaledAt - c.sentAt);
           add('signal → workflow task started', entry.wftAt! - entry.signaledAt);
           add('workflow task → activity scheduled', at - entry.wftAt!);
         }
       } else if (e.activityTaskStartedEventAttributes) {
         const entry = scheduled.get(String(e.activityTaskStartedEventAttributes.scheduledEventId));
         if (entry) {
-          entry.startedAt = at;
-          const sched = history.events!.find(
-            (x) => String(x.eventId) === String(e.activityTaskStartedEventAttributes!.scheduledEventId),
-          );
+          const sched = byId.get(String(e.activityTaskStartedEventAttributes.scheduledEventId));
           add('activity scheduled → started', at - tsToMs(sched?.eventTime));
           if (entry.change.writtenAt) add('activity started → Google write', entry.change.writtenAt - at);
         }
@@ -436,30 +748,75 @@ async function explain(h: Harness, users: SyncUser[], changes: Change[]): Promis
   return stages;
 }
 
-// ── Report ───────────────────────────────────────────────────────────────────────────────────────────────
-
-interface ReportInput {
-  stages: Record<string, number[]>;
-  opts: Options;
-  changes: Change[];
-  windowStart: number;
-  windowEnd: number;
-  sendLagMs: number;
-  drainMs: number;
-  drained: boolean;
-  steady: {
-    apiCalls: Record<string, number>;
-    google: Record<string, number>;
-    pipedriveCalls: Record<string, number>;
-    pipedriveTokens: number;
-    rateLimited: { google: number; pipedrive: number };
+/**
+ * Splits each measured Google → Pipedrive change's latency: Google write → first `googleChanged` signal
+ * recorded after it (push delivery + ingress, or the bench's signal) → the pull that made the Pipedrive write
+ * scheduled (a pull already queued absorbs later notifications) → started → Pipedrive write → pull completed.
+ */
+async function explainGoogleToPipedrive(
+  h: Harness,
+  users: BenchUser[],
+  changes: Change[],
+  since: number,
+): Promise<Record<string, number[]>> {
+  const stages: Record<string, number[]> = {
+    'Google write → signal recorded': [],
+    'signal → pull scheduled': [],
+    'pull scheduled → started': [],
+    'pull started → Pipedrive write': [],
+    'Pipedrive write → pull completed': [],
+    'pull duration': [],
   };
-  echo: { googleWrites: number; pipedriveWrites: number; calls: Record<string, number>; echoesSeen: number };
-  failures: number;
+  const add = (k: string, ms: number | undefined) => {
+    if (ms !== undefined && Number.isFinite(ms)) stages[k]!.push(ms);
+  };
+  for (const user of users) {
+    const events = (await historyOf(h, user)).filter((e) => tsToMs(e.eventTime) >= since);
+    const signals = events
+      .filter((e) => e.workflowExecutionSignaledEventAttributes?.signalName === 'googleChanged')
+      .map((e) => tsToMs(e.eventTime));
+    const pulls: { scheduled: number; started?: number; completed?: number }[] = [];
+    const bySched = new Map<string, (typeof pulls)[number]>();
+    for (const e of events) {
+      const at = tsToMs(e.eventTime);
+      if (e.activityTaskScheduledEventAttributes?.activityType?.name === 'pullGoogle') {
+        const p = { scheduled: at };
+        pulls.push(p);
+        bySched.set(String(e.eventId), p);
+      } else if (e.activityTaskStartedEventAttributes) {
+        const p = bySched.get(String(e.activityTaskStartedEventAttributes.scheduledEventId));
+        if (p) p.started = at;
+      } else if (e.activityTaskCompletedEventAttributes) {
+        const p = bySched.get(String(e.activityTaskCompletedEventAttributes.scheduledEventId));
+        if (p) p.completed = at;
+      }
+    }
+    for (const c of changes) {
+      if (c.target.user !== user || !c.measured || c.writtenAt === undefined) continue;
+      const signal = signals.find((s) => s >= c.sentAt);
+      const pull = pulls.find(
+        (p) => p.started !== undefined && p.started <= c.writtenAt! && (p.completed ?? Infinity) >= c.writtenAt!,
+      );
+      if (signal !== undefined) add('Google write → signal recorded', signal - c.sentAt);
+      if (!pull) continue;
+      if (signal !== undefined) add('signal → pull scheduled', pull.scheduled - signal);
+      add('pull scheduled → started', pull.started! - pull.scheduled);
+      add('pull started → Pipedrive write', c.writtenAt - pull.started!);
+      if (pull.completed !== undefined) {
+        add('Pipedrive write → pull completed', pull.completed - c.writtenAt);
+        add('pull duration', pull.completed - pull.started!);
+      }
+    }
+  }
+  for (const v of Object.values(stages)) v.sort((a, b) => a - b);
+  return stages;
 }
 
-function report(r: ReportInput): void {
-  const { opts, changes } = r;
+// ── Report ───────────────────────────────────────────────────────────────────────────────────────────────
+
+function report(opts: Options, r: PhaseResult): void {
+  const { changes } = r;
+  const p2g = r.direction === 'pipedrive-to-google';
   const measured = changes.filter((c) => c.measured);
   const written = measured.filter((c) => c.writtenAt !== undefined);
   const latencies = written.map((c) => c.writtenAt! - c.sentAt).sort((a, b) => a - b);
@@ -470,6 +827,7 @@ function report(r: ReportInput): void {
   const signalErrors = changes.filter((c) => c.signalError).length;
   const allChanges = changes.length; // steady-state call counts cover the warm-up too
   const googleWrites = sum(r.steady.apiCalls, isGoogleWrite);
+  const pipedriveWrites = sum(r.steady.apiCalls, isPipedriveWrite);
   const perChange = (n: number) => +(n / allChanges).toFixed(3);
   const latency = {
     p50: percentile(latencies, 50),
@@ -479,25 +837,50 @@ function report(r: ReportInput): void {
     mean: Math.round(latencies.reduce((a, b) => a + b, 0) / Math.max(1, latencies.length)),
   };
   const sustained = +(inWindow / opts.duration).toFixed(2);
+  const totalApiCalls = sum(r.steady.apiCalls);
+  // The write the change is for, and the writes it must not cause on the side it came from.
+  const [ownWrites, echoWrites] = p2g ? [googleWrites, pipedriveWrites] : [pipedriveWrites, googleWrites];
+  const [ownSide, otherSide] = p2g ? ['Google', 'Pipedrive'] : ['Pipedrive', 'Google'];
 
   const rows: [string, string, string][] = [
+    ['path', opts.path, opts.path === 'webhook' ? 'emulator deliveries → our HTTP server' : 'bench sends signals'],
     ['users × activities', `${opts.users} × ${opts.activitiesPerUser}`, ''],
     ['mode', opts.mode, ''],
-    ['offered load', `${opts.rate} changes/s for ${opts.duration} s (+${opts.warmup} s warm-up)`, ''],
+    ['Pipedrive companies', opts.company === 'shared' ? 'one shared by all users' : 'one per user', ''],
+    ['Google quota while measuring', `${opts.googleQuota}/min per user`, ''],
+    ['offered load', `${r.rate} changes/s for ${opts.duration} s (+${opts.warmup} s warm-up)`, ''],
     ['changes measured / written', `${measured.length} / ${written.length}`, ''],
-    ['latency p50', `${latency.p50} ms`, 'target ≤ 150 ms'],
+    ['latency p50', `${latency.p50} ms`, p2g ? 'target ≤ 150 ms' : ''],
     ['latency p95', `${latency.p95} ms`, ''],
-    ['latency p99', `${latency.p99} ms`, 'target ≤ 1000 ms'],
+    ['latency p99', `${latency.p99} ms`, p2g ? 'target ≤ 1000 ms' : ''],
     ['latency max', `${latency.max} ms`, ''],
     ['latency mean', `${latency.mean} ms`, ''],
-    ['sustained', `${sustained} changes/s`, `offered ${opts.rate}/s`],
+    ['sustained', `${sustained} changes/s`, `offered ${r.rate}/s`],
     ['backlog at window end', `${backlogAtEnd} changes`, ''],
     ['drain after window', `${r.drainMs} ms${r.drained ? '' : ' (timed out)'}`, ''],
     ['sender lag at end', `${r.sendLagMs} ms`, ''],
     ['unwritten / superseded', `${lost} / ${superseded}`, 'target 0 / 0'],
     ['signal errors', String(signalErrors), ''],
-    ['Google writes per change', String(perChange(googleWrites)), 'target 1'],
+    [`${ownSide} writes per change`, String(perChange(ownWrites)), 'target 1'],
+    [`${otherSide} (echo) writes in the run`, String(echoWrites), 'target 0'],
+    ['echoes recognised in the run', String(r.steady.echoesSeen), ''],
+    ['API calls per change (ours)', String(perChange(totalApiCalls)), ''],
     ['Pipedrive tokens per change', String(perChange(r.steady.pipedriveTokens)), ''],
+    [
+      'Pipedrive webhooks sent / delivered / failed / retried',
+      ['sent', 'delivered', 'failed', 'retried'].map((k) => r.steady.webhooks[k] ?? 0).join(' / '),
+      '',
+    ],
+    [
+      'Pipedrive webhooks lost to ban / bans / exhausted',
+      ['lostToBan', 'bans', 'exhausted'].map((k) => r.steady.webhooks[k] ?? 0).join(' / '),
+      'target 0 / 0 / 0',
+    ],
+    [
+      'Google pushes sent / attempts / failed / retried',
+      ['sent', 'attempts', 'failed', 'retried'].map((k) => r.steady.push[k] ?? 0).join(' / '),
+      '',
+    ],
     ['echo phase Google writes', String(r.echo.googleWrites), 'target 0'],
     ['echo phase Pipedrive writes', String(r.echo.pipedriveWrites), 'target 0'],
     ['echo phase echoes recognised', String(r.echo.echoesSeen), ''],
@@ -506,7 +889,11 @@ function report(r: ReportInput): void {
   ];
   const w0 = Math.max(...rows.map((x) => x[0].length));
   const w1 = Math.max(...rows.map((x) => x[1].length));
-  console.log('\nsync latency: Pipedrive change signal → Google write (emulator `updated`)\n');
+  console.log(
+    p2g
+      ? '\nsync latency: Pipedrive change (emulator, app side) → Google write (emulator `updated`)\n'
+      : '\nsync latency: Google change (emulator `updated`) → Pipedrive write (emulator change log, ms)\n',
+  );
   for (const [k, v, note] of rows) console.log(`  ${k.padEnd(w0)}  ${v.padEnd(w1)}  ${note}`);
   console.log(`\n  latency by stage (measured changes of ${Math.min(opts.users, 20)} users, from workflow histories):`);
   console.log(`    ${'stage'.padEnd(40)} ${'p50'.padStart(7)} ${'p95'.padStart(7)} ${'p99'.padStart(7)}  n`);
@@ -514,21 +901,23 @@ function report(r: ReportInput): void {
     console.log(
       `    ${k.padEnd(40)} ${String(percentile(v, 50)).padStart(7)} ${String(percentile(v, 95)).padStart(7)} ${String(percentile(v, 99)).padStart(7)}  ${v.length}`,
     );
-  console.log(`\n  API calls per change (steady state, ${allChanges} changes incl. warm-up):`);
+  console.log(`\n  API calls per change (ours, steady state, ${allChanges} changes incl. warm-up):`);
   for (const [k, v] of Object.entries(r.steady.apiCalls).sort())
     console.log(`    ${k.padEnd(48)} ${(v / allChanges).toFixed(3)}`);
   console.log('  Pipedrive emulator calls per change:');
   for (const [k, v] of Object.entries(r.steady.pipedriveCalls).sort())
     console.log(`    ${k.padEnd(48)} ${(v / allChanges).toFixed(3)}`);
   if (Object.keys(r.echo.calls).length) {
-    console.log('  echo phase calls (one pull per user):');
+    console.log('  echo phase calls:');
     for (const [k, v] of Object.entries(r.echo.calls).sort()) console.log(`    ${k.padEnd(48)} ${v}`);
   }
   console.log(
     '\n' +
       JSON.stringify({
         bench: 'sync-latency',
+        direction: r.direction,
         ...opts,
+        rate: r.rate,
         changes: measured.length,
         written: written.length,
         latencyMs: latency,
@@ -538,14 +927,19 @@ function report(r: ReportInput): void {
         unwritten: lost,
         superseded,
         signalErrors,
-        googleWritesPerChange: perChange(googleWrites),
+        writesPerChange: perChange(ownWrites),
+        echoWritesInRun: echoWrites,
+        apiCallsPerChange: perChange(totalApiCalls),
         pipedriveTokensPerChange: perChange(r.steady.pipedriveTokens),
-        apiCallsPerChange: Object.fromEntries(
+        webhooks: r.steady.webhooks,
+        push: r.steady.push,
+        apiCallsByRoutePerChange: Object.fromEntries(
           Object.entries(r.steady.apiCalls).map(([k, v]) => [k, +(v / allChanges).toFixed(3)]),
         ),
         echoGoogleWrites: r.echo.googleWrites,
         echoPipedriveWrites: r.echo.pipedriveWrites,
         failures: r.failures,
+        rateLimited: r.steady.rateLimited,
         stagesP50Ms: Object.fromEntries(Object.entries(r.stages).map(([k, v]) => [k, percentile(v, 50)])),
       }),
   );

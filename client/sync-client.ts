@@ -3,28 +3,53 @@
  * benchmarks use this. Every message starts the user's workflow if it is not running (signal-with-start,
  * update-with-start), so callers never need to know whether it exists.
  */
-import { Client, Connection, WithStartWorkflowOperation, type WorkflowStartOptions } from '@temporalio/client';
+import {
+  Client,
+  Connection,
+  WithStartWorkflowOperation,
+  WorkflowNotFoundError,
+  type WorkflowStartOptions,
+} from '@temporalio/client';
+import type { PayloadCodec } from '@temporalio/common';
+import { encryptingDataConverter } from '../lib/payload-codec.js';
 import type { PipedriveChange } from '../activities/pipedrive-change.js';
 import type { SyncSettings } from '../sync-rules/settings.js';
 import {
   calendarSync,
   configure,
+  disconnect,
   googleChanged,
   pause,
   pipedriveChanged,
   resume,
   status,
+  uploadUnsynced,
   type CalendarSyncInput,
   type GoogleNotification,
   type SyncStatus,
 } from '../workflows/calendar-sync.js';
 import { workflowIdFor } from '../workflows/names.js';
+import {
+  cancelUpload,
+  progress,
+  uploadWorkflowIdFor,
+  type UploadOptions,
+  type UploadProgress,
+} from '../workflows/upload-unsynced.js';
 import { CONNECTION_ID, SYNC_STATE } from '../workflows/search-attributes.js';
 import type { TemporalSettings } from '../worker/config.js';
 
-export async function connectClient(settings: TemporalSettings): Promise<Client> {
+/**
+ * A Temporal client that encrypts what it sends and decrypts what it reads with the payload codec
+ * (lib/payload-codec.ts); every client of the sync workflows must use it, or the worker cannot read them.
+ */
+export async function connectClient(settings: TemporalSettings, payloadCodec: PayloadCodec): Promise<Client> {
   const connection = await Connection.connect(settings.connectionOptions);
-  return new Client({ connection, namespace: settings.namespace });
+  return new Client({
+    connection,
+    namespace: settings.namespace,
+    dataConverter: encryptingDataConverter(payloadCodec),
+  });
 }
 
 export interface SyncClientOptions {
@@ -96,7 +121,45 @@ export class SyncClient {
     });
   }
 
+  /** Stops the user's sync for good: channel stopped, webhooks removed, sync off; the workflow completes. */
+  async disconnect(connectionId: string): Promise<SyncStatus> {
+    return this.client.workflow.getHandle(workflowIdFor(connectionId)).executeUpdate(disconnect);
+  }
+
   async status(connectionId: string): Promise<SyncStatus> {
     return this.client.workflow.getHandle(workflowIdFor(connectionId)).query(status);
+  }
+
+  /**
+   * "Upload unsynced activities": starts the upload child (or finds the running one) and answers its workflow
+   * id. Options are validated by the workflow: bad ones are rejected with the reasons and start nothing.
+   */
+  async uploadUnsynced(connectionId: string, options: UploadOptions | Record<string, unknown> = {}): Promise<string> {
+    const started = await this.client.workflow.executeUpdateWithStart(uploadUnsynced, {
+      args: [options],
+      startWorkflowOperation: this.withStart(connectionId),
+    });
+    return started.workflowId;
+  }
+
+  /** The latest upload's progress (also after it ended); null when the user never started one. */
+  async uploadProgress(connectionId: string): Promise<UploadProgress | null> {
+    try {
+      return await this.client.workflow.getHandle(uploadWorkflowIdFor(connectionId)).query(progress);
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) return null;
+      throw err;
+    }
+  }
+
+  /** Stops the running upload after its current batch; it reports `cancelled`. Nothing running: nothing to do. */
+  async cancelUpload(connectionId: string): Promise<UploadProgress | null> {
+    try {
+      await this.client.workflow.getHandle(uploadWorkflowIdFor(connectionId)).signal(cancelUpload);
+    } catch (err) {
+      // Never started, or ended already: nothing to cancel.
+      if (!(err instanceof WorkflowNotFoundError)) throw err;
+    }
+    return this.uploadProgress(connectionId);
   }
 }

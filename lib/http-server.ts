@@ -21,7 +21,7 @@ export interface EmuRequest {
 
 export interface EmuResponse {
   status: number;
-  headers?: Record<string, string>;
+  headers?: Record<string, string | string[]>;
   /** Serialized as JSON unless it is a string (sent as-is) or undefined (no body). */
   body?: unknown;
 }
@@ -198,7 +198,7 @@ function readBody(req: http.IncomingMessage, limit: number): Promise<string> {
 
 function send(res: http.ServerResponse, r: EmuResponse): void {
   if (res.headersSent) return;
-  const headers: Record<string, string> = { ...(r.headers ?? {}) };
+  const headers: Record<string, string | string[]> = { ...(r.headers ?? {}) };
   let payload: string | undefined;
   if (r.body !== undefined) {
     if (typeof r.body === 'string') payload = r.body;

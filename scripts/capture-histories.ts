@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { migrate } from '../activities/store/migrate.js';
+import { decodePayloadsInJson } from '../lib/payload-codec.js';
 import type { PipedriveChange } from '../activities/pipedrive-change.js';
 import { startHarness, type Harness } from '../test/support/sync-harness.js';
 import { workflowIdFor } from '../workflows/names.js';
@@ -104,7 +105,9 @@ async function main(): Promise<void> {
       const connectionId = await scenario.run(h);
       const history = await h.stack.client.workflow.getHandle(workflowIdFor(connectionId)).fetchHistory();
       const file = path.join(historiesDir, `${scenario.name}.json`);
-      await writeFile(file, historyToJSON(history));
+      // Payloads are encrypted with this run's random test key: store them decrypted, so the replay test reads them.
+      const readable = await decodePayloadsInJson(JSON.parse(historyToJSON(history)) as unknown, h.stack.payloadCodec);
+      await writeFile(file, JSON.stringify(readable, null, 2));
       console.log(`wrote ${path.relative(projectRoot, file)} (${history.events?.length ?? 0} events)`);
     }
   } finally {

@@ -3,6 +3,7 @@
  * Temporal dev server with its Web UI (state in .data/temporal.db, so a restart keeps workflows), a local
  * Postgres, the worker and the HTTP server. Ctrl-C stops everything.
  */
+import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -15,6 +16,8 @@ import { DEFAULT_FEEDS, type SyncDeps } from '../activities/sync/context.js';
 import { DEFAULT_SETTINGS } from '../sync-rules/settings.js';
 import { connectClient, SyncClient } from '../client/sync-client.js';
 import { startHttpServer } from '../client/http/server.js';
+import { codecEndpointFromEnv } from '../client/http/codec-endpoint.js';
+import { EncryptionCodec, PAYLOAD_KEYS_VARIABLE } from '../lib/payload-codec.js';
 import { bundlerLogger, createSyncWorker, workflowsPath } from '../worker/create-worker.js';
 import { DEFAULT_TASK_QUEUE } from '../workflows/names.js';
 import { seedDemo } from '../emulators/demo-data.js';
@@ -34,6 +37,25 @@ async function sandboxSecretBox(dataDir: string): Promise<SecretBox> {
   const file = path.join(dataDir, 'encryption-keys');
   if (!existsSync(file)) await writeFile(file, `sandbox:${SecretBox.generateKey()}`, { mode: 0o600 });
   return SecretBox.fromConfig((await readFile(file, 'utf8')).trim());
+}
+
+/**
+ * The sandbox's Temporal payload keys (a separate key from the credentials'): from the environment, or
+ * generated once into the data dir, so workflows kept in .data/temporal.db stay readable across restarts.
+ */
+async function sandboxPayloadCodec(dataDir: string): Promise<EncryptionCodec> {
+  if (process.env[PAYLOAD_KEYS_VARIABLE]) return EncryptionCodec.fromConfig(process.env[PAYLOAD_KEYS_VARIABLE]);
+  const file = path.join(dataDir, 'payload-keys');
+  if (!existsSync(file)) await writeFile(file, `sandbox:${SecretBox.generateKey()}`, { mode: 0o600 });
+  return EncryptionCodec.fromConfig((await readFile(file, 'utf8')).trim());
+}
+
+/** The admin API token (for the `calendar-sync` CLI): from the environment, or generated once into the data dir. */
+async function sandboxAdminToken(dataDir: string): Promise<string> {
+  if (process.env.CALENDAR_SYNC_ADMIN_TOKEN) return process.env.CALENDAR_SYNC_ADMIN_TOKEN;
+  const file = path.join(dataDir, 'admin-token');
+  if (!existsSync(file)) await writeFile(file, randomBytes(24).toString('base64url'), { mode: 0o600 });
+  return (await readFile(file, 'utf8')).trim();
 }
 
 async function main(): Promise<void> {
@@ -60,10 +82,14 @@ async function main(): Promise<void> {
 
   try {
     log('starting the Temporal dev server …');
+    const payloadCodec = await sandboxPayloadCodec(dataDir);
+    const uiPort = Number(process.env.TEMPORAL_UI_PORT ?? 8233);
     const temporal = await startDevServer({
       port: Number(process.env.TEMPORAL_PORT ?? 7233),
-      uiPort: Number(process.env.TEMPORAL_UI_PORT ?? 8233),
+      uiPort,
       dbFilename: path.join(dataDir, 'temporal.db'),
+      // Payloads are encrypted; the UI decrypts them through our HTTP server's codec endpoint.
+      extraArgs: ['--ui-codec-endpoint', `http://127.0.0.1:${httpPort}/codec`],
       log,
     });
     stops.push(() => temporal.stop());
@@ -94,9 +120,10 @@ async function main(): Promise<void> {
       secrets: await sandboxSecretBox(dataDir),
       feeds: { ...DEFAULT_FEEDS, publicUrl: `http://127.0.0.1:${httpPort}` },
       google: { ...google.oauthClient, rootUrl: `${google.url}/`, tokenUrl: google.tokenUrl, authUrl: google.authUrl },
+      // Our "OAuth app" in the Pipedrive emulator is the demo user's client (the emulator gives each user one).
       pipedrive: {
-        clientId: '',
-        clientSecret: '',
+        clientId: demo.pipedrive.oauth.clientId,
+        clientSecret: demo.pipedrive.oauth.clientSecret,
         tokenUrl: `${pipedrive.oauthUrl}/oauth/token`,
         authorizeUrl: `${pipedrive.oauthUrl}/oauth/authorize`,
       },
@@ -108,6 +135,7 @@ async function main(): Promise<void> {
       namespace: 'default',
       taskQueue: DEFAULT_TASK_QUEUE,
       deps,
+      payloadCodec,
       workflowBundle,
     });
     const running = worker.run();
@@ -117,14 +145,37 @@ async function main(): Promise<void> {
       await connection.close();
     });
 
-    const client = await connectClient({
-      connectionOptions: { address: temporal.address },
-      namespace: 'default',
-      taskQueue: DEFAULT_TASK_QUEUE,
-    });
+    const client = await connectClient(
+      { connectionOptions: { address: temporal.address }, namespace: 'default', taskQueue: DEFAULT_TASK_QUEUE },
+      payloadCodec,
+    );
     stops.push(() => client.connection.close());
     const sync = new SyncClient(client, DEFAULT_TASK_QUEUE);
-    const http = await startHttpServer({ db, sync, secrets: deps.secrets, temporalUiUrl: temporal.uiUrl }, httpPort);
+    // The dev server's UI sends no token to the codec endpoint: the sandbox lets the UI's (loopback) origin in
+    // without one. Never set CODEC_ALLOW_UNAUTHENTICATED_ORIGIN in production (README, "Payload encryption").
+    const codec = codecEndpointFromEnv(payloadCodec, 'default', {
+      CODEC_ALLOW_UNAUTHENTICATED_ORIGIN: `http://localhost:${uiPort}`,
+      ...process.env,
+    });
+    const adminToken = await sandboxAdminToken(dataDir);
+    const http = await startHttpServer(
+      {
+        db,
+        sync,
+        secrets: deps.secrets,
+        temporalUiUrl: temporal.uiUrl,
+        codec: { ...codec, adminToken },
+        adminToken,
+        // The settings page, with OAuth against the emulators' consent endpoints (they approve at once).
+        web: {
+          deps,
+          publicUrl: `http://localhost:${httpPort}`,
+          sessionSecret: createHash('sha256').update(`session:${adminToken}`).digest(),
+          googleLoginHint: demo.google.email,
+        },
+      },
+      httpPort,
+    );
     stops.push(() => http.close());
 
     // The demo user, connected to both emulators: the emulators start empty-handed each time, so the
@@ -156,11 +207,13 @@ async function main(): Promise<void> {
     log(`Temporal Web UI   ${temporal.uiUrl}/namespaces/default/workflows`);
     log(`Temporal gRPC     ${temporal.address}`);
     log(`Postgres          ${postgres.url}`);
+    log(`Settings page     http://localhost:${httpPort}/settings (connect the demo accounts there)`);
     log(`Sync web server   ${http.url}`);
     log(`Google emulator   ${google.url} (demo user ${demo.google.email})`);
     log(
       `Pipedrive emul.   ${pipedrive.url} (demo user ${demo.pipedrive.userId}, API token ${demo.pipedrive.apiToken})`,
     );
+    log(`Admin CLI         CALENDAR_SYNC_URL=${http.url} CALENDAR_SYNC_ADMIN_TOKEN=${adminToken} npm run cli -- help`);
     log('Ctrl-C stops everything.');
   } catch (err) {
     console.error('[sandbox] failed to start:', err);

@@ -4,8 +4,10 @@
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { PayloadCodec } from '@temporalio/common';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../activities/index.js';
+import { encryptingDataConverter } from '../lib/payload-codec.js';
 
 export const workflowsPath = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'workflows', 'index.ts');
 
@@ -14,6 +16,11 @@ export interface SyncWorkerOptions {
   namespace: string;
   taskQueue: string;
   deps: ActivityDeps;
+  /**
+   * Encrypts every payload the worker sends to Temporal (lib/payload-codec.ts). Required, so no worker writes
+   * personal data in clear; codecs run outside the workflow sandbox, so the workflow bundle is unaffected.
+   */
+  payloadCodec: PayloadCodec;
   /** A prebuilt workflow bundle (tests build it once); otherwise the worker bundles `workflows/` at start. */
   workflowBundle?: WorkerOptions['workflowBundle'];
   /** Extra worker options (tests lower cache sizes or set identities). */
@@ -26,6 +33,7 @@ export function createSyncWorker(opts: SyncWorkerOptions): Promise<Worker> {
     namespace: opts.namespace,
     taskQueue: opts.taskQueue,
     activities: createActivities(opts.deps),
+    dataConverter: encryptingDataConverter(opts.payloadCodec),
     ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath }),
     ...opts.overrides,
   });

@@ -6,7 +6,7 @@ import { NativeConnection, Runtime } from '@temporalio/worker';
 import { migrate } from '../activities/store/migrate.js';
 import { requireEnv, temporalSettings } from './config.js';
 import { createSyncWorker } from './create-worker.js';
-import { syncDepsFromEnv } from './sync-deps.js';
+import { payloadCodecFromEnv, syncDepsFromEnv } from './sync-deps.js';
 
 export async function runWorker(env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const temporal = temporalSettings(env);
@@ -24,6 +24,7 @@ export async function runWorker(env: NodeJS.ProcessEnv = process.env): Promise<v
       namespace: temporal.namespace,
       taskQueue: temporal.taskQueue,
       deps,
+      payloadCodec: payloadCodecFromEnv(env),
       workflowBundle: bundlePath ? { codePath: bundlePath } : undefined,
     });
     console.log(

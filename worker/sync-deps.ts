@@ -5,10 +5,19 @@
 import pg from 'pg';
 import { DEFAULT_FEEDS, type SyncDeps } from '../activities/sync/context.js';
 import { SecretBox } from '../activities/store/secret-box.js';
+import { EncryptionCodec, PAYLOAD_KEYS_VARIABLE } from '../lib/payload-codec.js';
 import { requireEnv } from './config.js';
 
 export function secretBoxFromEnv(env: NodeJS.ProcessEnv = process.env): SecretBox {
   return SecretBox.fromConfig(requireEnv('CALENDAR_SYNC_ENCRYPTION_KEYS', env));
+}
+
+/**
+ * The Temporal payload codec's keys (`CALENDAR_SYNC_PAYLOAD_KEYS`, same format as the credential keys but
+ * separate keys). Required: a worker or client without it would write personal data to Temporal in clear.
+ */
+export function payloadCodecFromEnv(env: NodeJS.ProcessEnv = process.env): EncryptionCodec {
+  return EncryptionCodec.fromConfig(requireEnv(PAYLOAD_KEYS_VARIABLE, env));
 }
 
 export function syncDepsFromEnv(env: NodeJS.ProcessEnv = process.env): SyncDeps {

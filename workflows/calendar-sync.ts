@@ -11,6 +11,7 @@ import {
   ActivityFailure,
   ApplicationFailure,
   CancellationScope,
+  ParentClosePolicy,
   allHandlersFinished,
   condition,
   continueAsNew,
@@ -20,14 +21,26 @@ import {
   proxyActivities,
   setHandler,
   sleep,
+  startChild,
+  upsertMemo,
   upsertSearchAttributes,
   uuid4,
   workflowInfo,
 } from '@temporalio/workflow';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import type { SearchAttributeUpdatePair } from '@temporalio/common';
 import type { ChannelInfo, createActivities, SyncOutcome } from '../activities/index.js';
 import type { PipedriveChange } from '../activities/pipedrive-change.js';
 import { parseSettings, type SyncSettings } from '../sync-rules/settings.js';
-import { SYNC_STATE, type SyncState } from './search-attributes.js';
+import { PIPEDRIVE_COMPANY_ID, PIPEDRIVE_USER_ID, SYNC_MODE, SYNC_STATE, type SyncState } from './search-attributes.js';
+import {
+  parseUploadOptions,
+  uploadFinished,
+  uploadUnsynced as uploadUnsyncedWorkflow,
+  uploadWorkflowIdFor,
+  type UploadFinished,
+  type UploadOptions,
+} from './upload-unsynced.js';
 import { WorkQueue, workItemFor, type WorkItem } from './work-queue.js';
 
 // ── Message API ──────────────────────────────────────────────────────────────────────────────────────────
@@ -51,6 +64,17 @@ export const resume = defineUpdate<SyncStatus>('resume');
  */
 export const disconnect = defineUpdate<SyncStatus>('disconnect');
 
+/**
+ * "Upload unsynced activities" (`{from?, to?, includeDone?, quotaPerMinute?}`, validated: bad input starts
+ * nothing): starts the child workflow that gives every existing activity without an event its event
+ * (`upload-unsynced.ts`). The child's id is deterministic and this workflow tracks the running one, so pressing
+ * the button twice answers the running upload instead of starting another.
+ */
+export const uploadUnsynced = defineUpdate<UploadStarted, [unknown]>('uploadUnsynced');
+
+/** The upload's outcome, sent by the child when it ends; shown in `status().upload`. */
+export { uploadFinished };
+
 /** What the sync is doing and what it did recently. */
 export const status = defineQuery<SyncStatus>('status');
 
@@ -58,6 +82,26 @@ export interface GoogleNotification {
   channelId?: string;
   resourceState?: string;
   messageNumber?: number;
+}
+
+export interface UploadStarted {
+  workflowId: string;
+  /** The first run of the upload (it continues-as-new for large accounts). */
+  runId: string;
+  /** False when an upload was running already: this is that one. */
+  started: boolean;
+}
+
+/** The latest upload of unsynced activities, as this workflow knows it (progress: the child's `progress` query). */
+export interface UploadStatus {
+  workflowId: string;
+  runId: string;
+  state: 'running' | UploadFinished['state'];
+  options: UploadOptions;
+  startedAt: string;
+  finishedAt: string | null;
+  counts: UploadFinished['counts'] | null;
+  message: string | null;
 }
 
 export interface SyncStatus {
@@ -76,6 +120,7 @@ export interface SyncStatus {
   channel: ChannelInfo | null;
   /** When the next safety-net pass (Google pull + Pipedrive reconciliation) runs. */
   nextSafetyNetAt: string | null;
+  upload: UploadStatus | null;
 }
 
 export interface CalendarSyncInput {
@@ -97,6 +142,8 @@ interface CarriedState {
   recent: SyncOutcome[];
   channel: ChannelInfo | null;
   nextSafetyNetAt: number | null;
+  /** The upload child outlives each run (parent-close policy ABANDON); its id travels on. */
+  upload?: UploadStatus | null;
 }
 
 const RECENT_OUTCOMES = 20;
@@ -129,6 +176,8 @@ export async function calendarSync(input: CalendarSyncInput): Promise<void> {
   setHandler(pause, () => sync.setPaused(true));
   setHandler(resume, () => sync.setPaused(false));
   setHandler(disconnect, () => sync.disconnect());
+  setHandler(uploadUnsynced, (options) => sync.startUpload(options), { validator: validateUploadOptions });
+  setHandler(uploadFinished, (report) => sync.uploadEnded(report));
   setHandler(status, () => sync.status());
   await sync.run();
 }
@@ -137,6 +186,12 @@ export async function calendarSync(input: CalendarSyncInput): Promise<void> {
 function validateSettings(settings: unknown): void {
   const parsed = parseSettings(settings);
   if (!parsed.ok) throw new Error(`invalid settings: ${parsed.errors.join('; ')}`);
+}
+
+/** Rejects bad upload options before they enter history: nothing starts. */
+function validateUploadOptions(options: unknown): void {
+  const parsed = parseUploadOptions(options);
+  if (!parsed.ok) throw new Error(`invalid upload options: ${parsed.errors.join('; ')}`);
 }
 
 class CalendarSync {
@@ -152,9 +207,14 @@ class CalendarSync {
   private busy = false;
   /** The latest work item failed permanently. */
   private failing = false;
+  /** The mode last written to the `CalendarSyncMode` search attribute. */
+  private mode: string | null = null;
   private channel: ChannelInfo | null;
   private nextSafetyNetAt: number | null;
   private disconnected = false;
+  private upload: UploadStatus | null;
+  /** An upload start in flight: a second press at the same moment waits for it instead of starting another. */
+  private uploadStarting: Promise<UploadStarted> | null = null;
   /** The one durable timer for the next deadline (renewal or safety net); replaced only when that moves. */
   private timer: { at: number; fired: boolean; scope: CancellationScope } | null = null;
 
@@ -169,6 +229,7 @@ class CalendarSync {
     this.recent = carried?.recent ?? [];
     this.channel = carried?.channel ?? null;
     this.nextSafetyNetAt = carried?.nextSafetyNetAt ?? null;
+    this.upload = carried?.upload ?? null;
   }
 
   enqueue(item: WorkItem | null): void {
@@ -202,7 +263,7 @@ class CalendarSync {
     return this.exclusive(async () => {
       await steps.stopWatch(this.connectionId);
       await steps.removeWebhooks(this.connectionId);
-      const off = { ...(this.settings ?? (await steps.loadSettings(this.connectionId))), enabled: false };
+      const off = { ...(this.settings ?? (await steps.loadConnection(this.connectionId))?.settings), enabled: false };
       const parsed = parseSettings(off);
       if (parsed.ok) {
         await steps.applySettings(this.connectionId, this.settings, parsed.settings);
@@ -213,6 +274,61 @@ class CalendarSync {
       this.disconnected = true;
       return this.status();
     });
+  }
+
+  async startUpload(input: unknown): Promise<UploadStarted> {
+    const parsed = parseUploadOptions(input);
+    if (!parsed.ok) throw ApplicationFailure.nonRetryable(parsed.errors.join('; '), 'InvalidUploadOptions');
+    if (this.uploadStarting) return { ...(await this.uploadStarting), started: false };
+    if (this.upload?.state === 'running') {
+      return { workflowId: this.upload.workflowId, runId: this.upload.runId, started: false };
+    }
+    this.uploadStarting = this.startUploadChild(parsed.options).finally(() => (this.uploadStarting = null));
+    return this.uploadStarting;
+  }
+
+  private async startUploadChild(options: UploadOptions): Promise<UploadStarted> {
+    const workflowId = uploadWorkflowIdFor(this.connectionId);
+    try {
+      const child = await startChild(uploadUnsyncedWorkflow, {
+        workflowId,
+        args: [{ connectionId: this.connectionId, options }],
+        // The upload outlives this run: the user's workflow continues-as-new long before a big upload ends.
+        parentClosePolicy: ParentClosePolicy.ABANDON,
+      });
+      this.upload = {
+        workflowId,
+        runId: child.firstExecutionRunId,
+        state: 'running',
+        options,
+        startedAt: new Date().toISOString(),
+        finishedAt: null,
+        counts: null,
+        message: null,
+      };
+      return { workflowId, runId: child.firstExecutionRunId, started: true };
+    } catch (err) {
+      // Running although this workflow did not know (its report was lost): that one is the upload.
+      if (err instanceof WorkflowExecutionAlreadyStartedError) {
+        return { workflowId, runId: this.upload?.runId ?? '', started: false };
+      }
+      throw err;
+    }
+  }
+
+  /** The child's final report: the status shows it (the child wrote it to the audit log). */
+  uploadEnded(report: UploadFinished): void {
+    if (this.upload && this.upload.runId !== report.runId) return; // a report of an older upload
+    this.upload = {
+      workflowId: report.workflowId,
+      runId: report.runId,
+      state: report.state,
+      options: this.upload?.options ?? {},
+      startedAt: this.upload?.startedAt ?? new Date().toISOString(),
+      finishedAt: new Date().toISOString(),
+      counts: report.counts,
+      message: report.message ?? null,
+    };
   }
 
   setPaused(paused: boolean): SyncStatus {
@@ -232,17 +348,26 @@ class CalendarSync {
       settings: this.settings,
       channel: this.channel,
       nextSafetyNetAt: this.nextSafetyNetAt === null ? null : new Date(this.nextSafetyNetAt).toISOString(),
+      upload: this.upload,
     };
   }
 
   async run(): Promise<void> {
     this.updateState();
     if (!this.input.carried) {
-      // Started by a webhook or an admin action rather than a settings change: pick up the saved settings.
-      if (this.settings === null) {
-        const saved = await steps.loadSettings(this.connectionId);
-        // A settings change that arrived while loading is newer than what was saved: keep it.
-        this.settings ??= saved;
+      const saved = await steps.loadConnection(this.connectionId);
+      // Started by a webhook or an admin action rather than a settings change, the saved settings apply; a
+      // settings change that arrived meanwhile is newer and wins.
+      this.settings ??= saved?.settings ?? null;
+      if (saved) {
+        // For operators in the Temporal UI: ids as search attributes, the Google account in the (encrypted) memo.
+        upsertSearchAttributes([
+          ...(saved.pipedriveCompanyId !== null
+            ? [{ key: PIPEDRIVE_COMPANY_ID, value: saved.pipedriveCompanyId }]
+            : []),
+          ...(saved.pipedriveUserId !== null ? [{ key: PIPEDRIVE_USER_ID, value: saved.pipedriveUserId }] : []),
+        ]);
+        if (saved.googleEmail) upsertMemo({ googleAccount: saved.googleEmail });
       }
       if (this.settings?.enabled) {
         this.queue.add({ kind: 'feeds' });
@@ -280,6 +405,7 @@ class CalendarSync {
             recent: this.recent,
             channel: this.channel,
             nextSafetyNetAt: this.nextSafetyNetAt,
+            upload: this.upload,
           },
         });
       }
@@ -438,9 +564,13 @@ class CalendarSync {
   private updateState(): void {
     const current = this.currentState();
     const state = current === 'syncing' ? (this.failing ? 'failing' : 'idle') : current;
-    if (state === this.state) return;
+    const mode = this.settings?.mode ?? null;
+    const updates: SearchAttributeUpdatePair[] = [];
+    if (state !== this.state) updates.push({ key: SYNC_STATE, value: state });
+    if (mode !== null && mode !== this.mode) updates.push({ key: SYNC_MODE, value: mode });
     this.state = state;
-    upsertSearchAttributes([{ key: SYNC_STATE, value: state }]);
+    this.mode = mode;
+    if (updates.length) upsertSearchAttributes(updates);
   }
 }
 

@@ -7,8 +7,13 @@ import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/commo
 
 export const CONNECTION_ID = defineSearchAttributeKey('CalendarSyncConnectionId', SearchAttributeType.KEYWORD);
 export const SYNC_STATE = defineSearchAttributeKey('CalendarSyncState', SearchAttributeType.KEYWORD);
+/** `two-way` or `pipedrive-to-google`. */
+export const SYNC_MODE = defineSearchAttributeKey('CalendarSyncMode', SearchAttributeType.KEYWORD);
+/** The connected Pipedrive company and user (ids only: search attributes are not encrypted). */
+export const PIPEDRIVE_COMPANY_ID = defineSearchAttributeKey('PipedriveCompanyId', SearchAttributeType.INT);
+export const PIPEDRIVE_USER_ID = defineSearchAttributeKey('PipedriveUserId', SearchAttributeType.INT);
 
-export const ALL_SEARCH_ATTRIBUTES = [CONNECTION_ID, SYNC_STATE];
+export const ALL_SEARCH_ATTRIBUTES = [CONNECTION_ID, SYNC_STATE, SYNC_MODE, PIPEDRIVE_COMPANY_ID, PIPEDRIVE_USER_ID];
 
 /**
  * What the sync is doing: `failing` while the latest work item failed for good (until one succeeds), so an

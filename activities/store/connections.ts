@@ -149,3 +149,25 @@ export async function loadCredentials<P extends Provider>(
   );
   return rows[0] ? box.decryptJson(rows[0].ciphertext) : null;
 }
+
+/** The connection a returning user signs in to, by either account. */
+export async function findConnectionByAccount(
+  db: pg.Pool,
+  account: { googleEmail?: string; pipedriveUserId?: number; pipedriveCompanyId?: number },
+): Promise<Connection | null> {
+  const { rows } = await db.query<ConnectionRow>(
+    `SELECT * FROM connections
+     WHERE ($1::text IS NOT NULL AND google_email = $1)
+        OR ($2::bigint IS NOT NULL AND pipedrive_user_id = $2 AND pipedrive_company_id IS NOT DISTINCT FROM $3)
+     ORDER BY created_at LIMIT 1`,
+    [account.googleEmail ?? null, account.pipedriveUserId ?? null, account.pipedriveCompanyId ?? null],
+  );
+  return rows[0] ? toConnection(rows[0]) : null;
+}
+
+export async function deleteCredentials(db: pg.Pool, id: string, provider?: Provider): Promise<void> {
+  await db.query(
+    'DELETE FROM connection_credentials WHERE connection_id = $1 AND ($2::text IS NULL OR provider = $2)',
+    [id, provider ?? null],
+  );
+}

@@ -96,15 +96,22 @@ export async function linksByLinkedEntity(
   return rows.map(toLink);
 }
 
-export async function saveLink(db: pg.Pool, link: Link): Promise<void> {
+/**
+ * Inserts or updates the pair's link. With `keepExisting`, a link that exists already wins (the upload of
+ * unsynced activities: a live sync that linked the pair meanwhile wrote fresher data).
+ */
+export async function saveLink(db: pg.Pool, link: Link, opts: { keepExisting?: boolean } = {}): Promise<void> {
+  const onConflict = opts.keepExisting
+    ? 'NOTHING'
+    : `UPDATE SET
+       calendar_id = $3, event_id = $4, last_written_hash = $6, base_fields = $7, google_etag = $8,
+       google_updated = $9, pipedrive_update_time = $10, event_generation = $11, deal_id = $12, person_id = $13,
+       org_id = $14, updated_at = now()`;
   await db.query(
     `INSERT INTO links (connection_id, activity_id, calendar_id, event_id, origin, last_written_hash, base_fields,
                         google_etag, google_updated, pipedrive_update_time, event_generation, deal_id, person_id, org_id)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
-     ON CONFLICT (connection_id, activity_id) DO UPDATE SET
-       calendar_id = $3, event_id = $4, last_written_hash = $6, base_fields = $7, google_etag = $8,
-       google_updated = $9, pipedrive_update_time = $10, event_generation = $11, deal_id = $12, person_id = $13,
-       org_id = $14, updated_at = now()`,
+     ON CONFLICT (connection_id, activity_id) DO ${onConflict}`,
     [
       link.connectionId,
       link.activityId,

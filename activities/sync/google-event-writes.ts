@@ -45,6 +45,11 @@ export async function insertEvent(
   activity: PdActivity,
   names: LinkedNames,
   fromGeneration = 0,
+  /**
+   * On 409, take the existing event as it is instead of bringing it up to date: the upload of unsynced
+   * activities writes what its scan read, and an event the live sync wrote meanwhile carries fresher data.
+   */
+  opts: { keepExisting?: boolean } = {},
 ): Promise<WrittenEvent> {
   for (let generation = fromGeneration; generation < fromGeneration + MAX_GENERATIONS; generation++) {
     const body = await eventBody(ctx, activity, names, generation);
@@ -65,6 +70,7 @@ export async function insertEvent(
       [404, 410],
     );
     if (existing.ok && existing.data.status !== 'cancelled') {
+      if (opts.keepExisting) return { event: existing.data, generation };
       const updated = await ctx.google.call('events.update', (cal) =>
         cal.events.update({
           calendarId,

@@ -2,22 +2,44 @@
  * The HTTP server process (production entry point): connects to Temporal and Postgres and serves until
  * SIGINT/SIGTERM.
  */
-import pg from 'pg';
+import { createHash } from 'node:crypto';
 import { migrate } from '../../activities/store/migrate.js';
 import { requireEnv, temporalSettings } from '../../worker/config.js';
-import { secretBoxFromEnv } from '../../worker/sync-deps.js';
+import { payloadCodecFromEnv, syncDepsFromEnv } from '../../worker/sync-deps.js';
 import { connectClient, SyncClient } from '../sync-client.js';
+import { codecEndpointFromEnv } from './codec-endpoint.js';
 import { startHttpServer } from './server.js';
 
 async function main(): Promise<void> {
   const temporal = temporalSettings();
   const databaseUrl = requireEnv('DATABASE_URL');
   await migrate(databaseUrl);
-  const db = new pg.Pool({ connectionString: databaseUrl, max: 10 });
-  const client = await connectClient(temporal);
+  // The same dependencies as the worker's activities: the settings page reads calendars and activity types.
+  const deps = syncDepsFromEnv();
+  const db = deps.db;
+  const publicUrl = requireEnv('PUBLIC_URL').replace(/\/+$/, '');
+  const payloadCodec = payloadCodecFromEnv();
+  const client = await connectClient(temporal, payloadCodec);
   const port = Number(process.env.PORT ?? 3000);
   const server = await startHttpServer(
-    { db, sync: new SyncClient(client, temporal.taskQueue), secrets: secretBoxFromEnv() },
+    {
+      db,
+      sync: new SyncClient(client, temporal.taskQueue),
+      secrets: deps.secrets,
+      codec: codecEndpointFromEnv(payloadCodec, temporal.namespace),
+      // Without it the admin API (and so the CLI) is disabled.
+      adminToken: process.env.CALENDAR_SYNC_ADMIN_TOKEN || undefined,
+      web: {
+        deps,
+        publicUrl,
+        sessionSecret: process.env.CALENDAR_SYNC_SESSION_SECRET
+          ? Buffer.from(process.env.CALENDAR_SYNC_SESSION_SECRET, 'base64')
+          : // Derived from the credential keys, so a deployment works without one more secret.
+            createHash('sha256')
+              .update(`session:${requireEnv('CALENDAR_SYNC_ENCRYPTION_KEYS')}`)
+              .digest(),
+      },
+    },
     port,
     process.env.HOST ?? '0.0.0.0',
   );

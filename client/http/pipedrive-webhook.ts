@@ -74,6 +74,11 @@ export async function handlePipedriveWebhook(deps: PipedriveIngressDeps, req: Re
   }
 
   const meta = parsed.data.meta as Parameters<typeof storeDelivery>[2];
+  if (!concernsUser(parsed.data, connection.pipedriveUserId)) {
+    // Pipedrive sends every change its user may see; in a shared company most are other people's activities.
+    // Dropping them here saves a signal and an API read per colleague's change (the sync would ignore them).
+    return { status: 200, body: { ok: true, ignored: 'not-owned-by-connected-user' } };
+  }
   const stored = await storeDelivery(deps.db, connectionId, meta);
   if (!stored.relayed) {
     try {
@@ -98,4 +103,14 @@ export function basicAuthMatches(header: string | undefined, username: string, p
   const given = header?.startsWith('Basic ') ? Buffer.from(header.slice(6).trim(), 'base64').toString('utf8') : '';
   const digest = (s: string) => createHash('sha256').update(s).digest();
   return timingSafeEqual(digest(given), digest(`${username}:${password}`));
+}
+
+/**
+ * Whether an activity change can matter to this connection: the activity is (or was, before this change)
+ * owned by the connected user. Other entities (deal/person/organization renames) always may.
+ */
+function concernsUser(payload: z.infer<typeof webhookV2Schema>, ownerId: number | null): boolean {
+  if (payload.meta.entity !== 'activity' || ownerId === null) return true;
+  const owners = [payload.data?.owner_id, payload.previous?.owner_id].filter((o) => o !== undefined && o !== null);
+  return owners.length === 0 || owners.some((o) => Number(o) === ownerId);
 }

@@ -5,9 +5,16 @@
  */
 import type pg from 'pg';
 import type { SecretBox } from '../../activities/store/secret-box.js';
+import { registerAdminRoutes } from '../admin/routes.js';
 import { Router, serve, type RunningServer } from '../../lib/http-server.js';
 import type { SyncClient } from '../sync-client.js';
+import { mountCodecEndpoint, type CodecEndpointOptions } from './codec-endpoint.js';
 import { handleGooglePush } from './google-push.js';
+import { registerOAuthRoutes } from './oauth-routes.js';
+import { Sessions } from './session.js';
+import { registerSettingsApi } from './settings-api.js';
+import { registerSettingsPage } from './settings-page.js';
+import type { WebConfig } from './web-config.js';
 import { startInboxRelay } from './inbox-relay.js';
 import { jsonLogger, type Logger } from './log.js';
 import { handlePipedriveWebhook } from './pipedrive-webhook.js';
@@ -19,8 +26,14 @@ export interface HttpServerDeps {
   log?: Logger;
   /** Shown on the start page so a sandbox user finds the Temporal Web UI. */
   temporalUiUrl?: string;
+  /** The codec endpoint for the Temporal UI (`/codec/decode|encode`); not served without it. */
+  codec?: CodecEndpointOptions;
   /** How often stored webhook deliveries are retried into Temporal (default 2 s). */
   relayIntervalMs?: number;
+  /** OAuth, sessions and the settings page; only the ingress (and admin API) is served without it. */
+  web?: WebConfig;
+  /** Bearer token of the admin API (`CALENDAR_SYNC_ADMIN_TOKEN`); without it the admin API answers 503. */
+  adminToken?: string;
 }
 
 export interface RunningHttpServer {
@@ -49,6 +62,14 @@ export async function startHttpServer(deps: HttpServerDeps, port = 0, host = '12
     }))
     .on('POST', '/webhooks/pipedrive/:connectionId', (req) => handlePipedriveWebhook({ ...deps, log }, req))
     .on('POST', '/webhooks/google', (req) => handleGooglePush({ ...deps, log }, req));
+  if (deps.codec) mountCodecEndpoint(router, deps.codec);
+  registerAdminRoutes(router, { ...deps, log });
+  if (deps.web) {
+    const sessions = new Sessions(deps.web.sessionSecret, deps.web.publicUrl.startsWith('https:'));
+    registerOAuthRoutes(router, { web: deps.web, sessions, log });
+    registerSettingsApi(router, { web: deps.web, sessions, sync: deps.sync, log });
+    registerSettingsPage(router);
+  }
 
   const server: RunningServer = await serve(router, {
     port,
@@ -73,5 +94,6 @@ export async function startHttpServer(deps: HttpServerDeps, port = 0, host = '12
 function startPage(temporalUiUrl: string | undefined): string {
   const ui = temporalUiUrl ? `<p>Temporal Web UI: <a href="${temporalUiUrl}">${temporalUiUrl}</a></p>` : '';
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Pipedrive ⇄ Google Calendar sync</title></head>
-<body><main><h1>Pipedrive ⇄ Google Calendar sync</h1><p>The sync service is running.</p>${ui}</main></body></html>`;
+<body><main><h1>Pipedrive ⇄ Google Calendar sync</h1><p>The sync service is running.
+<a href="/settings">Open your sync settings</a>.</p>${ui}</main></body></html>`;
 }

@@ -16,7 +16,8 @@ import { createRecord, dealSpec, deleteRecord, organizationSpec, personSpec, upd
 import { issueTokens, DEFAULT_SCOPE } from './oauth.js';
 import type { RateLimitSettings } from './rate-limit.js';
 import type { PipedriveStats } from './stats.js';
-import type { Activity, Deal, Organization, Person, Store, User } from './store.js';
+import type { Activity, Deal, EntityName, Organization, Person, Store, User } from './store.js';
+import type { ChangeRecord, ChangeSource } from './webhooks.js';
 import { DEFAULT_ACTIVITY_TYPES, pdTime, randomToken } from './store.js';
 import { webhookView } from './v1.js';
 
@@ -74,6 +75,17 @@ export interface PipedriveControl {
   unbanWebhooks(): void;
   setRateLimits(limits: Partial<RateLimitSettings>): void;
   stats(): PipedriveStats;
+  /**
+   * The change log: every committed create/change/delete (app or API side) with its millisecond commit time,
+   * oldest first, filtered by the given fields (`sinceMs` inclusive). Emulator inspection only — Pipedrive's
+   * own `update_time` has second precision, too coarse to time a write; benchmarks use this instead.
+   */
+  changes(filter?: {
+    sinceMs?: number;
+    entity?: EntityName;
+    entityId?: number;
+    changeSource?: ChangeSource;
+  }): ChangeRecord[];
   resetStats(): void;
   /** Forgets everything: companies, users, data, webhooks, faults, counters, pending deliveries. */
   reset(): void;
@@ -83,6 +95,8 @@ export interface ControlDeps extends Core {
   setFaults(config: FaultConfig): void;
   setRateLimits(limits: Partial<RateLimitSettings>): void;
   stats(): PipedriveStats;
+  /** The live change log (oldest first). */
+  changes(): ChangeRecord[];
   resetStats(): void;
   reset(): void;
   banDurationMs: number;
@@ -279,6 +293,18 @@ export function createControl(deps: ControlDeps): PipedriveControl {
     },
     setRateLimits: (limits) => deps.setRateLimits(limits),
     stats: () => structuredClone(deps.stats()),
+    changes(filter = {}) {
+      return deps
+        .changes()
+        .filter(
+          (c) =>
+            (filter.sinceMs === undefined || c.atMs >= filter.sinceMs) &&
+            (filter.entity === undefined || c.entity === filter.entity) &&
+            (filter.entityId === undefined || c.entityId === filter.entityId) &&
+            (filter.changeSource === undefined || c.changeSource === filter.changeSource),
+        )
+        .map((c) => ({ ...c, changedFields: [...c.changedFields] }));
+    },
     resetStats: () => deps.resetStats(),
     reset: () => deps.reset(),
   };
@@ -337,6 +363,18 @@ export function registerControlRoutes(router: Router, control: PipedriveControl)
     (req) => (control.setRateLimits(body(req.json()) as Partial<RateLimitSettings>), ok()),
   );
   router.on('GET', '/_emulator/stats', () => ok(control.stats()));
+  router.on('GET', '/_emulator/changes', (req) => {
+    const q = (k: string) => req.query.get(k) ?? undefined;
+    const n = (k: string) => (q(k) === undefined ? undefined : Number(q(k)));
+    return ok(
+      control.changes({
+        sinceMs: n('sinceMs'),
+        entity: q('entity') as EntityName | undefined,
+        entityId: n('entityId'),
+        changeSource: q('changeSource') as ChangeSource | undefined,
+      }),
+    );
+  });
   router.on('POST', '/_emulator/stats/reset', () => (control.resetStats(), ok()));
   router.on('POST', '/_emulator/reset', () => (control.reset(), ok()));
 }

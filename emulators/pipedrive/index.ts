@@ -14,5 +14,5 @@ export type { ActivityInput } from './activities.js';
 export type { DealInput, PersonInput, OrganizationInput } from './entities.js';
 export type { RateLimitSettings } from './rate-limit.js';
 export { TOKEN_COSTS } from './rate-limit.js';
-export type { ChangeEvent } from './webhooks.js';
+export type { ChangeEvent, ChangeRecord } from './webhooks.js';
 export type { FaultConfig } from '../shared/faults.js';

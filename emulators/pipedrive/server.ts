@@ -22,7 +22,8 @@ import { emptyStats } from './stats.js';
 import type { PipedriveStats } from './stats.js';
 import { Store } from './store.js';
 import { registerV1Routes } from './v1.js';
-import { DEFAULT_WEBHOOK_POLICY, WebhookDispatcher } from './webhooks.js';
+import { CHANGE_LOG_LIMIT, DEFAULT_WEBHOOK_POLICY, WebhookDispatcher } from './webhooks.js';
+import type { ChangeRecord } from './webhooks.js';
 
 export type ApiHandler = (req: EmuRequest, caller: Caller) => EmuResponse | Promise<EmuResponse>;
 /** Registers an authenticated, rate-limited API route; `routeName` names it in stats and the cost table. */
@@ -79,7 +80,24 @@ export async function startPipedriveEmulator(opts: PipedriveEmulatorOptions = {}
     () => stats,
     policy,
   );
-  const core: Core = { store: () => store, emit: (e) => dispatcher.emit(e) };
+  let changeLog: ChangeRecord[] = [];
+  const core: Core = {
+    store: () => store,
+    emit: (e) => {
+      changeLog.push({
+        atMs: Date.now(),
+        action: e.action,
+        entity: e.entity,
+        entityId: e.entityId,
+        companyId: e.companyId,
+        userId: e.userId,
+        changeSource: e.changeSource,
+        changedFields: e.action === 'change' && e.previous ? Object.keys(e.previous) : [],
+      });
+      if (changeLog.length > CHANGE_LOG_LIMIT) changeLog.splice(0, changeLog.length - CHANGE_LOG_LIMIT);
+      dispatcher.emit(e);
+    },
+  };
   let url = '';
 
   const authenticate = (req: EmuRequest): Caller => {
@@ -167,6 +185,7 @@ export async function startPipedriveEmulator(opts: PipedriveEmulatorOptions = {}
     setFaults: (config: FaultConfig) => faults.configure({ seed: opts.seed ?? 1, ...config }),
     setRateLimits: (limits: Partial<RateLimitSettings>) => limiter.configure(limits),
     stats: (): PipedriveStats => stats,
+    changes: () => changeLog,
     resetStats: () => {
       stats = emptyStats();
     },
@@ -174,6 +193,7 @@ export async function startPipedriveEmulator(opts: PipedriveEmulatorOptions = {}
       dispatcher.cancelAll();
       store = new Store();
       stats = emptyStats();
+      changeLog = [];
       limiter.reset();
       faults.configure({ seed: opts.seed ?? 1 });
     },

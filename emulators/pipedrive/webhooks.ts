@@ -30,6 +30,27 @@ export interface ChangeEvent {
   previous: Record<string, unknown> | null;
 }
 
+/**
+ * One committed change as the emulator's change log keeps it (`control.changes()`): what changed, who changed
+ * it, from where, and when to the millisecond — `update_time` has second precision only, like Pipedrive's.
+ * Emulator inspection only (real Pipedrive has no such log); benchmarks time API writes with it.
+ */
+export interface ChangeRecord {
+  /** Epoch ms of the commit (the moment the record was stored and its webhooks fanned out). */
+  atMs: number;
+  action: ChangeAction;
+  entity: EntityName;
+  entityId: number;
+  companyId: number;
+  userId: number;
+  changeSource: ChangeSource;
+  /** Names of the fields whose value changed (`change` only; empty for create/delete). */
+  changedFields: string[];
+}
+
+/** The change log keeps the latest this many records (oldest dropped first). */
+export const CHANGE_LOG_LIMIT = 200_000;
+
 export interface WebhookPolicy {
   retryDelaysMs: number[];
   timeoutMs: number;

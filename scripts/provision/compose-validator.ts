@@ -13,8 +13,8 @@ const run = promisify(execFile);
 
 export interface ComposeValidator {
   name: string;
-  /** Resolves with the normalized project (JSON), rejects with the parser's message. */
-  load(file: string): Promise<ComposeProject>;
+  /** Resolves with the normalized project (JSON), rejects with the parser's message. `env` fills `${VARS}`. */
+  load(file: string, env?: Record<string, string>): Promise<ComposeProject>;
 }
 
 export interface ComposeProject {
@@ -38,8 +38,14 @@ export async function findComposeValidator(): Promise<ComposeValidator> {
     await run('docker', ['compose', 'version']);
     return {
       name: 'docker compose config',
-      load: async (file) =>
-        JSON.parse((await run('docker', ['compose', '-f', file, 'config', '--format', 'json'])).stdout),
+      load: async (file, env = {}) =>
+        JSON.parse(
+          (
+            await run('docker', ['compose', '-f', file, 'config', '--format', 'json'], {
+              env: { ...process.env, ...env },
+            })
+          ).stdout,
+        ),
     };
   } catch {
     // no Compose plugin here; build compose-go
@@ -60,9 +66,11 @@ export async function findComposeValidator(): Promise<ComposeValidator> {
   }
   return {
     name: 'compose-go',
-    load: async (file) => {
+    load: async (file, env = {}) => {
       try {
-        return JSON.parse((await run(binary, [file], { maxBuffer: 16 * 1024 * 1024 })).stdout);
+        return JSON.parse(
+          (await run(binary, [file], { maxBuffer: 16 * 1024 * 1024, env: { ...process.env, ...env } })).stdout,
+        );
       } catch (err) {
         throw new Error((err as { stderr?: string }).stderr || (err as Error).message, { cause: err });
       }

@@ -5,7 +5,13 @@ import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PipedriveChange } from '../../activities/pipedrive-change.js';
 import { workflowIdFor } from '../../workflows/names.js';
-import { CONNECTION_ID, SYNC_STATE } from '../../workflows/search-attributes.js';
+import {
+  CONNECTION_ID,
+  PIPEDRIVE_COMPANY_ID,
+  PIPEDRIVE_USER_ID,
+  SYNC_MODE,
+  SYNC_STATE,
+} from '../../workflows/search-attributes.js';
 import { eventually } from '../support/stack.js';
 import { startHarness, type Harness } from '../support/sync-harness.js';
 
@@ -57,6 +63,13 @@ describe('the calendarSync workflow', () => {
     const d = await h.stack.client.workflow.getHandle(workflowIdFor(user.connectionId)).describe();
     expect(d.typedSearchAttributes.get(CONNECTION_ID)).toBe(user.connectionId);
     expect(d.typedSearchAttributes.get(SYNC_STATE)).toBe('idle');
+    expect(d.typedSearchAttributes.get(SYNC_MODE)).toBe('two-way');
+    expect(d.typedSearchAttributes.get(PIPEDRIVE_USER_ID)).toBe(user.pipedriveUserId);
+    expect(d.typedSearchAttributes.get(PIPEDRIVE_COMPANY_ID)).toBe(h.companyId);
+    const byUser = await h.stack.client.workflow.count(
+      `PipedriveUserId = ${user.pipedriveUserId} AND CalendarSyncMode = 'two-way'`,
+    );
+    expect(byUser.count).toBe(1);
   });
 
   it('reports its settings, counters and recent outcomes through the status query', async () => {

@@ -28,7 +28,12 @@ beforeAll(async () => {
   await env.connection.operatorService.addSearchAttributes({
     namespace: env.namespace ?? 'default',
     searchAttributes: Object.fromEntries(
-      ALL_SEARCH_ATTRIBUTES.map((k) => [k.name, temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD]),
+      ALL_SEARCH_ATTRIBUTES.map((k) => [
+        k.name,
+        k.type === 'INT'
+          ? temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_INT
+          : temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
+      ]),
     ),
   });
 }, 180_000);
@@ -45,8 +50,8 @@ describe('Google channel renewal on the real cadence', () => {
     const marginMs = DEFAULT_FEEDS.channelRenewMarginSeconds * 1000;
     const settings = { ...DEFAULT_SETTINGS, enabled: true, calendarId: 'primary' };
     const activities: Partial<Activities> = {
-      async loadSettings() {
-        return settings;
+      async loadConnection() {
+        return { settings, pipedriveUserId: 7, pipedriveCompanyId: 1, googleEmail: null };
       },
       async ensureWebhooks() {
         return 0;

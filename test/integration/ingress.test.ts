@@ -137,6 +137,25 @@ describe('ingress security', () => {
     const again = await post(pd(), JSON.stringify(delivery('same-id')), { authorization: basic });
     expect([first.status, again.status]).toEqual([200, 200]);
     expect(JSON.parse(again.body)).toEqual({ ok: true, duplicate: true });
+    await eventually(async () => ((await signalsReceived(user.connectionId)) >= before + 1 ? true : undefined));
+    expect(await signalsReceived(user.connectionId)).toBe(before + 1);
+  });
+
+  it('acknowledges but does not relay a change to another user’s activity', async () => {
+    const before = await signalsReceived(user.connectionId);
+    const theirs = { ...delivery('someone-else'), data: { id: 9, owner_id: user.pipedriveUserId + 1 } };
+    const res = await post(pd(), JSON.stringify(theirs), { authorization: basic });
+    expect(res.status).toBe(200);
+    expect(JSON.parse(res.body)).toMatchObject({ ignored: 'not-owned-by-connected-user' });
+    const handedOver = {
+      ...delivery('handed-over'),
+      data: { id: 9, owner_id: user.pipedriveUserId + 1 },
+      previous: { owner_id: user.pipedriveUserId },
+    };
+    const handed = await post(pd(), JSON.stringify(handedOver), { authorization: basic });
+    expect(handed.status).toBe(200);
+    // Under load the signal may miss the ingress's deadline and go through the relay a moment later.
+    await eventually(async () => ((await signalsReceived(user.connectionId)) >= before + 1 ? true : undefined));
     expect(await signalsReceived(user.connectionId)).toBe(before + 1);
   });
 });

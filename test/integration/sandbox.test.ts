@@ -4,11 +4,12 @@
  * stops cleanly on Ctrl-C (SIGINT). Run on free ports with a throwaway data directory.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { afterAll, describe, expect, it } from 'vitest';
+import { EncryptionCodec, encryptingDataConverter } from '../../lib/payload-codec.js';
 import { freePort } from '../../scripts/provision/free-port.js';
 import { projectRoot } from '../../scripts/provision/paths.js';
 import { CONNECTION_ID } from '../../workflows/search-attributes.js';
@@ -64,7 +65,9 @@ describe('npm run dev (the sandbox)', () => {
     expect(ui.status).toBe(200);
     const connection = await Connection.connect({ address: `127.0.0.1:${ports.TEMPORAL_PORT}` });
     try {
-      const client = new Client({ connection });
+      // The sandbox encrypts payloads (the memo too) with the key it generated into its data dir.
+      const codec = EncryptionCodec.fromConfig((await readFile(path.join(dataDir, 'payload-keys'), 'utf8')).trim());
+      const client = new Client({ connection, dataConverter: encryptingDataConverter(codec) });
       const description = await client.workflow.getHandle('calendar-sync:demo').describe();
       expect(description.status.name).toBe('RUNNING');
       expect(description.typedSearchAttributes.get(CONNECTION_ID)).toBe('demo');

@@ -2,18 +2,22 @@
  * Per-test-file access to the shared stack started by the global setup: a Temporal client, a Postgres pool,
  * and workers built from the prebuilt workflow bundle on a task queue of the test's own.
  */
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Runtime, DefaultLogger, type Worker } from '@temporalio/worker';
 import pg from 'pg';
 import { inject } from 'vitest';
 import type { ActivityDeps } from '../../activities/index.js';
+import { EncryptionCodec, encryptingDataConverter, PAYLOAD_KEYS_VARIABLE } from '../../lib/payload-codec.js';
 import { createSyncWorker } from '../../worker/create-worker.js';
 
 let runtimeInstalled = false;
 
 export interface Stack {
+  /** Encrypts and decrypts payloads with the payload codec, like every production client. */
   client: Client;
+  /** The codec the client and workers use (keys in `testPayloadKeys()`). */
+  payloadCodec: EncryptionCodec;
   db: pg.Pool;
   taskQueue: string;
   nativeConnection: NativeConnection;
@@ -27,6 +31,16 @@ export interface StackAddresses {
   databaseUrl: string;
   /** Prebuilt bundle; without it the worker bundles `workflows/` itself. */
   workflowBundleCode?: string;
+}
+
+/**
+ * The payload keys every test runs with: `CALENDAR_SYNC_PAYLOAD_KEYS` if set, else a random key generated once
+ * and put into this process's environment, so a worker started as a child process (worker-process.ts) inherits
+ * it and reads what the test's client encrypted.
+ */
+export function testPayloadKeys(): string {
+  process.env[PAYLOAD_KEYS_VARIABLE] ||= `test:${randomBytes(32).toString('base64')}`;
+  return process.env[PAYLOAD_KEYS_VARIABLE];
 }
 
 /** Inside vitest the global setup provides the addresses; scripts pass their own. */
@@ -50,12 +64,14 @@ export async function connectStack(addresses?: StackAddresses): Promise<Stack> {
     runtimeInstalled = true;
   }
   const connection = await Connection.connect({ address });
-  const client = new Client({ connection, namespace: 'default' });
+  const payloadCodec = EncryptionCodec.fromConfig(testPayloadKeys());
+  const client = new Client({ connection, namespace: 'default', dataConverter: encryptingDataConverter(payloadCodec) });
   const nativeConnection = await NativeConnection.connect({ address });
   const db = new pg.Pool({ connectionString: databaseUrl, max: 10 });
   const taskQueue = `test-${randomUUID()}`;
   return {
     client,
+    payloadCodec,
     db,
     taskQueue,
     nativeConnection,
@@ -65,6 +81,7 @@ export async function connectStack(addresses?: StackAddresses): Promise<Stack> {
         namespace: 'default',
         taskQueue,
         deps,
+        payloadCodec,
         workflowBundle: workflowBundleCode ? { code: workflowBundleCode } : undefined,
       });
       const done = worker.run();

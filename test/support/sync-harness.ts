@@ -15,6 +15,7 @@ import { DEFAULT_FEEDS, type CrashPoint } from '../../activities/sync/context.js
 import { jsonLogger } from '../../client/http/log.js';
 import { startHttpServer, type RunningHttpServer } from '../../client/http/server.js';
 import { SyncClient, type SyncClientOptions } from '../../client/sync-client.js';
+import { freePort } from '../../scripts/provision/free-port.js';
 import { startGoogleEmulator, type GoogleEmulator } from '../../emulators/google/index.js';
 import { startPipedriveEmulator, type PipedriveEmulator } from '../../emulators/pipedrive/index.js';
 import { DEFAULT_SETTINGS, type SyncSettings } from '../../sync-rules/settings.js';
@@ -35,6 +36,10 @@ export interface HarnessOptions {
   /** Google channel lifetime and renewal margin (seconds) when `feeds` is on. */
   channelTtlSeconds?: number;
   channelRenewMarginSeconds?: number;
+  /** The admin API token of our HTTP server (with `feeds`); without it the admin API is disabled. */
+  adminToken?: string;
+  /** Serve OAuth and the settings page too (implies our HTTP server, and with it the change feeds). */
+  web?: boolean;
 }
 
 export interface SyncUser {
@@ -82,26 +87,27 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
   const secrets = new SecretBox([{ id: 'test', key: randomBytes(32) }]);
   const sync = new SyncClient(stack.client, stack.taskQueue, { workflowInput: opts.workflowInput });
   const logLines: string[] = [];
-  const http = opts.feeds
-    ? await startHttpServer({
-        db: stack.db,
-        sync,
-        secrets,
-        log: jsonLogger((l) => logLines.push(l)),
-        relayIntervalMs: 200,
-      })
-    : null;
+  // Our HTTP server's address is fixed up front: webhook, push and OAuth redirect URLs all point at it.
+  const httpPort = opts.feeds || opts.web ? await freePort() : null;
+  const publicUrl = httpPort === null ? undefined : `http://127.0.0.1:${httpPort}`;
   const crashes = new Map<CrashPoint, number>();
   const deps: ActivityDeps = {
     db: stack.db,
     feeds: {
-      publicUrl: http?.url,
+      publicUrl,
       channelTtlSeconds: opts.channelTtlSeconds ?? DEFAULT_FEEDS.channelTtlSeconds,
       channelRenewMarginSeconds: opts.channelRenewMarginSeconds ?? DEFAULT_FEEDS.channelRenewMarginSeconds,
     },
     secrets,
     google: { ...google.oauthClient, rootUrl: `${google.url}/`, tokenUrl: google.tokenUrl, authUrl: google.authUrl },
-    pipedrive: { clientId: '', clientSecret: '', tokenUrl: `${pipedrive.oauthUrl}/oauth/token` },
+    // The Pipedrive emulator gives every user an OAuth client of their own; a test that signs a user in through
+    // OAuth sets that user's client here (see `useAsPipedriveApp`).
+    pipedrive: {
+      clientId: '',
+      clientSecret: '',
+      tokenUrl: `${pipedrive.oauthUrl}/oauth/token`,
+      authorizeUrl: `${pipedrive.oauthUrl}/oauth/authorize`,
+    },
     onApiCall: (side, route, status) => {
       const key = `${side} ${route} ${status}`;
       apiCalls.set(key, (apiCalls.get(key) ?? 0) + 1);
@@ -114,6 +120,21 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
       }
     },
   };
+  const http =
+    httpPort === null
+      ? null
+      : await startHttpServer(
+          {
+            db: stack.db,
+            sync,
+            secrets,
+            log: jsonLogger((l) => logLines.push(l)),
+            relayIntervalMs: 200,
+            adminToken: opts.adminToken,
+            web: opts.web ? { deps, publicUrl: publicUrl!, sessionSecret: randomBytes(32) } : undefined,
+          },
+          httpPort,
+        );
   let running: { worker: Worker; done: Promise<void> } = await stack.startWorker(deps);
 
   const harness: Harness = {

@@ -12,13 +12,21 @@ import { projectRoot } from '../../scripts/provision/paths.js';
 
 const composeFile = path.join(projectRoot, 'docker-compose.yml');
 
+/** What a user puts in `.env` (see .env.example). */
+const secrets = {
+  CALENDAR_SYNC_ENCRYPTION_KEYS: 'k1:MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=',
+  CALENDAR_SYNC_PAYLOAD_KEYS: 'p1:ZmVkY2JhOTg3NjU0MzIxMGZlZGNiYTk4NzY1NDMyMTA=',
+  GOOGLE_CLIENT_ID: 'client-id.apps.googleusercontent.com',
+  GOOGLE_CLIENT_SECRET: 'client-secret',
+};
+
 describe('docker-compose.yml', () => {
   let validator: ComposeValidator;
   let project: ComposeProject;
 
   beforeAll(async () => {
     validator = await findComposeValidator();
-    project = await validator.load(composeFile);
+    project = await validator.load(composeFile, secrets);
   }, 180_000);
 
   it('is a valid Compose file with the whole production-like stack', () => {
@@ -44,6 +52,7 @@ describe('docker-compose.yml', () => {
       expect(env.TEMPORAL_ADDRESS).toBe('temporal:7233');
       expect(env.TEMPORAL_NAMESPACE).toBe('default');
       expect(env.DATABASE_URL).toMatch(/^postgres:\/\/sync:.+@postgres:5432\/calendar_sync$/);
+      expect(env.CALENDAR_SYNC_PAYLOAD_KEYS).toBe(secrets.CALENDAR_SYNC_PAYLOAD_KEYS);
     }
   });
 
@@ -56,6 +65,12 @@ describe('docker-compose.yml', () => {
       const source = entry!.replace(/^dist\//, '').replace(/\.js$/, '.ts');
       expect(existsSync(path.join(projectRoot, source)), `${entry} is built from ${source}`).toBe(true);
     }
+  });
+
+  it('refuses to start without the secrets, naming each missing variable', async () => {
+    const empty = Object.fromEntries(Object.keys(secrets).map((k) => [k, '']));
+    const err = await validator.load(composeFile, empty).catch((e: unknown) => e as Error);
+    for (const name of Object.keys(secrets)) expect(String(err)).toContain(name);
   });
 
   it('is checked by a validator that rejects an invalid file', async () => {

@@ -1,0 +1,400 @@
+/**
+ * The admin HTTP API, under `/api/admin/`: what an operator (or the `calendar-sync` CLI) needs to look at and
+ * steer users' syncs — list connections with their state, show one with its live status and recent audit
+ * log, start/pause/resume/disconnect, change settings, and start, watch and cancel an "upload unsynced".
+ *
+ * Every request carries `Authorization: Bearer <admin token>` (compared in constant time): missing → 401,
+ * wrong → 403; without a configured token the API answers 503 to everything. Bodies are validated with zod
+ * and bad input answers 4xx before anything changes. Settings changes go through the workflow's `configure`
+ * update, whose validator is the authority: its rejection becomes a 400 with the reasons. Responses never
+ * carry credentials.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { WorkflowNotFoundError } from '@temporalio/common';
+import { WorkflowUpdateFailedError } from '@temporalio/client';
+import type pg from 'pg';
+import { z } from 'zod';
+import { getConnection, listConnections, type Connection } from '../../activities/store/connections.js';
+import { HttpError, type EmuRequest as Request, type Router } from '../../lib/http-server.js';
+import { parseSettings, type SyncSettings } from '../../sync-rules/settings.js';
+import { status as statusQuery, type SyncStatus } from '../../workflows/calendar-sync.js';
+import { workflowIdFor } from '../../workflows/names.js';
+import { parseUploadOptions } from '../../workflows/upload-unsynced.js';
+import { SYNC_STATE, type SyncState } from '../../workflows/search-attributes.js';
+import { recentAudit } from '../../activities/audit-log.js';
+import type { Logger } from '../http/log.js';
+import type { SyncClient } from '../sync-client.js';
+import type {
+  ActionResult,
+  ConnectionDetail,
+  ConnectionSummary,
+  ConnectionView,
+  SettingsView,
+  UploadProgress,
+  UploadProgressView,
+  UploadRequest,
+  UploadStartedView,
+  WorkflowView,
+} from './types.js';
+
+export interface AdminDeps {
+  db: pg.Pool;
+  sync: SyncClient;
+  log: Logger;
+  /** The admin token (`CALENDAR_SYNC_ADMIN_TOKEN`); without it the admin API is disabled. */
+  adminToken?: string;
+}
+
+export const ADMIN_PREFIX = '/api/admin';
+
+/** How many audit entries `GET /connections/:id` returns by default, and at most. */
+const DEFAULT_AUDIT_LIMIT = 20;
+const MAX_AUDIT_LIMIT = 200;
+/** A status query needs a worker; an operator should not wait long when none is running. */
+const QUERY_DEADLINE_MS = 5000;
+
+export function registerAdminRoutes(router: Router, deps: AdminDeps): void {
+  const on = (method: string, path: string, handler: (req: Request) => Promise<unknown>) =>
+    router.on(method, `${ADMIN_PREFIX}${path}`, async (req) => {
+      authenticate(deps, req);
+      return { status: 200, headers: { 'cache-control': 'no-store' }, body: await handler(req) };
+    });
+
+  on('GET', '/connections', () => listAll(deps));
+  on('GET', '/connections/:id', async (req) => {
+    const connection = await requireConnection(deps, req);
+    const limit = auditLimit(req.query.get('audit'));
+    const [workflow, status, audit] = await Promise.all([
+      describeWorkflow(deps.sync, connection.id),
+      liveStatus(deps.sync, connection.id),
+      recentAudit(deps.db, connection.id, limit),
+    ]);
+    return { connection: await view(deps.db, connection), workflow, status, audit } satisfies ConnectionDetail;
+  });
+
+  on('POST', '/connections/:id/start', async (req) => {
+    const connection = await requireConnection(deps, req);
+    const changes = parseBody(settingsPatchSchema, req, {});
+    const settings = await configure(deps, connection, { ...changes, enabled: true });
+    deps.log.log('info', 'admin: sync started', { connectionId: connection.id });
+    return { connectionId: connection.id, settings } satisfies SettingsView;
+  });
+  on('POST', '/connections/:id/pause', async (req) => {
+    const connection = await requireConnection(deps, req);
+    parseBody(emptySchema, req, {});
+    const status = await deps.sync.pause(connection.id);
+    deps.log.log('info', 'admin: sync paused', { connectionId: connection.id });
+    return { connectionId: connection.id, status } satisfies ActionResult;
+  });
+  on('POST', '/connections/:id/resume', async (req) => {
+    const connection = await requireConnection(deps, req);
+    parseBody(emptySchema, req, {});
+    const status = await deps.sync.resume(connection.id);
+    deps.log.log('info', 'admin: sync resumed', { connectionId: connection.id });
+    return { connectionId: connection.id, status } satisfies ActionResult;
+  });
+  on('POST', '/connections/:id/disconnect', async (req) => {
+    const connection = await requireConnection(deps, req);
+    parseBody(emptySchema, req, {});
+    const status = await disconnectSync(deps.sync, connection.id);
+    deps.log.log('info', 'admin: sync disconnected', { connectionId: connection.id, wasRunning: status !== null });
+    return { connectionId: connection.id, status } satisfies ActionResult;
+  });
+
+  on('GET', '/connections/:id/settings', async (req) => {
+    const connection = await requireConnection(deps, req);
+    return { connectionId: connection.id, settings: connection.settings } satisfies SettingsView;
+  });
+  on('PATCH', '/connections/:id/settings', async (req) => {
+    const connection = await requireConnection(deps, req);
+    const changes = parseBody(settingsPatchSchema, req);
+    if (Object.keys(changes).length === 0) throw badRequest('no settings to change', ['send at least one setting']);
+    const settings = await configure(deps, connection, changes);
+    deps.log.log('info', 'admin: settings changed', { connectionId: connection.id, fields: Object.keys(changes) });
+    return { connectionId: connection.id, settings } satisfies SettingsView;
+  });
+
+  on('POST', '/connections/:id/upload', async (req) => {
+    const connection = await requireConnection(deps, req);
+    const options = parseBody(uploadSchema, req, {});
+    const uploadWorkflowId = await startUpload(deps.sync, connection.id, options);
+    deps.log.log('info', 'admin: upload started', { connectionId: connection.id, uploadWorkflowId });
+    return {
+      connectionId: connection.id,
+      uploadWorkflowId,
+      progress: await uploadProgress(deps.sync, connection.id),
+    } satisfies UploadStartedView;
+  });
+  on('GET', '/connections/:id/upload', async (req) => {
+    const connection = await requireConnection(deps, req);
+    return {
+      connectionId: connection.id,
+      progress: await uploadProgress(deps.sync, connection.id),
+    } satisfies UploadProgressView;
+  });
+  on('POST', '/connections/:id/upload/cancel', async (req) => {
+    const connection = await requireConnection(deps, req);
+    parseBody(emptySchema, req, {});
+    const progress = await deps.sync.cancelUpload(connection.id);
+    deps.log.log('info', 'admin: upload cancel requested', { connectionId: connection.id });
+    return { connectionId: connection.id, progress } satisfies UploadProgressView;
+  });
+}
+
+// ── Authentication ───────────────────────────────────────────────────────────────────────────────────────
+
+function authenticate({ adminToken, log }: AdminDeps, req: Request): void {
+  if (!adminToken) throw new HttpError(503, { error: 'the admin API is disabled: set CALENDAR_SYNC_ADMIN_TOKEN' });
+  const header = req.headers.authorization;
+  const match = typeof header === 'string' ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
+  if (!match) {
+    throw new HttpError(
+      401,
+      { error: 'missing admin token: send Authorization: Bearer <token>' },
+      { 'www-authenticate': 'Bearer realm="calendar-sync-admin"' },
+    );
+  }
+  if (!sameSecret(match[1]!, adminToken)) {
+    // Worth an operator's attention; the token sent is never logged.
+    log.log('warn', 'admin API request with a wrong token', { method: req.method, path: req.path });
+    throw new HttpError(403, { error: 'wrong admin token' });
+  }
+}
+
+/** Constant-time comparison of two strings of any length (compares their digests). */
+function sameSecret(given: string, expected: string): boolean {
+  const a = createHash('sha256').update(given).digest();
+  const b = createHash('sha256').update(expected).digest();
+  return timingSafeEqual(a, b);
+}
+
+// ── Input ────────────────────────────────────────────────────────────────────────────────────────────────
+
+const emptySchema = z.strictObject({});
+
+/**
+ * A partial settings object. Only its shape is checked here (a JSON object); the values are validated by the
+ * workflow's `configure` validator after merging, so the rules live in one place (sync-rules/settings.ts).
+ */
+const settingsPatchSchema = z.record(z.string(), z.unknown());
+
+/** The shape of an upload request; its values are checked by the workflow's own rules (`parseUploadOptions`). */
+const uploadSchema = z.strictObject({
+  from: z.string().optional(),
+  to: z.string().optional(),
+  includeDone: z.boolean().optional(),
+});
+
+function parseBody<T>(schema: z.ZodType<T>, req: Request, whenEmpty?: T): T {
+  const body = req.json();
+  if (body === undefined) {
+    if (whenEmpty !== undefined) return whenEmpty;
+    throw badRequest('a JSON body is required', []);
+  }
+  const parsed = schema.safeParse(body);
+  if (!parsed.success) {
+    throw badRequest(
+      'invalid request body',
+      parsed.error.issues.map((i) => `${i.path.map(String).join('.') || '(body)'}: ${i.message}`),
+    );
+  }
+  return parsed.data;
+}
+
+function auditLimit(raw: string | null): number {
+  if (raw === null) return DEFAULT_AUDIT_LIMIT;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0 || n > MAX_AUDIT_LIMIT) {
+    throw badRequest('invalid query', [`audit: must be an integer from 0 to ${MAX_AUDIT_LIMIT}`]);
+  }
+  return n;
+}
+
+function badRequest(error: string, problems: string[]): HttpError {
+  return new HttpError(400, { error, problems });
+}
+
+async function requireConnection(deps: AdminDeps, req: Request): Promise<Connection> {
+  const id = req.params.id!;
+  const connection = await getConnection(deps.db, id);
+  if (!connection) throw new HttpError(404, { error: `unknown connection: ${id}` });
+  return connection;
+}
+
+// ── Reading ──────────────────────────────────────────────────────────────────────────────────────────────
+
+async function listAll(deps: AdminDeps): Promise<{ connections: ConnectionSummary[] }> {
+  const connections = await listConnections(deps.db);
+  const credentials = await credentialPresence(
+    deps.db,
+    connections.map((c) => c.id),
+  );
+  const workflows = await mapLimit(connections, 16, (c) => describeWorkflow(deps.sync, c.id));
+  return {
+    connections: connections.map((c, i) => ({
+      ...toView(c, credentials.get(c.id) ?? new Set()),
+      workflow: workflows[i]!,
+    })),
+  };
+}
+
+async function view(db: pg.Pool, c: Connection): Promise<ConnectionView> {
+  return toView(c, (await credentialPresence(db, [c.id])).get(c.id) ?? new Set());
+}
+
+function toView(c: Connection, providers: Set<string>): ConnectionView {
+  return {
+    id: c.id,
+    displayName: c.displayName,
+    pipedriveUserId: c.pipedriveUserId,
+    pipedriveCompanyId: c.pipedriveCompanyId,
+    googleEmail: c.googleEmail,
+    credentials: {
+      google: providers.has('google'),
+      pipedrive: providers.has('pipedrive'),
+      webhook: providers.has('webhook'),
+    },
+    settings: c.settings,
+  };
+}
+
+/** Which providers have credentials stored, per connection (the providers only — never the ciphertext). */
+async function credentialPresence(db: pg.Pool, ids: string[]): Promise<Map<string, Set<string>>> {
+  const { rows } = await db.query<{ connection_id: string; provider: string }>(
+    'SELECT connection_id, provider FROM connection_credentials WHERE connection_id = ANY($1)',
+    [ids],
+  );
+  const out = new Map<string, Set<string>>();
+  for (const r of rows) {
+    const set = out.get(r.connection_id) ?? new Set<string>();
+    set.add(r.provider);
+    out.set(r.connection_id, set);
+  }
+  return out;
+}
+
+/** From the Temporal server alone (describe + search attribute), so it answers even when no worker runs. */
+async function describeWorkflow(sync: SyncClient, connectionId: string): Promise<WorkflowView> {
+  try {
+    const d = await sync.client.workflow.getHandle(workflowIdFor(connectionId)).describe();
+    const state = d.typedSearchAttributes.get(SYNC_STATE);
+    return { execution: d.status.name, state: (state as SyncState | undefined) ?? null };
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) return { execution: 'NOT_STARTED', state: null };
+    throw err;
+  }
+}
+
+/** The running workflow's `status` query, bounded in time; `null` when the workflow is not running. */
+async function liveStatus(sync: SyncClient, connectionId: string): Promise<SyncStatus | null> {
+  if ((await describeWorkflow(sync, connectionId)).execution !== 'RUNNING') return null;
+  try {
+    return await sync.client.withDeadline(Date.now() + QUERY_DEADLINE_MS, () =>
+      sync.client.workflow.getHandle(workflowIdFor(connectionId)).query(statusQuery),
+    );
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) return null;
+    throw new HttpError(504, {
+      error: `the sync of ${connectionId} did not answer its status query (is a worker running?)`,
+    });
+  }
+}
+
+// ── Changing ─────────────────────────────────────────────────────────────────────────────────────────────
+
+/**
+ * Merges `changes` into the connection's stored settings and sends them to the workflow. A running workflow's
+ * `configure` validator decides (its rejection → 400 with the reasons, nothing changed). A workflow that is not
+ * running is only started once the same rules accept the settings, so bad input does not even start one.
+ */
+async function configure(
+  deps: AdminDeps,
+  connection: Connection,
+  changes: Record<string, unknown>,
+): Promise<SyncSettings> {
+  const merged: Record<string, unknown> = { ...connection.settings, ...changes };
+  if ((await describeWorkflow(deps.sync, connection.id)).execution !== 'RUNNING') {
+    const parsed = parseSettings(merged);
+    if (!parsed.ok) throw badRequest('invalid settings', parsed.errors);
+  }
+  try {
+    return await deps.sync.configure(connection.id, merged);
+  } catch (err) {
+    const problems = updateRejection(err, 'invalid settings: ', 'InvalidSettings');
+    if (problems) throw badRequest('invalid settings', problems);
+    throw err;
+  }
+}
+
+/** The reasons from an update validator's (or handler's) rejection, or undefined for other failures. */
+function updateRejection(err: unknown, prefix: string, failureType: string): string[] | undefined {
+  if (!(err instanceof WorkflowUpdateFailedError)) return undefined;
+  const cause = err.cause as { message?: string; type?: string } | undefined;
+  const message = cause?.message ?? '';
+  if (message.startsWith(prefix)) return message.slice(prefix.length).split('; ');
+  if (cause?.type === failureType) return message.split('; ');
+  return undefined;
+}
+
+/** Sends the workflow's `disconnect` update; a workflow that is not running has nothing to disconnect. */
+async function disconnectSync(sync: SyncClient, connectionId: string): Promise<SyncStatus | null> {
+  if ((await describeWorkflow(sync, connectionId)).execution !== 'RUNNING') return null;
+  try {
+    return await sync.disconnect(connectionId);
+  } catch (err) {
+    // It finished between the describe and the update (a concurrent disconnect): same outcome.
+    if (err instanceof WorkflowNotFoundError) return null;
+    throw err;
+  }
+}
+
+// ── Upload unsynced ──────────────────────────────────────────────────────────────────────────────────────
+
+/**
+ * Starts (or finds the running) upload. Options are checked with the rules the workflow's update validator
+ * uses before anything is sent, so bad input does not even start a workflow; a rejection by the validator
+ * itself still becomes a 400.
+ */
+async function startUpload(sync: SyncClient, connectionId: string, options: UploadRequest): Promise<string> {
+  let parsed: ReturnType<typeof parseUploadOptions>;
+  try {
+    parsed = parseUploadOptions(options);
+  } catch {
+    // The rules throw on some impossible dates (month 13) instead of reporting them.
+    parsed = { ok: false, errors: ['from and to must be dates YYYY-MM-DD'] };
+  }
+  if (!parsed.ok) throw badRequest('invalid upload options', parsed.errors);
+  try {
+    return await sync.uploadUnsynced(connectionId, parsed.options);
+  } catch (err) {
+    const problems = updateRejection(err, 'invalid upload options: ', 'InvalidUploadOptions');
+    if (problems) throw badRequest('invalid upload options', problems);
+    throw err;
+  }
+}
+
+/** The upload's progress query (needs a worker), bounded in time. */
+async function uploadProgress(sync: SyncClient, connectionId: string): Promise<UploadProgress | null> {
+  try {
+    return await sync.client.withDeadline(Date.now() + QUERY_DEADLINE_MS, () => sync.uploadProgress(connectionId));
+  } catch {
+    throw new HttpError(504, {
+      error: `the upload of ${connectionId} did not answer its progress query (is a worker running?)`,
+    });
+  }
+}
+
+// ── Helpers ──────────────────────────────────────────────────────────────────────────────────────────────
+
+async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  const lanes = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]!);
+    }
+  });
+  await Promise.all(lanes);
+  return out;
+}

@@ -1,0 +1,139 @@
+/**
+ * Terminal output for the CLI: plain tables, the status report, and the upload progress line (a bar redrawn
+ * in place on a TTY, plain lines otherwise).
+ */
+import type { AuditEntryView, ConnectionDetail, ConnectionSummary, UploadProgress } from '../admin/types.js';
+import type { SyncSettings } from '../../sync-rules/settings.js';
+
+export function table(headers: string[], rows: string[][]): string {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd();
+  return [line(headers), ...rows.map(line)].join('\n');
+}
+
+export function connectionsTable(connections: ConnectionSummary[]): string {
+  if (connections.length === 0) return 'No connections.';
+  return table(
+    ['ID', 'NAME', 'SYNC', 'STATE', 'MODE', 'CALENDAR', 'GOOGLE', 'PIPEDRIVE'],
+    connections.map((c) => [
+      c.id,
+      c.displayName,
+      c.settings.enabled ? 'on' : 'off',
+      workflowState(c.workflow),
+      c.settings.mode,
+      c.settings.calendarId ?? '-',
+      c.credentials.google ? (c.googleEmail ?? 'connected') : 'not connected',
+      c.credentials.pipedrive ? `user ${c.pipedriveUserId ?? '?'}` : 'not connected',
+    ]),
+  );
+}
+
+function workflowState(w: ConnectionSummary['workflow']): string {
+  if (w.execution === 'RUNNING') return w.state ?? 'running';
+  if (w.execution === 'NOT_STARTED') return 'not started';
+  if (w.state === 'disconnected') return 'disconnected';
+  return `stopped (${w.execution.toLowerCase()})`;
+}
+
+export function statusReport(d: ConnectionDetail): string {
+  const c = d.connection;
+  const lines = [
+    `Connection   ${c.id} (${c.displayName || 'no name'})`,
+    `Google       ${c.credentials.google ? (c.googleEmail ?? 'connected') : 'not connected'}`,
+    `Pipedrive    ${c.credentials.pipedrive ? `user ${c.pipedriveUserId ?? '?'}, company ${c.pipedriveCompanyId ?? '?'}` : 'not connected'}`,
+    `Sync         ${c.settings.enabled ? 'on' : 'off'}, ${c.settings.mode}, calendar ${c.settings.calendarId ?? '(none)'}`,
+    `Workflow     ${workflowState(d.workflow)}`,
+  ];
+  const s = d.status;
+  if (s) {
+    lines.push(
+      `State        ${s.state}`,
+      `Queued       ${s.queued}`,
+      `Processed    ${s.processed} (echoes skipped: ${s.echoes}, failures: ${s.failures})`,
+    );
+    if (s.lastError) lines.push(`Last error   ${s.lastError.at} ${s.lastError.subject}: ${s.lastError.message}`);
+    if (s.channel) lines.push(`Google push  channel until ${s.channel.expiration}, renewed at ${s.channel.renewAt}`);
+    if (s.nextSafetyNetAt) lines.push(`Safety net   next at ${s.nextSafetyNetAt}`);
+  }
+  lines.push('', 'Recent activity (newest first):', auditTable(d.audit));
+  return lines.join('\n');
+}
+
+export function auditTable(entries: AuditEntryView[]): string {
+  if (entries.length === 0) return '  (none)';
+  return table(
+    ['AT', 'DIRECTION', 'ACTION', 'SUBJECT', 'OUTCOME'],
+    entries.map((e) => [
+      e.at.replace('T', ' ').replace(/\.\d+Z$/, 'Z'),
+      e.direction,
+      e.action,
+      e.subject ?? '-',
+      e.outcome,
+    ]),
+  );
+}
+
+export function settingsReport(settings: SyncSettings): string {
+  const width = Math.max(...Object.keys(settings).map((k) => k.length));
+  return Object.entries(settings)
+    .map(([k, v]) => `${k.padEnd(width)}  ${Array.isArray(v) ? v.join(',') || '(all)' : String(v)}`)
+    .join('\n');
+}
+
+// ── Upload progress ──────────────────────────────────────────────────────────────────────────────────────
+
+/** States after which an upload changes no more. */
+export const FINISHED_UPLOAD_STATES = new Set<string>(['completed', 'cancelled', 'failed']);
+
+/** Activities the upload has dealt with (written, already synced, excluded by the settings, or failed). */
+export function processed(p: UploadProgress): number {
+  return Math.max(0, p.total - p.pending);
+}
+
+/** Percent of the activities dealt with; `null` while the scan is still counting them. */
+export function percent(p: UploadProgress): number | null {
+  if (!p.scanComplete && p.state !== 'completed') return null;
+  if (p.total === 0) return p.state === 'completed' ? 100 : 0;
+  return Math.min(100, Math.floor((processed(p) / p.total) * 100));
+}
+
+/** `[###############---------------]  50%  5/10 (5 written, 0 already synced) uploading, ~3 s left` */
+export function progressBar(p: UploadProgress, width = 30): string {
+  const pct = percent(p);
+  const filled = pct === null ? 0 : Math.round((pct / 100) * width);
+  const bar = `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}]`;
+  return `${bar} ${pct === null ? '   …' : `${String(pct).padStart(3)}%`}  ${summary(p)}`;
+}
+
+/** `upload: 50% 5/10 (5 written, 0 already synced) uploading` — for output that is not a terminal. */
+export function progressLine(p: UploadProgress): string {
+  const pct = percent(p);
+  return `upload: ${pct === null ? '' : `${pct}% `}${summary(p)}`;
+}
+
+function summary(p: UploadProgress): string {
+  const counts = [`${p.done} written`, `${p.skipped} already synced`];
+  if (p.excluded > 0) counts.push(`${p.excluded} excluded by settings`);
+  if (p.failed > 0) counts.push(`${p.failed} failed`);
+  const total = p.scanComplete ? String(p.total) : `${p.total}+`;
+  const left =
+    p.estimatedSecondsLeft !== null && !FINISHED_UPLOAD_STATES.has(p.state)
+      ? `, ~${p.estimatedSecondsLeft} s left`
+      : '';
+  return `${processed(p)}/${total} (${counts.join(', ')}) ${p.state}${left}`;
+}
+
+/** The upload's full report (`upload-status`). */
+export function uploadReport(p: UploadProgress): string {
+  const lines = [
+    progressLine(p),
+    `started ${p.startedAt}, ${p.eventsPerMinute} events/min (target ${p.targetPerMinute}/min, quota ${p.quotaPerMinute}/min)`,
+  ];
+  if (p.rateLimited > 0) lines.push(`Google rate-limited the upload ${p.rateLimited} time(s)`);
+  for (const f of p.failures) lines.push(`failed: activity ${f.activityId}: ${f.reason}`);
+  return lines.join('\n');
+}

@@ -1,0 +1,16 @@
+#!/usr/bin/env node
+/**
+ * `calendar-sync` — the admin CLI (see `calendar-sync help`). Configured by CALENDAR_SYNC_URL and
+ * CALENDAR_SYNC_ADMIN_TOKEN; talks to the sync's HTTP server only.
+ */
+import { runCli } from './commands.js';
+
+runCli(process.argv.slice(2), { env: process.env, stdout: process.stdout, stderr: process.stderr }).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    console.error('calendar-sync failed:', err);
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,268 @@
+/**
+ * The JSON API behind the settings page, always for the signed-in user's own connection: the session names
+ * it, so no request can reach another user's settings. Changes require the page's CSRF token.
+ */
+import { WorkflowUpdateFailedError } from '@temporalio/client';
+import { z } from 'zod';
+import { recentAudit } from '../../activities/audit-log.js';
+import { createGoogleCalendarApi } from '../../activities/google/calendar-api.js';
+import { PipedriveApi, type PipedriveAuth } from '../../activities/pipedrive/client.js';
+import {
+  deleteCredentials,
+  getConnection,
+  loadCredentials,
+  saveCredentials,
+  type Connection,
+} from '../../activities/store/connections.js';
+import type { EmuRequest as Request, EmuResponse as Response, Router } from '../../lib/http-server.js';
+import { HttpError } from '../../lib/http-server.js';
+import { renderTitle, templateProblems } from '../../sync-rules/title-template.js';
+import type { SyncClient } from '../sync-client.js';
+import type { Logger } from './log.js';
+import type { Sessions } from './session.js';
+import type { WebConfig } from './web-config.js';
+
+export interface SettingsApiDeps {
+  web: WebConfig;
+  sessions: Sessions;
+  sync: SyncClient;
+  log: Logger;
+}
+
+type Handler = (req: Request, connection: Connection) => Promise<Response>;
+
+const json = (body: unknown, status = 200): Response => ({ status, body });
+
+export function registerSettingsApi(router: Router, deps: SettingsApiDeps): void {
+  const { web, sessions, sync } = deps;
+  const db = web.deps.db;
+
+  /** Signed in, and for changes the CSRF token: otherwise 401/403 and nothing happens. */
+  const signedIn =
+    (handler: Handler, { change = false } = {}) =>
+    async (req: Request): Promise<Response> => {
+      const id = sessions.connectionOf(req);
+      const connection = id ? await getConnection(db, id) : null;
+      if (!connection) return json({ error: 'Not signed in. Connect your Google or Pipedrive account first.' }, 401);
+      const token = req.headers['x-csrf-token'];
+      if (change && !sessions.csrfValid(connection.id, Array.isArray(token) ? token[0] : token)) {
+        return json({ error: 'This request did not come from your settings page (missing CSRF token).' }, 403);
+      }
+      return handler(req, connection);
+    };
+
+  const body = <T>(req: Request, schema: z.ZodType<T>): T => {
+    let raw: unknown;
+    try {
+      raw = req.json() ?? {};
+    } catch {
+      throw new HttpError(400, { error: 'The request body is not valid JSON.' });
+    }
+    const parsed = schema.safeParse(raw);
+    if (!parsed.success) {
+      throw new HttpError(400, {
+        error: 'Invalid request.',
+        problems: parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`),
+      });
+    }
+    return parsed.data;
+  };
+
+  async function google(connection: Connection) {
+    const creds = await loadCredentials(db, web.deps.secrets, connection.id, 'google');
+    if (!creds) throw new HttpError(409, { error: 'Connect your Google account first.' });
+    return createGoogleCalendarApi(web.deps.google, creds, (c) =>
+      saveCredentials(db, web.deps.secrets, connection.id, 'google', c),
+    );
+  }
+
+  async function pipedrive(connection: Connection) {
+    const creds = await loadCredentials(db, web.deps.secrets, connection.id, 'pipedrive');
+    if (!creds || !connection.pipedriveApiDomain)
+      throw new HttpError(409, { error: 'Connect your Pipedrive account first.' });
+    const auth: PipedriveAuth =
+      creds.kind === 'api-token'
+        ? { kind: 'api-token', token: creds.token }
+        : {
+            ...creds,
+            clientId: web.deps.pipedrive.clientId,
+            clientSecret: web.deps.pipedrive.clientSecret,
+            tokenUrl: web.deps.pipedrive.tokenUrl,
+          };
+    return new PipedriveApi({ apiDomain: connection.pipedriveApiDomain, auth });
+  }
+
+  router.on(
+    'GET',
+    '/api/me',
+    signedIn(async (_req, connection) => {
+      const [googleCreds, pipedriveCreds, audit, status] = await Promise.all([
+        loadCredentials(db, web.deps.secrets, connection.id, 'google'),
+        loadCredentials(db, web.deps.secrets, connection.id, 'pipedrive'),
+        recentAudit(db, connection.id, 20),
+        sync.status(connection.id).catch(() => null),
+      ]);
+      return json({
+        connectionId: connection.id,
+        csrf: sessions.csrfToken(connection.id),
+        google: googleCreds ? { connected: true, email: connection.googleEmail } : { connected: false },
+        pipedrive: pipedriveCreds
+          ? {
+              connected: true,
+              userId: connection.pipedriveUserId,
+              companyId: connection.pipedriveCompanyId,
+              apiDomain: connection.pipedriveApiDomain,
+              via: pipedriveCreds.kind,
+            }
+          : { connected: false },
+        settings: status?.settings ?? connection.settings,
+        status,
+        audit,
+      });
+    }),
+  );
+
+  router.on(
+    'GET',
+    '/api/me/calendars',
+    signedIn(async (_req, connection) => {
+      const api = await google(connection);
+      const list = await api.call('calendarList.list', (cal) => cal.calendarList.list({ minAccessRole: 'writer' }));
+      return json(
+        (list.items ?? []).map((c) => ({
+          id: c.id,
+          summary: c.summaryOverride ?? c.summary,
+          primary: c.primary ?? false,
+        })),
+      );
+    }),
+  );
+
+  router.on(
+    'POST',
+    '/api/me/calendars',
+    signedIn(
+      async (req, connection) => {
+        const { summary } = body(req, z.object({ summary: z.string().trim().min(1).max(100).default('Pipedrive') }));
+        const api = await google(connection);
+        const created = await api.call('calendars.insert', (cal) => cal.calendars.insert({ requestBody: { summary } }));
+        deps.log.log('info', 'calendar created', { connectionId: connection.id });
+        return json({ id: created.id, summary: created.summary, primary: false }, 201);
+      },
+      { change: true },
+    ),
+  );
+
+  router.on(
+    'GET',
+    '/api/me/activity-types',
+    signedIn(async (_req, connection) => {
+      const types = await (await pipedrive(connection)).listActivityTypes();
+      return json(types.filter((t) => t.active_flag).map((t) => ({ key: t.key_string, name: t.name })));
+    }),
+  );
+
+  router.on(
+    'POST',
+    '/api/me/title-preview',
+    signedIn(async (req) => {
+      const { template } = body(req, z.object({ template: z.string().max(200) }));
+      const problems = templateProblems(template);
+      if (problems.length) return json({ ok: false, problems });
+      return json({
+        ok: true,
+        preview: renderTitle(
+          template,
+          { deal: 'Hammock District', person: 'Hank Scorpio', org: 'Globex' },
+          'Discovery call',
+        ),
+      });
+    }),
+  );
+
+  router.on(
+    'PUT',
+    '/api/me/settings',
+    signedIn(
+      async (req, connection) => {
+        const input = body(req, z.record(z.string(), z.unknown()));
+        try {
+          const settings = await sync.configure(connection.id, { ...connection.settings, ...input });
+          return json({ settings });
+        } catch (err) {
+          if (err instanceof WorkflowUpdateFailedError) {
+            return json(
+              {
+                error: 'These settings were not saved.',
+                problems: String(err.cause?.message ?? err.message)
+                  .replace(/^invalid settings: /, '')
+                  .split('; '),
+              },
+              400,
+            );
+          }
+          throw err;
+        }
+      },
+      { change: true },
+    ),
+  );
+
+  router.on(
+    'POST',
+    '/api/me/upload',
+    signedIn(
+      async (req, connection) => {
+        const options = body(
+          req,
+          z.object({
+            from: z
+              .string()
+              .regex(/^\d{4}-\d{2}-\d{2}$/)
+              .optional(),
+            to: z
+              .string()
+              .regex(/^\d{4}-\d{2}-\d{2}$/)
+              .optional(),
+            includeDone: z.boolean().optional(),
+          }),
+        );
+        try {
+          return json({ workflowId: await sync.uploadUnsynced(connection.id, options) }, 202);
+        } catch (err) {
+          if (err instanceof WorkflowUpdateFailedError)
+            return json({ error: String(err.cause?.message ?? err.message) }, 400);
+          throw err;
+        }
+      },
+      { change: true },
+    ),
+  );
+
+  router.on(
+    'GET',
+    '/api/me/upload',
+    signedIn(async (_req, connection) =>
+      json({ progress: await sync.uploadProgress(connection.id).catch(() => null) }),
+    ),
+  );
+
+  router.on(
+    'POST',
+    '/api/me/disconnect',
+    signedIn(
+      async (_req, connection) => {
+        await sync.disconnect(connection.id).catch((err: unknown) => {
+          deps.log.log('warn', 'disconnect: workflow not reachable', {
+            connectionId: connection.id,
+            error: (err as Error).message,
+          });
+        });
+        await deleteCredentials(db, connection.id);
+        deps.log.log('info', 'connection disconnected', { connectionId: connection.id });
+        return { status: 200, headers: { 'set-cookie': sessions.clearSessionCookie() }, body: { ok: true } };
+      },
+      { change: true },
+    ),
+  );
+}

@@ -1,0 +1,202 @@
+/**
+ * A worker process killed (SIGKILL) in the middle of a user's queue and replaced by a new process: every change
+ * is still synced, exactly once. The worker is the production entry point (`worker/main.ts`) in a child process,
+ * configured through the environment; this file builds the rest of the stack itself so that no in-process
+ * worker competes on the task queue.
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
+import type { PipedriveChange } from '../../activities/pipedrive-change.js';
+import { saveCredentials, upsertConnection } from '../../activities/store/connections.js';
+import { SecretBox } from '../../activities/store/secret-box.js';
+import { SyncClient } from '../../client/sync-client.js';
+import { startGoogleEmulator, type GoogleEmulator } from '../../emulators/google/index.js';
+import { startPipedriveEmulator, type PipedriveEmulator } from '../../emulators/pipedrive/index.js';
+import { DEFAULT_SETTINGS } from '../../sync-rules/settings.js';
+import type { PdActivity } from '../../sync-rules/types.js';
+import { connectStack, eventually, type Stack } from '../support/stack.js';
+import { startWorkerProcess, type WorkerProcess } from '../support/worker-process.js';
+
+let stack: Stack;
+let google: GoogleEmulator;
+let pipedrive: PipedriveEmulator;
+let sync: SyncClient;
+let secrets: SecretBox;
+let workerEnv: Record<string, string>;
+let tmp: string;
+const workers: WorkerProcess[] = [];
+
+beforeAll(async () => {
+  stack = await connectStack();
+  google = await startGoogleEmulator({ seed: 3 });
+  pipedrive = await startPipedriveEmulator({ seed: 3 });
+  const key = randomBytes(32);
+  secrets = new SecretBox([{ id: 'crash', key }]);
+  sync = new SyncClient(stack.client, stack.taskQueue);
+  tmp = await mkdtemp(path.join(os.tmpdir(), 'worker-crash-'));
+  const bundlePath = path.join(tmp, 'workflow-bundle.js');
+  await writeFile(bundlePath, inject('workflowBundleCode'));
+  workerEnv = {
+    DATABASE_URL: inject('databaseUrl'),
+    TEMPORAL_ADDRESS: inject('temporalAddress'),
+    TEMPORAL_NAMESPACE: 'default',
+    TEMPORAL_TASK_QUEUE: stack.taskQueue,
+    WORKFLOW_BUNDLE_PATH: bundlePath,
+    // The child must decrypt the credentials this process stored: the same key, shared through the environment.
+    CALENDAR_SYNC_ENCRYPTION_KEYS: `crash:${key.toString('base64')}`,
+    GOOGLE_CLIENT_ID: google.oauthClient.clientId,
+    GOOGLE_CLIENT_SECRET: google.oauthClient.clientSecret,
+    GOOGLE_API_ROOT_URL: `${google.url}/`,
+    GOOGLE_OAUTH_TOKEN_URL: google.tokenUrl,
+    GOOGLE_OAUTH_AUTH_URL: google.authUrl,
+    PIPEDRIVE_OAUTH_TOKEN_URL: `${pipedrive.oauthUrl}/oauth/token`,
+  };
+});
+
+afterAll(async () => {
+  for (const w of workers) await w.kill();
+  await Promise.all([google?.close(), pipedrive?.close()]);
+  await stack?.close();
+  if (tmp) await rm(tmp, { recursive: true, force: true });
+});
+
+async function startWorker(): Promise<WorkerProcess> {
+  const w = await startWorkerProcess(workerEnv);
+  workers.push(w);
+  return w;
+}
+
+async function settled(connectionId: string, timeoutMs: number) {
+  return eventually(
+    async () => {
+      const s = await sync.status(connectionId);
+      return s.queued === 0 && s.state !== 'syncing' ? s : undefined;
+    },
+    timeoutMs,
+    `the sync of ${connectionId} to settle`,
+  );
+}
+
+/** Connects a Pipedrive + Google user as the product does (encrypted credentials) and enables a two-way sync. */
+async function connectUser(companyId: number) {
+  const suffix = randomUUID().slice(0, 8);
+  const email = `crash-${suffix}@example.com`;
+  const pd = pipedrive.control.createUser({ companyId, name: `Crash ${suffix}`, email });
+  const g = google.control.createUser({ email });
+  const connectionId = `crash-${suffix}`;
+  await upsertConnection(stack.db, {
+    id: connectionId,
+    displayName: email,
+    pipedriveUserId: pd.userId,
+    pipedriveCompanyId: companyId,
+    pipedriveApiDomain: pipedrive.url,
+    googleEmail: email,
+  });
+  await saveCredentials(stack.db, secrets, connectionId, 'pipedrive', { kind: 'api-token', token: pd.apiToken });
+  await saveCredentials(stack.db, secrets, connectionId, 'google', {
+    refreshToken: g.refreshToken,
+    accessToken: g.accessToken,
+  });
+  await sync.configure(connectionId, {
+    ...DEFAULT_SETTINGS,
+    enabled: true,
+    mode: 'two-way',
+    calendarId: g.primaryCalendarId,
+  });
+  await settled(connectionId, 20_000);
+  return { connectionId, pipedriveUserId: pd.userId, email, calendarId: g.primaryCalendarId };
+}
+
+function webhook(id: number): PipedriveChange {
+  return {
+    meta: { action: 'create', entity: 'activity', entity_id: String(id), id: `crash-${id}`, change_source: 'app' },
+    data: null,
+    previous: null,
+  };
+}
+
+describe('a worker killed mid-queue', () => {
+  it('loses and duplicates nothing once a new worker process takes over', async () => {
+    const first = await startWorker();
+    const { companyId } = pipedrive.control.createCompany({ name: 'Crash Co' });
+    const user = await connectUser(companyId);
+
+    // Slow both APIs down so the queue is still being worked on when the worker dies.
+    google.control.setFaults({ latencyMs: 50 });
+    pipedrive.control.setFaults({ latencyMs: 50 });
+
+    const fromPipedrive: number[] = [];
+    const fromGoogle: string[] = [];
+    const newActivity = (i: number) => {
+      const a = pipedrive.control.createActivity({
+        userId: user.pipedriveUserId,
+        subject: `Queued ${i}`,
+        type: 'task',
+        due_date: '2026-12-15',
+        due_time: `${String(7 + (i % 12)).padStart(2, '0')}:00`,
+        duration: '00:30',
+      }) as { id: number };
+      fromPipedrive.push(a.id);
+      return a.id;
+    };
+    for (let i = 0; i < 25; i++) await sync.pipedriveChanged(user.connectionId, webhook(newActivity(i)));
+    // Events created in Google in the middle of the queue: the pull that imports them may be cut short too.
+    for (let i = 0; i < 10; i++) {
+      const e = google.control.upsertEvent(user.email, user.calendarId, {
+        summary: `From Google ${i}`,
+        start: { dateTime: `2026-12-16T${String(8 + i).padStart(2, '0')}:00:00Z` },
+        end: { dateTime: `2026-12-16T${String(8 + i).padStart(2, '0')}:45:00Z` },
+      });
+      fromGoogle.push(e.id);
+    }
+    await sync.googleChanged(user.connectionId);
+    for (let i = 25; i < 50; i++) await sync.pipedriveChanged(user.connectionId, webhook(newActivity(i)));
+
+    // Kill it while the pull that imports Google's events is under way (some imported, more queued behind it).
+    const imported = () =>
+      (pipedrive.control.listActivities() as unknown as PdActivity[]).filter(
+        (a) => a.owner_id === user.pipedriveUserId && a.subject.startsWith('From Google'),
+      ).length;
+    await eventually(async () => (imported() >= 3 ? true : undefined), 30_000, 'the import to be under way');
+    await first.kill();
+    const eventsAtKill = google.control.listEvents(user.email, user.calendarId).length;
+    expect(eventsAtKill, 'the worker died with work left in the queue').toBeLessThan(
+      fromPipedrive.length + fromGoogle.length,
+    );
+
+    await startWorker();
+    const status = await settled(user.connectionId, 120_000);
+    expect(status.failures, JSON.stringify(status.lastError)).toBe(0);
+
+    // Every Pipedrive activity has exactly one event, and there are no other events than these and Google's.
+    const events = google.control.listEvents(user.email, user.calendarId);
+    const eventsPerActivity = new Map<string, number>();
+    for (const e of events) {
+      const activityId = e.extendedProperties?.private?.pdActivityId;
+      if (activityId) eventsPerActivity.set(activityId, (eventsPerActivity.get(activityId) ?? 0) + 1);
+    }
+    expect(Object.fromEntries(eventsPerActivity)).toEqual(Object.fromEntries(fromPipedrive.map((id) => [id, 1])));
+    const notFromPipedrive = events.filter((e) => !e.extendedProperties?.private?.pdActivityId).map((e) => e.id);
+    expect(notFromPipedrive.sort()).toEqual([...fromGoogle].sort());
+    expect(events).toHaveLength(fromPipedrive.length + fromGoogle.length);
+
+    // Every Google event has exactly one activity: one link each, and no activity beyond those.
+    const activities = (pipedrive.control.listActivities() as unknown as PdActivity[]).filter(
+      (a) => a.owner_id === user.pipedriveUserId,
+    );
+    expect(activities).toHaveLength(fromPipedrive.length + fromGoogle.length);
+    const { rows } = await stack.db.query<{ activity_id: string; event_id: string }>(
+      'SELECT activity_id, event_id FROM links WHERE connection_id = $1',
+      [user.connectionId],
+    );
+    expect(rows.map((r) => r.event_id).sort()).toEqual(events.map((e) => e.id).sort());
+    expect(rows.map((r) => Number(r.activity_id)).sort((a, b) => a - b)).toEqual(
+      activities.map((a) => a.id).sort((a, b) => a - b),
+    );
+    const importedSubjects = activities.filter((a) => !fromPipedrive.includes(a.id)).map((a) => a.subject);
+    expect(importedSubjects.sort()).toEqual(fromGoogle.map((_, i) => `From Google ${i}`).sort());
+  }, 180_000);
+});

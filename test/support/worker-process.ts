@@ -1,0 +1,77 @@
+/**
+ * The production worker (`worker/main.ts`) as a child process, configured through the environment exactly as a
+ * deployment configures it, so a test can kill it for real (SIGKILL: no graceful shutdown, in-flight activities
+ * are simply abandoned) and start a fresh one.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const tsxCli = path.join(repo, 'node_modules', 'tsx', 'dist', 'cli.mjs');
+const workerMain = path.join(repo, 'worker', 'main.ts');
+
+export interface WorkerProcess {
+  pid: number;
+  /** Output so far (stdout and stderr), for failure messages. */
+  output(): string;
+  /** SIGKILL to the worker's whole process group (tsx runs the script in a child of its own). */
+  kill(): Promise<void>;
+  /** SIGTERM: the worker drains and exits. */
+  stop(): Promise<void>;
+}
+
+export async function startWorkerProcess(env: Record<string, string>, readyTimeoutMs = 30_000): Promise<WorkerProcess> {
+  const child: ChildProcess = spawn(process.execPath, [tsxCli, workerMain], {
+    cwd: repo,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    // Its own process group, so a kill reaches tsx's child too and nothing is left running.
+    detached: true,
+  });
+  let out = '';
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const ready = new Promise<void>((resolve, reject) => {
+    const onData = (chunk: Buffer) => {
+      out = (out + chunk.toString()).slice(-20_000);
+      if (out.includes('worker: polling task queue')) resolve();
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    child.once('exit', (code, signal) =>
+      reject(new Error(`worker process exited (${code ?? signal}) before polling:\n${out}`)),
+    );
+  });
+  const signalGroup = async (signal: NodeJS.Signals) => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    try {
+      process.kill(-child.pid!, signal);
+    } catch {
+      // already gone
+    }
+    await exited;
+  };
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      ready,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(new Error(`worker process not polling after ${readyTimeoutMs} ms:\n${out}`)),
+          readyTimeoutMs,
+        );
+      }),
+    ]);
+  } catch (err) {
+    await signalGroup('SIGKILL');
+    throw err;
+  } finally {
+    clearTimeout(timer);
+  }
+  return {
+    pid: child.pid!,
+    output: () => out,
+    kill: () => signalGroup('SIGKILL'),
+    stop: () => signalGroup('SIGTERM'),
+  };
+}
