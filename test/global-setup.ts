@@ -2,6 +2,7 @@
  * Integration tests share one real Temporal dev server and one real Postgres per run, and one workflow
  * bundle built once; this starts them and hands their addresses to the test files through `inject()`.
  */
+import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -18,6 +19,7 @@ declare module 'vitest' {
     temporalAddress: string;
     databaseUrl: string;
     workflowBundleCode: string;
+    payloadKeys: string;
   }
 }
 
@@ -44,6 +46,7 @@ export default async function setup(project: TestProject) {
   project.provide('temporalAddress', temporal.address);
   project.provide('databaseUrl', postgres.url);
   project.provide('workflowBundleCode', bundle.code);
+  project.provide('payloadKeys', `test:${randomBytes(32).toString('base64')}`);
 
   return async () => {
     await temporal.stop();

@@ -30,6 +30,7 @@ export function syncDepsFromEnv(env: NodeJS.ProcessEnv = process.env): SyncDeps 
       channelRenewMarginSeconds: Number(
         env.GOOGLE_CHANNEL_RENEW_MARGIN_SECONDS ?? DEFAULT_FEEDS.channelRenewMarginSeconds,
       ),
+      deletionSweepSeconds: Number(env.PIPEDRIVE_DELETION_SWEEP_SECONDS ?? DEFAULT_FEEDS.deletionSweepSeconds),
     },
     google: {
       clientId: requireEnv('GOOGLE_CLIENT_ID', env),

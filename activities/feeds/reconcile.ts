@@ -6,14 +6,15 @@
  *   synced content differs from what we last wrote, or that have no event yet, go back into the queue;
  * - linked activities that no longer exist (deleted activities never appear in `updated_since` lists): their
  *   ids go back into the queue too, and the normal sync removes the event. This sweep reads the linked ids in
- *   batches of 100 (one list request each).
+ *   batches of 100 (10 tokens each), so it runs at its own interval (`deletionSweepSeconds`, default an hour):
+ *   at 10,000 links every 5 minutes it would cost ~290,000 tokens a day.
  *
  * Only ids are returned: the workflow queues them like webhooks, so a change seen by both paths syncs once.
  */
 import { contentHash } from '../../sync-rules/content-hash.js';
 import { classifyPipedriveChange } from '../../sync-rules/echo.js';
 import type { PdActivity } from '../../sync-rules/types.js';
-import { getReconcileCursor, saveReconcileCursor } from '../store/reconcile-state.js';
+import { getLastSweep, getReconcileCursor, saveLastSweep, saveReconcileCursor } from '../store/reconcile-state.js';
 import { linkByActivity } from '../store/links.js';
 import type { SyncContext } from '../sync/context.js';
 import { linkedNames } from '../sync/linked-names.js';
@@ -52,8 +53,12 @@ export async function reconcilePipedrive(ctx: SyncContext): Promise<ReconcileRes
     } while (page);
   }
 
-  for (const id of await missingLinkedActivities(ctx)) ids.add(id);
   await saveReconcileCursor(ctx.db, ctx.connection.id, startedAt.toISOString());
+  const lastSweep = await getLastSweep(ctx.db, ctx.connection.id);
+  if (!lastSweep || startedAt.getTime() - Date.parse(lastSweep) >= ctx.deps.feeds.deletionSweepSeconds * 1000) {
+    for (const id of await missingLinkedActivities(ctx)) ids.add(id);
+    await saveLastSweep(ctx.db, ctx.connection.id, startedAt.toISOString());
+  }
   return { activityIds: [...ids], scanned };
 }
 

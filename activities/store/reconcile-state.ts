@@ -16,3 +16,18 @@ export async function saveReconcileCursor(db: pg.Pool, connectionId: string, upd
     [connectionId, updatedSince],
   );
 }
+
+export async function getLastSweep(db: pg.Pool, connectionId: string): Promise<string | null> {
+  const { rows } = await db.query<{ last_sweep_at: Date | null }>(
+    'SELECT last_sweep_at FROM pipedrive_reconcile_state WHERE connection_id = $1',
+    [connectionId],
+  );
+  return rows[0]?.last_sweep_at?.toISOString() ?? null;
+}
+
+export async function saveLastSweep(db: pg.Pool, connectionId: string, at: string): Promise<void> {
+  await db.query('UPDATE pipedrive_reconcile_state SET last_sweep_at = $2 WHERE connection_id = $1', [
+    connectionId,
+    at,
+  ]);
+}

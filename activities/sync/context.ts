@@ -33,11 +33,14 @@ export interface FeedConfig {
   channelTtlSeconds: number;
   /** Renew this long before a channel expires. */
   channelRenewMarginSeconds: number;
+  /** How often the Pipedrive safety net checks that every linked activity still exists (see feeds/reconcile.ts). */
+  deletionSweepSeconds: number;
 }
 
 export const DEFAULT_FEEDS: Omit<FeedConfig, 'publicUrl'> = {
   channelTtlSeconds: 7 * 24 * 3600,
   channelRenewMarginSeconds: 12 * 3600,
+  deletionSweepSeconds: 3600,
 };
 
 export interface SyncDeps {

@@ -281,7 +281,9 @@ async function describeWorkflow(sync: SyncClient, connectionId: string): Promise
     return { execution: d.status.name, state: (state as SyncState | undefined) ?? null };
   } catch (err) {
     if (err instanceof WorkflowNotFoundError) return { execution: 'NOT_STARTED', state: null };
-    throw err;
+    // One workflow we cannot read (e.g. its memo was encrypted with a key no longer configured) must not
+    // take the whole listing down.
+    return { execution: 'UNREADABLE', state: null };
   }
 }
 

@@ -66,8 +66,9 @@ describe('the calendarSync workflow', () => {
     expect(d.typedSearchAttributes.get(SYNC_MODE)).toBe('two-way');
     expect(d.typedSearchAttributes.get(PIPEDRIVE_USER_ID)).toBe(user.pipedriveUserId);
     expect(d.typedSearchAttributes.get(PIPEDRIVE_COMPANY_ID)).toBe(h.companyId);
+    // Other test files' emulators hand out the same user ids: look only at this file's task queue.
     const byUser = await h.stack.client.workflow.count(
-      `PipedriveUserId = ${user.pipedriveUserId} AND CalendarSyncMode = 'two-way'`,
+      `TaskQueue = '${h.stack.taskQueue}' AND PipedriveUserId = ${user.pipedriveUserId} AND CalendarSyncMode = 'two-way'`,
     );
     expect(byUser.count).toBe(1);
   });

@@ -12,7 +12,12 @@ const SAFETY_SECONDS = 3;
 
 let h: Harness;
 beforeAll(async () => {
-  h = await startHarness({ feeds: true, workflowInput: { safetyIntervalSeconds: SAFETY_SECONDS } });
+  // The deletion sweep (hourly by default) runs on every safety-net pass here.
+  h = await startHarness({
+    feeds: true,
+    deletionSweepSeconds: 0,
+    workflowInput: { safetyIntervalSeconds: SAFETY_SECONDS },
+  });
 });
 afterAll(async () => {
   await h.close();

@@ -39,7 +39,11 @@ export interface StackAddresses {
  * it and reads what the test's client encrypted.
  */
 export function testPayloadKeys(): string {
-  process.env[PAYLOAD_KEYS_VARIABLE] ||= `test:${randomBytes(32).toString('base64')}`;
+  // One key for the whole test run (from the global setup): every file's workflows share one Temporal server,
+  // and an operator-style listing decodes all of them. Scripts outside vitest get a key of their own.
+  process.env[PAYLOAD_KEYS_VARIABLE] ||= process.env.VITEST
+    ? inject('payloadKeys')
+    : `test:${randomBytes(32).toString('base64')}`;
   return process.env[PAYLOAD_KEYS_VARIABLE];
 }
 

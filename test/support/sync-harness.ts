@@ -36,6 +36,8 @@ export interface HarnessOptions {
   /** Google channel lifetime and renewal margin (seconds) when `feeds` is on. */
   channelTtlSeconds?: number;
   channelRenewMarginSeconds?: number;
+  /** How often the Pipedrive safety net sweeps for deleted linked activities (default an hour). */
+  deletionSweepSeconds?: number;
   /** The admin API token of our HTTP server (with `feeds`); without it the admin API is disabled. */
   adminToken?: string;
   /** Serve OAuth and the settings page too (implies our HTTP server, and with it the change feeds). */
@@ -97,6 +99,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
       publicUrl,
       channelTtlSeconds: opts.channelTtlSeconds ?? DEFAULT_FEEDS.channelTtlSeconds,
       channelRenewMarginSeconds: opts.channelRenewMarginSeconds ?? DEFAULT_FEEDS.channelRenewMarginSeconds,
+      deletionSweepSeconds: opts.deletionSweepSeconds ?? DEFAULT_FEEDS.deletionSweepSeconds,
     },
     secrets,
     google: { ...google.oauthClient, rootUrl: `${google.url}/`, tokenUrl: google.tokenUrl, authUrl: google.authUrl },
