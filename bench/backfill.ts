@@ -27,6 +27,7 @@ import { freePort } from '../scripts/provision/free-port.js';
 import { ensurePostgres, type PostgresHandle } from '../scripts/provision/postgres.js';
 import { startDevServer } from '../scripts/provision/temporal-server.js';
 import { readEventLinkProperties } from '../sync-rules/event-properties.js';
+import { benchArgs } from './args.js';
 import { startHarness, type Harness } from '../test/support/sync-harness.js';
 
 type Phase = 'raised' | 'default';
@@ -39,22 +40,7 @@ interface Options {
 }
 
 function options(): Options {
-  const args = new Map(
-    process.argv
-      .slice(2)
-      .filter((a) => a.startsWith('--'))
-      .map((a) => {
-        const [k, v] = a.slice(2).split('=');
-        return [k!, v ?? 'true'] as const;
-      }),
-  );
-  const get = (name: string, fallback: string) =>
-    args.get(name) ?? process.env[`BENCH_${name.toUpperCase().replace(/-/g, '_')}`] ?? fallback;
-  const num = (name: string, fallback: number) => {
-    const n = Number(get(name, String(fallback)));
-    if (!Number.isInteger(n) || n <= 0) throw new Error(`--${name} must be a positive integer`);
-    return n;
-  };
+  const { get, int: num } = benchArgs();
   const phases = get('phases', 'raised,default')
     .split(',')
     .map((p) => p.trim());

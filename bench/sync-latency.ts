@@ -39,6 +39,7 @@ import { ensurePostgres, type PostgresHandle } from '../scripts/provision/postgr
 import { startDevServer } from '../scripts/provision/temporal-server.js';
 import { eventIdFor } from '../sync-rules/event-id.js';
 import { DEFAULT_SETTINGS, type SyncSettings } from '../sync-rules/settings.js';
+import { benchArgs } from './args.js';
 import { startHarness, type Harness, type SyncUser } from '../test/support/sync-harness.js';
 
 /** A connected user as the bench needs it (no Google client: the bench acts through the emulators' control). */
@@ -78,22 +79,7 @@ interface Options {
 }
 
 function options(): Options {
-  const args = new Map(
-    process.argv
-      .slice(2)
-      .filter((a) => a.startsWith('--'))
-      .map((a) => {
-        const [k, v] = a.slice(2).split('=');
-        return [k!, v ?? 'true'] as const;
-      }),
-  );
-  const get = (name: string, fallback: string) =>
-    args.get(name) ?? process.env[`BENCH_${name.toUpperCase().replace(/-/g, '_')}`] ?? fallback;
-  const num = (name: string, fallback: number) => {
-    const n = Number(get(name, String(fallback)));
-    if (!Number.isFinite(n) || n <= 0) throw new Error(`--${name} must be a positive number`);
-    return n;
-  };
+  const { get, num } = benchArgs();
   const users = Math.floor(num('users', 100));
   const rate = num('rate', 50);
   const googleRate = num('google-rate', rate);
