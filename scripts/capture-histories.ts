@@ -91,16 +91,21 @@ const scenarios: Scenario[] = [
 async function main(): Promise<void> {
   await mkdir(historiesDir, { recursive: true });
   const tmp = await mkdtemp(path.join(os.tmpdir(), 'capture-'));
-  const temporal = await startDevServer({ log: console.log });
-  const postgres = await ensurePostgres({
-    dataDir: path.join(tmp, 'pg'),
-    port: await freePort(),
-    database: 'capture',
-    ephemeral: true,
-  });
-  await migrate(postgres.url);
-  const h = await startHarness({ addresses: { temporalAddress: temporal.address, databaseUrl: postgres.url } });
+  // Everything started is stopped again, even when a later step fails: no dev server or Postgres outlives us.
+  const stops: Array<() => Promise<unknown>> = [];
   try {
+    const temporal = await startDevServer({ log: console.log });
+    stops.push(() => temporal.stop());
+    const postgres = await ensurePostgres({
+      dataDir: path.join(tmp, 'pg'),
+      port: await freePort(),
+      database: 'capture',
+      ephemeral: true,
+    });
+    stops.push(() => postgres.stop());
+    await migrate(postgres.url);
+    const h = await startHarness({ addresses: { temporalAddress: temporal.address, databaseUrl: postgres.url } });
+    stops.push(() => h.close());
     for (const scenario of scenarios) {
       const connectionId = await scenario.run(h);
       const history = await h.stack.client.workflow.getHandle(workflowIdFor(connectionId)).fetchHistory();
@@ -111,9 +116,7 @@ async function main(): Promise<void> {
       console.log(`wrote ${path.relative(projectRoot, file)} (${history.events?.length ?? 0} events)`);
     }
   } finally {
-    await h.close();
-    await temporal.stop();
-    await postgres.stop();
+    for (const stop of stops.reverse()) await stop().catch((err: unknown) => console.error(err));
   }
 }
 
