@@ -18,17 +18,11 @@
  * - Pipedrive tokens spent (the company's budget counter);
  * - duplicates: activities with more than one event (must be 0), and activities left without one.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
+import { startStandaloneHarness } from '../test/support/standalone-harness.js';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
-import { migrate } from '../activities/store/migrate.js';
-import { freePort } from '../scripts/provision/free-port.js';
-import { ensurePostgres, type PostgresHandle } from '../scripts/provision/postgres.js';
-import { startDevServer } from '../scripts/provision/temporal-server.js';
 import { readEventLinkProperties } from '../sync-rules/event-properties.js';
 import { benchArgs } from './args.js';
-import { startHarness, type Harness } from '../test/support/sync-harness.js';
+import { type Harness } from '../test/support/sync-harness.js';
 
 type Phase = 'raised' | 'default';
 
@@ -162,23 +156,9 @@ async function main(): Promise<void> {
   const log: Log = (msg) => console.log(`[${new Date().toISOString().slice(11, 23)}] ${msg}`);
   log(`options ${JSON.stringify(opts)}`);
   Runtime.install({ logger: new DefaultLogger('WARN') });
-  const tmp = await mkdtemp(path.join(os.tmpdir(), 'bench-backfill-'));
-  const temporal = await startDevServer({ log });
-  let postgres: PostgresHandle | undefined;
-  let h: Harness | undefined;
   const results: PhaseResult[] = [];
+  const { h, stop } = await startStandaloneHarness('bench-backfill', { googleQuotaPerMinute: 1_000_000 }, log);
   try {
-    postgres = await ensurePostgres({
-      dataDir: path.join(tmp, 'pg'),
-      port: await freePort(),
-      database: 'bench',
-      ephemeral: true,
-    });
-    await migrate(postgres.url);
-    h = await startHarness({
-      addresses: { temporalAddress: temporal.address, databaseUrl: postgres.url },
-      googleQuotaPerMinute: 1_000_000,
-    });
     h.pipedrive.control.setRateLimits({ dailyTokenBudget: 100_000_000 });
     for (const phase of opts.phases) {
       const r = await runPhase(h, phase, opts, log);
@@ -187,10 +167,7 @@ async function main(): Promise<void> {
     }
   } finally {
     log('cleaning up');
-    await h?.close().catch((e: unknown) => console.error('harness close failed', e));
-    await temporal.stop().catch((e: unknown) => console.error('temporal stop failed', e));
-    await postgres?.stop().catch((e: unknown) => console.error('postgres stop failed', e));
-    await rm(tmp, { recursive: true, force: true });
+    await stop();
   }
   console.log('\n== backfill summary ==');
   console.log(

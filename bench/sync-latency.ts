@@ -23,24 +23,18 @@
  * changed at most once per phase when there are enough of them (the default); when one is changed again, the
  * previous change is observed right before, so it is still measured (or counted as superseded).
  */
+import { startStandaloneHarness } from '../test/support/standalone-harness.js';
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import { DefaultLogger, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
 import { defaultPayloadConverter, type Payload } from '@temporalio/common';
 import { tsToMs } from '@temporalio/common/lib/time.js';
 import { saveCredentials, upsertConnection } from '../activities/store/connections.js';
-import { migrate } from '../activities/store/migrate.js';
 import type { PipedriveChange } from '../activities/pipedrive-change.js';
 import type { ChangeRecord } from '../emulators/pipedrive/index.js';
-import { freePort } from '../scripts/provision/free-port.js';
-import { ensurePostgres, type PostgresHandle } from '../scripts/provision/postgres.js';
-import { startDevServer } from '../scripts/provision/temporal-server.js';
 import { eventIdFor } from '../sync-rules/event-id.js';
 import { DEFAULT_SETTINGS, type SyncSettings } from '../sync-rules/settings.js';
 import { benchArgs } from './args.js';
-import { startHarness, type Harness, type SyncUser } from '../test/support/sync-harness.js';
+import { type Harness, type SyncUser } from '../test/support/sync-harness.js';
 
 /** A connected user as the bench needs it (no Google client: the bench acts through the emulators' control). */
 type BenchUser = Omit<SyncUser, 'calendar'>;
@@ -287,33 +281,19 @@ async function main(): Promise<void> {
   }
   // Worker and SDK logs at WARN keep the report readable (installed before the dev server installs its own).
   Runtime.install({ logger: new DefaultLogger('WARN') });
-  const tmp = await mkdtemp(path.join(os.tmpdir(), 'bench-sync-latency-'));
-  const temporal = await startDevServer({ log });
-  let postgres: PostgresHandle | undefined;
-  let h: Harness | undefined;
+  // The set-up (every user's activities inserted at once) runs with the Google quota raised, so it never
+  // measures the rate limiter; the measured phases run with `--google-quota` (default 600/min, Google's).
+  const { h, stop } = await startStandaloneHarness(
+    'bench-sync-latency',
+    { googleQuotaPerMinute: 100_000, feeds: opts.path === 'webhook' },
+    log,
+  );
   try {
-    postgres = await ensurePostgres({
-      dataDir: path.join(tmp, 'pg'),
-      port: await freePort(),
-      database: 'bench',
-      ephemeral: true,
-    });
-    await migrate(postgres.url);
-    // The set-up (every user's activities inserted at once) runs with the Google quota raised, so it never
-    // measures the rate limiter; the measured phases run with `--google-quota` (default 600/min, Google's).
-    h = await startHarness({
-      addresses: { temporalAddress: temporal.address, databaseUrl: postgres.url },
-      googleQuotaPerMinute: 100_000,
-      feeds: opts.path === 'webhook',
-    });
     h.pipedrive.control.setRateLimits({ dailyTokenBudget: 100_000_000 });
     await run(h, opts, log);
   } finally {
     log('cleaning up');
-    await h?.close().catch((e: unknown) => console.error('harness close failed', e));
-    await temporal.stop().catch((e: unknown) => console.error('temporal stop failed', e));
-    await postgres?.stop().catch((e: unknown) => console.error('postgres stop failed', e));
-    await rm(tmp, { recursive: true, force: true });
+    await stop();
   }
 }
 

@@ -4,19 +4,15 @@
  * workflow through the real stack (dev server, Postgres, both emulators) and stores its history as the
  * SDK's `historyToJSON` writes it.
  */
-import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { startStandaloneHarness } from '../test/support/standalone-harness.js';
+import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
-import { migrate } from '../activities/store/migrate.js';
 import { decodePayloadsInJson } from '../lib/payload-codec.js';
 import type { PipedriveChange } from '../activities/pipedrive-change.js';
-import { startHarness, type Harness } from '../test/support/sync-harness.js';
+import { type Harness } from '../test/support/sync-harness.js';
 import { workflowIdFor } from '../workflows/names.js';
-import { freePort } from './provision/free-port.js';
 import { projectRoot } from './provision/paths.js';
-import { ensurePostgres } from './provision/postgres.js';
-import { startDevServer } from './provision/temporal-server.js';
 
 const historiesDir = path.join(projectRoot, 'test', 'histories');
 
@@ -90,22 +86,8 @@ const scenarios: Scenario[] = [
 
 async function main(): Promise<void> {
   await mkdir(historiesDir, { recursive: true });
-  const tmp = await mkdtemp(path.join(os.tmpdir(), 'capture-'));
-  // Everything started is stopped again, even when a later step fails: no dev server or Postgres outlives us.
-  const stops: Array<() => Promise<unknown>> = [];
+  const { h, stop } = await startStandaloneHarness('capture');
   try {
-    const temporal = await startDevServer({ log: console.log });
-    stops.push(() => temporal.stop());
-    const postgres = await ensurePostgres({
-      dataDir: path.join(tmp, 'pg'),
-      port: await freePort(),
-      database: 'capture',
-      ephemeral: true,
-    });
-    stops.push(() => postgres.stop());
-    await migrate(postgres.url);
-    const h = await startHarness({ addresses: { temporalAddress: temporal.address, databaseUrl: postgres.url } });
-    stops.push(() => h.close());
     for (const scenario of scenarios) {
       const connectionId = await scenario.run(h);
       const history = await h.stack.client.workflow.getHandle(workflowIdFor(connectionId)).fetchHistory();
@@ -116,7 +98,7 @@ async function main(): Promise<void> {
       console.log(`wrote ${path.relative(projectRoot, file)} (${history.events?.length ?? 0} events)`);
     }
   } finally {
-    for (const stop of stops.reverse()) await stop().catch((err: unknown) => console.error(err));
+    await stop();
   }
 }
 
