@@ -31,10 +31,14 @@ interface Run {
 }
 
 /** Runs the CLI as a child process (asynchronously: the server it talks to lives in this process). */
-function cli(args: string[], env: Record<string, string | undefined> = {}): Promise<Run> {
+function cli(
+  args: string[],
+  env: Record<string, string | undefined> = {},
+  onStdout?: (chunk: string) => void,
+): Promise<Run> {
   const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('CALENDAR_SYNC_')));
   return new Promise((resolve) => {
-    execFile(
+    const child = execFile(
       process.execPath,
       ['node_modules/tsx/dist/cli.mjs', 'client/cli/main.ts', ...args],
       {
@@ -47,6 +51,7 @@ function cli(args: string[], env: Record<string, string | undefined> = {}): Prom
         resolve({ code, stdout, stderr });
       },
     );
+    if (onStdout) child.stdout?.on('data', (d: Buffer) => onStdout(d.toString()));
   });
 }
 
@@ -316,7 +321,14 @@ describe('upload unsynced', () => {
     const started = await cli(['upload', user.connectionId]);
     expect(started).toMatchObject({ code: 0, stderr: '' });
     expect(started.stdout).toContain(`Upload for ${user.connectionId} started.`);
-    const watcher = cli(['upload', user.connectionId, '--watch']);
+    // Cancel only once the watcher has joined the running upload: a watcher that came after the cancel would
+    // rightly start a new upload of what is left.
+    let attached!: () => void;
+    const watching = new Promise<void>((resolve) => (attached = resolve));
+    const watcher = cli(['upload', user.connectionId, '--watch'], {}, (out) => {
+      if (out.includes('upload: ')) attached();
+    });
+    await watching;
     const cancelled = await cli(['upload-cancel', user.connectionId]);
     expect(cancelled.code).toBe(0);
     expect(cancelled.stdout).toContain(`Upload for ${user.connectionId} cancelled.`);
