@@ -11,13 +11,15 @@
  * `id:base64key[,id:base64key…]`, the first key encrypts and every key decrypts, so keys rotate by
  * prepending a new one and dropping the old one once no retained history uses it.
  *
- * Not covered, by Temporal's design: search attributes (never encoded, indexed in clear) and workflow/activity
- * ids and types. Keep personal data out of those. (In the TypeScript SDK the memo does go through the codec,
- * which is why the Temporal UI needs the codec endpoint to show it.)
+ * Failure messages and stack traces are first encoded into a payload (lib/failure-converter.cjs), so they are
+ * encrypted too. Not covered, by Temporal's design: search attributes (never encoded, indexed in clear) and
+ * workflow/activity ids and types. Keep personal data out of those. (In the TypeScript SDK the memo does go
+ * through the codec, which is why the Temporal UI needs the codec endpoint to show it.)
  *
  * Lives in `lib/` because the worker, every client (HTTP server, CLI, tests, benchmarks, sandbox) and the
- * codec endpoint share it; it runs outside the workflow sandbox, so the workflow bundle is unaffected.
+ * codec endpoint share it; the codec runs outside the workflow sandbox (only the failure converter is bundled).
  */
+import { fileURLToPath } from 'node:url';
 import {
   METADATA_ENCODING_KEY,
   ValueError,
@@ -84,9 +86,15 @@ export class EncryptionCodec implements PayloadCodec {
   }
 }
 
-/** The data converter for workers and clients: the SDK's default payload conversion, then encryption. */
+/** lib/failure-converter.cjs, which also puts failure messages and stack traces through the codec. */
+export const failureConverterPath = fileURLToPath(new URL('./failure-converter.cjs', import.meta.url));
+
+/**
+ * The data converter for workers and clients: the SDK's default payload conversion, then encryption, for
+ * payloads and failures alike. (Workflow bundles need `failureConverterPath` too: `bundleSyncWorkflows`.)
+ */
 export function encryptingDataConverter(codec: PayloadCodec): DataConverter {
-  return { payloadCodecs: [codec] };
+  return { payloadCodecs: [codec], failureConverterPath };
 }
 
 /** True when a payload (as stored in history) is encrypted by this codec. */

@@ -4,12 +4,11 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { bundleWorkflowCode } from '@temporalio/worker';
-import { workflowsPath } from '../worker/create-worker.js';
+import { bundleSyncWorkflows } from '../worker/create-worker.js';
 import { projectRoot } from './provision/paths.js';
 
 const out = path.join(projectRoot, 'dist', 'workflow-bundle.js');
-const { code } = await bundleWorkflowCode({ workflowsPath });
+const { code } = await bundleSyncWorkflows();
 await mkdir(path.dirname(out), { recursive: true });
 await writeFile(out, code);
 console.log(`wrote ${path.relative(projectRoot, out)} (${(code.length / 1024).toFixed(0)} KiB)`);

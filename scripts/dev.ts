@@ -7,7 +7,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import pg from 'pg';
 import { deleteConnection, saveCredentials, upsertConnection } from '../activities/store/connections.js';
 import { migrate } from '../activities/store/migrate.js';
@@ -18,7 +18,7 @@ import { connectClient, SyncClient } from '../client/sync-client.js';
 import { startHttpServer } from '../client/http/server.js';
 import { codecEndpointFromEnv } from '../client/http/codec-endpoint.js';
 import { EncryptionCodec, PAYLOAD_KEYS_VARIABLE } from '../lib/payload-codec.js';
-import { bundlerLogger, createSyncWorker, workflowsPath } from '../worker/create-worker.js';
+import { bundleSyncWorkflows, createSyncWorker } from '../worker/create-worker.js';
 import { DEFAULT_TASK_QUEUE } from '../workflows/names.js';
 import { seedDemo } from '../emulators/demo-data.js';
 import { startGoogleEmulator } from '../emulators/google/index.js';
@@ -128,7 +128,7 @@ async function main(): Promise<void> {
         authorizeUrl: `${pipedrive.oauthUrl}/oauth/authorize`,
       },
     };
-    const workflowBundle = await bundleWorkflowCode({ workflowsPath, logger: bundlerLogger });
+    const workflowBundle = await bundleSyncWorkflows();
     const connection = await NativeConnection.connect({ address: temporal.address });
     const worker = await createSyncWorker({
       connection,

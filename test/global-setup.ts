@@ -6,13 +6,12 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { bundleWorkflowCode } from '@temporalio/worker';
 import type { TestProject } from 'vitest/node';
 import { migrate } from '../activities/store/migrate.js';
 import { freePort } from '../scripts/provision/free-port.js';
 import { ensurePostgres } from '../scripts/provision/postgres.js';
 import { startDevServer } from '../scripts/provision/temporal-server.js';
-import { bundlerLogger, workflowsPath } from '../worker/create-worker.js';
+import { bundleSyncWorkflows } from '../worker/create-worker.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -36,7 +35,7 @@ export default async function setup(project: TestProject) {
       ephemeral: true,
       log,
     }),
-    bundleWorkflowCode({ workflowsPath, logger: bundlerLogger }),
+    bundleSyncWorkflows(),
   ]);
   await migrate(postgres.url);
   log(

@@ -5,9 +5,9 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { PayloadCodec } from '@temporalio/common';
-import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { bundleWorkflowCode, NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../activities/index.js';
-import { encryptingDataConverter } from '../lib/payload-codec.js';
+import { encryptingDataConverter, failureConverterPath } from '../lib/payload-codec.js';
 
 export const workflowsPath = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'workflows', 'index.ts');
 
@@ -37,6 +37,16 @@ export function createSyncWorker(opts: SyncWorkerOptions): Promise<Worker> {
     ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath }),
     ...opts.overrides,
   });
+}
+
+/**
+ * Bundles `workflows/` once, for workers started with `workflowBundle` (tests, sandbox, `npm run build`),
+ * with the failure converter that encrypts workflow failures. (A worker given `workflowsPath` bundles the
+ * same way at start.)
+ */
+export async function bundleSyncWorkflows(): Promise<{ code: string }> {
+  const { code } = await bundleWorkflowCode({ workflowsPath, failureConverterPath, logger: bundlerLogger });
+  return { code };
 }
 
 /** For `bundleWorkflowCode`: webpack's module listing is noise outside of debugging a bundle. */

@@ -116,6 +116,49 @@ describe('payload encryption', () => {
     expect(clear).toContain(templateMark);
   });
 
+  it('keeps failure messages out of history in clear too: a retried attempt’s failure is readable only through the codec', async () => {
+    const user = await h.connectUser();
+    // The first write attempt fails after Google created the event; its retry succeeds and history keeps the
+    // failed attempt's error as the activity's `lastFailure`.
+    h.crashAt('after-google-insert');
+    const activity = h.pipedrive.control.createActivity({
+      userId: user.pipedriveUserId,
+      subject: `Retried ${randomUUID()}`,
+      type: 'meeting',
+      due_date: '2026-12-04',
+      due_time: '10:00',
+      duration: '00:30',
+    });
+    await h.sync.pipedriveChanged(user.connectionId, {
+      meta: { action: 'create', entity: 'activity', entity_id: String(activity.id), id: randomUUID() },
+      data: activity,
+      previous: null,
+    });
+    await eventually(async () =>
+      h.google.control.listEvents(user.email, user.calendarId).length === 1 ? true : undefined,
+    );
+    await h.settled(user.connectionId);
+
+    const raw = new Client({ connection: h.stack.client.connection, namespace: 'default' });
+    const history = await raw.workflow.getHandle(workflowIdFor(user.connectionId)).fetchHistory();
+    expect(Buffer.from(temporal.api.history.v1.History.encode(history).finish()).includes('simulated crash')).toBe(
+      false,
+    );
+    const failures = (history.events ?? []).flatMap((e) => e.activityTaskStartedEventAttributes?.lastFailure ?? []);
+    expect(failures).toHaveLength(1);
+    expect(failures[0]!.message).toBe('Encoded failure');
+    const [attributes] = payloadsIn(JSON.parse(historyToJSON(history)).events).filter((p) =>
+      failures.some(
+        (f) => f.encodedAttributes?.data && Buffer.from(f.encodedAttributes.data).toString('base64') === p.data,
+      ),
+    );
+    expect(b64(attributes!.metadata!.encoding)).toBe(ENCRYPTED_ENCODING);
+
+    const res = await codecRequest('decode', [attributes!], { authorization: `Bearer ${ADMIN_TOKEN}` });
+    const [decoded] = ((await res.json()) as { payloads: JsonPayload[] }).payloads;
+    expect(JSON.parse(b64(decoded!.data))).toMatchObject({ message: 'simulated crash at after-google-insert' });
+  });
+
   it('encodes through the endpoint what the worker can decode back, so an operator can also send data from the UI', async () => {
     const value = { note: `from the UI ${randomUUID()}` };
     const auth = { authorization: `Bearer ${ADMIN_TOKEN}` };
