@@ -2,13 +2,14 @@
  * Event titles: `{deal} > {person} > {org} > {subject}` rendered from an activity, and the reverse — finding the
  * subject in a title the user edited in Google.
  *
- * Rendering rule: a template is literal text and placeholders. The literal text between two placeholders is the
- * separator of the placeholder before it. A placeholder whose value is absent (no linked entity, or a blank name)
- * is left out together with its separator; when the last present placeholder is followed by left-out ones, the
- * text after the template's last placeholder still ends the title. So the default gives `Deal > Person > Org >
- * Subject`, `Person > Subject` or just `Subject`. Text before the first placeholder is always kept. `{subject}` is
- * always present (even when empty), so the title is always prefix + subject + suffix — which is what makes the
- * reverse direction exact.
+ * Rendering rule: a template is literal text and placeholders. A name placeholder whose value is absent (no linked
+ * entity, or a blank name) is left out together with its separator: before `{subject}` the separator is the text
+ * after the placeholder (`{deal} > ` in the default), after `{subject}` it is the text before it (` – {org}`). A
+ * bracket pair directly around a placeholder belongs to it (` ({org})`, ` [{deal}]`), so it goes when the name
+ * does. Text before the first and after the last placeholder is always kept. So the default gives `Deal > Person >
+ * Org > Subject`, `Person > Subject` or just `Subject`, and `{subject} ({org})` gives `Subject (Org)` or
+ * `Subject`. `{subject}` is always present (even when empty), so the title is always prefix + subject + suffix —
+ * which is what makes the reverse direction exact.
  */
 import type { LinkedNames } from './types.js';
 
@@ -59,33 +60,37 @@ function nameFor(placeholder: string, names: LinkedNames): string | null {
   return trimmed === '' ? null : trimmed;
 }
 
+const BRACKETS: Record<string, string> = { '(': ')', '[': ']', '<': '>', '«': '»' };
+
 /** The rendered title around the subject: title = prefix + subject + suffix. */
 export function titleFrame(template: string, names: LinkedNames): { prefix: string; suffix: string } {
   const problems = templateProblems(template);
   if (problems.length > 0) throw new Error(`invalid title template "${template}": ${problems.join('; ')}`);
   const { literals, placeholders } = parseTemplate(template);
-  const present = placeholders
-    .map((placeholder, index) => ({
-      placeholder,
-      index,
-      value: placeholder === 'subject' ? '' : nameFor(placeholder, names),
-    }))
-    .filter((p) => p.value !== null);
-  let prefix = literals[0] ?? '';
-  let suffix = '';
-  let afterSubject = false;
-  present.forEach((p, j) => {
-    const isLast = j === present.length - 1;
-    const separator = isLast ? (literals[literals.length - 1] ?? '') : (literals[p.index + 1] ?? '');
-    if (p.placeholder === 'subject') {
-      afterSubject = true;
-      suffix += separator;
-    } else if (afterSubject) {
-      suffix += (p.value ?? '') + separator;
-    } else {
-      prefix += (p.value ?? '') + separator;
+  // Each name becomes one piece of text with the brackets directly around it (taken out of the literals), or
+  // null when absent.
+  const texts = placeholders.map((placeholder, i) => {
+    const before = literals[i]!;
+    const after = literals[i + 1]!;
+    const close = BRACKETS[before.slice(-1)];
+    const wrapped = placeholder !== 'subject' && close !== undefined && after.startsWith(close);
+    if (wrapped) {
+      literals[i] = before.slice(0, -1);
+      literals[i + 1] = after.slice(1);
     }
+    const value = placeholder === 'subject' ? '' : nameFor(placeholder, names);
+    return value === null ? null : wrapped ? before.slice(-1) + value + close : value;
   });
+  const subjectAt = placeholders.indexOf('subject');
+  let prefix = literals[0]!;
+  for (let i = 0; i < subjectAt; i++) {
+    if (texts[i] !== null) prefix += texts[i]! + literals[i + 1]!;
+  }
+  let suffix = '';
+  for (let i = subjectAt + 1; i < texts.length; i++) {
+    if (texts[i] !== null) suffix += literals[i]! + texts[i]!;
+  }
+  suffix += literals[literals.length - 1]!;
   return { prefix, suffix };
 }
 

@@ -25,9 +25,28 @@ describe('renderTitle', () => {
     expect(renderTitle(T, { deal: '  ', person: null, org: '' }, 'Call')).toBe('Call');
   });
 
-  it('keeps text before the first placeholder and after the last present one', () => {
+  it('keeps text before the first placeholder and after the last one', () => {
+    expect(renderTitle('Meeting: {deal} > {subject}!', {}, 'Call')).toBe('Meeting: Call!');
+    expect(renderTitle('Meeting: {deal} > {subject}!', { deal: 'D' }, 'Call')).toBe('Meeting: D > Call!');
+  });
+
+  it('takes the separator before a name that follows the subject', () => {
+    expect(renderTitle('{subject} – {org} / {person}', { org: 'Acme', person: 'Anna' }, 'Call')).toBe(
+      'Call – Acme / Anna',
+    );
+    expect(renderTitle('{subject} – {org} / {person}', { person: 'Anna' }, 'Call')).toBe('Call / Anna');
+    expect(renderTitle('{subject} – {org} / {person}', { org: 'Acme' }, 'Call')).toBe('Call – Acme');
+  });
+
+  it('leaves out the brackets around an absent name', () => {
+    expect(renderTitle('{subject} ({org})', { org: 'Acme' }, 'Call')).toBe('Call (Acme)');
+    expect(renderTitle('{subject} ({org})', {}, 'Call')).toBe('Call');
     expect(renderTitle('[{org}] {subject}!', { org: 'Acme' }, 'Call')).toBe('[Acme] Call!');
-    expect(renderTitle('{subject} ({deal})', { deal: 'D' }, 'Call')).toBe('Call (D)');
+    expect(renderTitle('[{org}] {subject}!', {}, 'Call')).toBe('Call!');
+    expect(renderTitle('{subject} ({org}) – {person}', { person: 'Anna' }, 'Call')).toBe('Call – Anna');
+    expect(renderTitle('{subject} ({org}) – {person}', { org: 'Acme' }, 'Call')).toBe('Call (Acme)');
+    // Brackets in the subject's own surroundings stay.
+    expect(renderTitle('({subject})', {}, 'Call')).toBe('(Call)');
   });
 
   it('inserts names literally even when they look like placeholders', () => {
