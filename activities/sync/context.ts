@@ -54,7 +54,7 @@ export interface SyncDeps {
   crashPoint?: (name: CrashPoint) => void;
 }
 
-export type CrashPoint = 'after-pipedrive-create' | 'after-google-insert';
+export type CrashPoint = 'after-pipedrive-create' | 'after-google-insert' | 'after-google-move';
 
 export interface SyncContext {
   deps: SyncDeps;

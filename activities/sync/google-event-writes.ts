@@ -112,6 +112,25 @@ export async function updateEvent(
   return { ok: false, reason: result.status === 412 ? 'changed' : 'gone' };
 }
 
+/**
+ * Moves an event to another calendar under the same id (`events.move`), so a calendar switch neither leaves the
+ * old copy behind nor re-invites the attendees. Null when the event is no longer in `from` — deleted there, or
+ * moved by an earlier attempt of this step, whose retry then adopts it in `to` by inserting with its id.
+ */
+export async function moveEvent(
+  ctx: SyncContext,
+  from: string,
+  to: string,
+  eventId: string,
+): Promise<calendar_v3.Schema$Event | null> {
+  const result = await ctx.google.request(
+    'events.move',
+    (cal) => cal.events.move({ calendarId: from, eventId, destination: to, sendUpdates: sendUpdatesFor(ctx.settings) }),
+    [404, 410],
+  );
+  return result.ok ? result.data : null;
+}
+
 /** Deletes an event; an event that is already gone counts as deleted. */
 export async function deleteEvent(ctx: SyncContext, calendarId: string, eventId: string): Promise<void> {
   await ctx.google.request(

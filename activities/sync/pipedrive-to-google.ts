@@ -10,7 +10,7 @@ import { activityToSyncedFields, eventToSyncedFields, syncedFieldsToActivityWrit
 import type { LinkedNames, PdActivity, SyncedFields } from '../../sync-rules/types.js';
 import { deleteLink, linkByActivity, saveLink, type Link } from '../store/links.js';
 import type { SyncContext } from './context.js';
-import { deleteEvent, eventBody, getEvent, insertEvent, updateEvent } from './google-event-writes.js';
+import { deleteEvent, eventBody, getEvent, insertEvent, moveEvent, updateEvent } from './google-event-writes.js';
 import { linkedNames } from './linked-names.js';
 import type { SyncOutcome } from './outcome.js';
 
@@ -68,14 +68,22 @@ async function pushUpdate(
   fields: SyncedFields,
   link: Link,
 ): Promise<[SyncOutcome['result'], string]> {
-  // The calendar setting changed since this pair was linked: the activity moves to the new calendar.
-  if (link.calendarId !== ctx.settings.calendarId) {
-    const written = await insertEvent(ctx, ctx.settings.calendarId!, activity, names);
-    await saveLink(
-      ctx.db,
-      linkFor(ctx, activity, fields, written.event, written.generation, ctx.settings.calendarId!, link.origin),
-    );
-    return ['created', 'calendar-changed'];
+  // The calendar setting changed since this pair was linked: the event moves to the new calendar (or, when it
+  // is gone from the old one, is written there anew), then gets this change like any other.
+  const calendarId = ctx.settings.calendarId!;
+  if (link.calendarId !== calendarId) {
+    const moved = await moveEvent(ctx, link.calendarId, calendarId, link.eventId);
+    if (!moved) {
+      const written = await insertEvent(ctx, calendarId, activity, names, link.eventGeneration);
+      await saveLink(
+        ctx.db,
+        linkFor(ctx, activity, fields, written.event, written.generation, calendarId, link.origin),
+      );
+      return ['created', 'calendar-changed'];
+    }
+    ctx.deps.crashPoint?.('after-google-move');
+    link = { ...link, calendarId, googleEtag: moved.etag ?? null, googleUpdated: moved.updated ?? link.googleUpdated };
+    await saveLink(ctx.db, link);
   }
   const body = await eventBody(ctx, activity, names, link.eventGeneration);
   const updated = await updateEvent(ctx, link.calendarId, link.eventId, body, link.googleEtag);

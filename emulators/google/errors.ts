@@ -64,6 +64,11 @@ export const errors = {
     }),
   notFound: () => googleError(404, { reason: 'notFound', message: 'Not Found' }),
   duplicate: () => googleError(409, { reason: 'duplicate', message: 'The requested identifier already exists.' }),
+  cannotChangeOrganizerOfInstance: () =>
+    googleError(400, {
+      reason: 'cannotChangeOrganizerOfInstance',
+      message: 'Cannot change the organizer of an instance.',
+    }),
   deleted: () => googleError(410, { reason: 'deleted', message: 'Resource has been deleted' }),
   fullSyncRequired: () =>
     googleError(410, {

@@ -152,6 +152,30 @@ export class EventService {
     this.commit(cal, next, now, ctx, false);
   }
 
+  /**
+   * `events.move`: the event leaves `from` (which keeps a deleted copy, so incremental syncs there report it
+   * `cancelled`) and appears in `to` under the same id with that calendar as organizer. Instances of recurring
+   * events and non-default event types cannot be moved; an id already taken in `to` is a 409 like an insert.
+   */
+  move(from: Calendar, to: Calendar, eventId: string, ctx: WriteContext): GoogleEvent {
+    if (this.virtualInstance(from, eventId)) throw errors.cannotChangeOrganizerOfInstance();
+    const stored = from.events.get(eventId);
+    if (!stored) throw errors.notFound();
+    if (stored.resource.status === 'cancelled') throw errors.deleted();
+    if (stored.resource.recurringEventId) throw errors.cannotChangeOrganizerOfInstance();
+    const type = stored.resource.eventType;
+    if (type !== undefined && type !== 'default')
+      throw errors.badRequest(`Cannot move events of type ${String(type)}.`);
+    if (from.id === to.id) return clone(stored.resource);
+    if (to.events.has(eventId)) throw errors.duplicate();
+    const moved = clone(stored.resource);
+    moved.organizer = organizerOf(to, ctx.user);
+    moved.htmlLink = htmlLink(eventId, to.id);
+    this.commit(from, { ...stored.resource, status: 'cancelled' }, this.store.nextUpdated(), ctx, false);
+    this.commit(to, moved, this.store.nextUpdated(), ctx, false);
+    return clone(moved);
+  }
+
   /** Writes a validated resource as a new version: fresh etag, `updated`, `sequence`, change counter; notifies. */
   private commit(cal: Calendar, resource: GoogleEvent, now: number, ctx: WriteContext, isNew: boolean): void {
     const prev = cal.events.get(resource.id);

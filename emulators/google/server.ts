@@ -241,6 +241,13 @@ export async function startGoogleEmulator(opts: GoogleEmulatorOptions = {}): Pro
       body: events.update(cal, req.params.eventId!, body(req), writeCtx(req, user, 'events.update')),
     };
   });
+  api('POST', '/calendars/:calendarId/events/:eventId/move', 'events.move', (req, user) => {
+    const from = events.resolveCalendar(user, req.params.calendarId!, 'writer');
+    const destination = req.query.get('destination');
+    if (!destination) throw errors.required('Required parameter: destination');
+    const to = events.resolveCalendar(user, destination, 'writer');
+    return { status: 200, body: events.move(from, to, req.params.eventId!, writeCtx(req, user, 'events.move')) };
+  });
   api('DELETE', '/calendars/:calendarId/events/:eventId', 'events.delete', (req, user) => {
     const cal = events.resolveCalendar(user, req.params.calendarId!, 'writer');
     events.delete(cal, req.params.eventId!, writeCtx(req, user, 'events.delete'));

@@ -107,7 +107,8 @@ function callsSince(before: Map<string, number>): Map<string, number> {
 /** Calls that change something on either side: Google event writes, Pipedrive POST/PATCH/DELETE. */
 function writesIn(calls: Map<string, number>): string[] {
   return [...calls.keys()].filter(
-    (key) => /^google events\.(insert|update|patch|delete) /.test(key) || /^pipedrive (POST|PATCH|DELETE) /.test(key),
+    (key) =>
+      /^google events\.(insert|update|patch|delete|move) /.test(key) || /^pipedrive (POST|PATCH|DELETE) /.test(key),
   );
 }
 
@@ -453,18 +454,43 @@ describe('Pipedrive → Google', () => {
     expect(eventsOfActivity(user, activity.id)).toHaveLength(1);
   });
 
-  it('writes to the newly chosen calendar after the user switches calendars', async () => {
+  it('writes to the newly chosen calendar after the user switches calendars, moving an edited event there', async () => {
     const user = await h.connectUser();
     const earlier = await createActivity(user, { subject: 'Before the switch' });
-    await theEventOf(user, earlier);
+    const original = await theEventOf(user, earlier);
     const dedicated = h.google.control.createCalendar(user.email, { summary: 'Pipedrive' });
 
     await configure(user, { calendarId: dedicated.id });
     const later = await createActivity(user, { subject: 'After the switch' });
+    const before = new Map(h.apiCalls);
     await updateActivity(user, earlier, { subject: 'Before the switch, edited' });
 
     expect((await theEventOf(user, later, dedicated.id)).summary).toBe('After the switch');
     expect(eventsOfActivity(user, later)).toEqual([]);
-    expect((await theEventOf(user, earlier, dedicated.id)).summary).toBe('Before the switch, edited');
+    // The earlier event moved: same id, now in the dedicated calendar only, and updated there.
+    const moved = await theEventOf(user, earlier, dedicated.id);
+    expect(moved).toMatchObject({ id: original.id, summary: 'Before the switch, edited' });
+    expect(eventsOfActivity(user, earlier)).toEqual([]);
+    expect(writesIn(callsSince(before)).sort()).toEqual(['google events.move 200', 'google events.update 200']);
+  });
+
+  it('moves an event exactly once when the step crashes between the move and saving the link', async () => {
+    const user = await h.connectUser();
+    const activity = await createActivity(user, { subject: 'Moving' });
+    const original = await theEventOf(user, activity);
+    const dedicated = h.google.control.createCalendar(user.email, { summary: 'Pipedrive' });
+    await configure(user, { calendarId: dedicated.id });
+
+    h.crashAt('after-google-move');
+    await updateActivity(user, activity, { subject: 'Moved' });
+
+    // The retry finds the event gone from the old calendar and adopts the moved one (409 on its id).
+    const moved = await eventually(async () => {
+      const [only, ...more] = eventsOfActivity(user, activity, dedicated.id);
+      return only?.summary === 'Moved' && more.length === 0 ? only : undefined;
+    });
+    expect(moved.id).toBe(original.id);
+    expect(eventsOfActivity(user, activity)).toEqual([]);
+    expect(h.google.control.listEvents(user.email, dedicated.id)).toHaveLength(1);
   });
 });

@@ -304,6 +304,73 @@ describe('events CRUD (official client)', () => {
     expect(list.data.accessRole).toBe('reader');
   });
 
+  it('moves an event to another calendar under the same id, leaving a deleted copy behind', async () => {
+    const target = (await h.cal.calendars.insert({ requestBody: { summary: 'Pipedrive' } })).data.id!;
+    const ev = (
+      await h.cal.events.insert({
+        calendarId: 'primary',
+        requestBody: { ...slot, id: 'move12345', summary: 'Call', extendedProperties: { private: { k: 'v' } } },
+      })
+    ).data;
+    const { data: sourceSync } = await h.cal.events.list({ calendarId: 'primary' });
+
+    const moved = (await h.cal.events.move({ calendarId: 'primary', eventId: ev.id!, destination: target })).data;
+    expect(moved).toMatchObject({ id: ev.id, summary: 'Call', status: 'confirmed', sequence: ev.sequence! + 1 });
+    expect(moved.organizer).toEqual({ email: target, displayName: 'Pipedrive', self: true });
+    expect(moved.etag).not.toBe(ev.etag);
+    expect((await h.cal.events.get({ calendarId: target, eventId: ev.id! })).data.etag).toBe(moved.etag);
+    // The source reports the event deleted, by get and by its incremental sync.
+    expect((await h.cal.events.get({ calendarId: 'primary', eventId: ev.id! })).data.status).toBe('cancelled');
+    const changes = (await h.cal.events.list({ calendarId: 'primary', syncToken: sourceSync.nextSyncToken! })).data;
+    expect(changes.items!.map((e) => [e.id, e.status])).toEqual([[ev.id, 'cancelled']]);
+
+    // Moving it again from the source finds it deleted; moving it back meets the deleted copy's id (409).
+    await expectGoogleError(
+      h.cal.events.move({ calendarId: 'primary', eventId: ev.id!, destination: target }),
+      410,
+      'deleted',
+    );
+    await expectGoogleError(
+      h.cal.events.move({ calendarId: target, eventId: ev.id!, destination: 'primary' }),
+      409,
+      'duplicate',
+    );
+  });
+
+  it('refuses to move an unknown event, an instance of a recurring one, or into a calendar the user cannot write', async () => {
+    const ro = h.emu.control.createCalendar('alice@example.com', { summary: 'RO' }, 'reader');
+    const target = (await h.cal.calendars.insert({ requestBody: { summary: 'Pipedrive' } })).data.id!;
+    await expectGoogleError(
+      h.cal.events.move({ calendarId: 'primary', eventId: 'unknown123', destination: target }),
+      404,
+      'notFound',
+    );
+    const ev = (await h.cal.events.insert({ calendarId: 'primary', requestBody: slot })).data;
+    await expectGoogleError(
+      h.cal.events.move({ calendarId: 'primary', eventId: ev.id!, destination: ro.id }),
+      403,
+      'requiredAccessLevel',
+    );
+    const series = (
+      await h.cal.events.insert({
+        calendarId: 'primary',
+        requestBody: {
+          start: { dateTime: '2030-01-07T09:00:00', timeZone: 'Europe/Berlin' },
+          end: { dateTime: '2030-01-07T09:15:00', timeZone: 'Europe/Berlin' },
+          recurrence: ['RRULE:FREQ=DAILY;COUNT=3'],
+        },
+      })
+    ).data;
+    const [instance] = (await h.cal.events.instances({ calendarId: 'primary', eventId: series.id! })).data.items!;
+    await expectGoogleError(
+      h.cal.events.move({ calendarId: 'primary', eventId: instance!.id!, destination: target }),
+      400,
+      'cannotChangeOrganizerOfInstance',
+    );
+    // Nothing moved.
+    expect((await h.cal.events.list({ calendarId: target })).data.items).toEqual([]);
+  });
+
   it('answers unknown routes with a Google-shaped 404', async () => {
     const res = await fetch(`${h.emu.url}/calendar/v3/nothing-here`);
     expect(res.status).toBe(404);
