@@ -172,15 +172,25 @@ export class EventService {
     moved.organizer = organizerOf(to, ctx.user);
     moved.htmlLink = htmlLink(eventId, to.id);
     this.commit(from, { ...stored.resource, status: 'cancelled' }, this.store.nextUpdated(), ctx, false);
-    this.commit(to, moved, this.store.nextUpdated(), ctx, false);
+    this.commit(to, moved, this.store.nextUpdated(), ctx, false, stored.resource.sequence);
     return clone(moved);
   }
 
-  /** Writes a validated resource as a new version: fresh etag, `updated`, `sequence`, change counter; notifies. */
-  private commit(cal: Calendar, resource: GoogleEvent, now: number, ctx: WriteContext, isNew: boolean): void {
+  /**
+   * Writes a validated resource as a new version: fresh etag, `updated`, `sequence`, change counter; notifies.
+   * The sequence continues from the stored version, or from `fromSequence` for an event arriving from elsewhere.
+   */
+  private commit(
+    cal: Calendar,
+    resource: GoogleEvent,
+    now: number,
+    ctx: WriteContext,
+    isNew: boolean,
+    fromSequence?: number,
+  ): void {
     const prev = cal.events.get(resource.id);
     resource.updated = rfc3339Ms(now);
-    resource.sequence = isNew ? 0 : (prev?.resource.sequence ?? 0) + 1;
+    resource.sequence = isNew ? 0 : (fromSequence ?? prev?.resource.sequence ?? 0) + 1;
     const change = this.store.nextChange();
     resource.etag = `"${now * 1000 + (change % 1000)}"`;
     const stored: StoredEvent = { resource, changeSeq: change };

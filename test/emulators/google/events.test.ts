@@ -306,12 +306,16 @@ describe('events CRUD (official client)', () => {
 
   it('moves an event to another calendar under the same id, leaving a deleted copy behind', async () => {
     const target = (await h.cal.calendars.insert({ requestBody: { summary: 'Pipedrive' } })).data.id!;
-    const ev = (
+    const created = (
       await h.cal.events.insert({
         calendarId: 'primary',
-        requestBody: { ...slot, id: 'move12345', summary: 'Call', extendedProperties: { private: { k: 'v' } } },
+        requestBody: { ...slot, id: 'move12345', summary: 'Draft', extendedProperties: { private: { k: 'v' } } },
       })
     ).data;
+    const ev = (
+      await h.cal.events.patch({ calendarId: 'primary', eventId: created.id!, requestBody: { summary: 'Call' } })
+    ).data;
+    expect(ev.sequence).toBe(1);
     const { data: sourceSync } = await h.cal.events.list({ calendarId: 'primary' });
 
     const moved = (await h.cal.events.move({ calendarId: 'primary', eventId: ev.id!, destination: target })).data;
