@@ -14,6 +14,7 @@ export default defineConfig({
           name: 'unit',
           include: ['test/unit/**/*.test.ts', 'test/emulators/**/*.test.ts'],
           testTimeout: 30_000,
+          expect: { requireAssertions: true },
         },
       },
       {
@@ -23,6 +24,8 @@ export default defineConfig({
           globalSetup: ['test/global-setup.ts'],
           testTimeout: 120_000,
           hookTimeout: 180_000,
+          // expect.poll's 1 s default is too short for a round trip through Temporal on a loaded 2-core machine.
+          expect: { requireAssertions: true, poll: { timeout: 15_000 } },
           // One Temporal server and one Postgres are shared; files run one at a time so tests do not
           // compete for the two cores and measure each other's load.
           fileParallelism: false,
