@@ -108,10 +108,11 @@ describe('change feeds', () => {
         },
       });
       await eventually(async () => (h.google.control.stats().push.dropped > dropped ? true : undefined));
-      await eventually(
+      const imported = await eventually(
         async () => activitiesOf(user).find((a) => a.subject === 'Nobody told us'),
         SAFETY_SECONDS * 1000 * 4,
       );
+      expect(imported).toMatchObject({ due_date: '2026-12-12', due_time: '09:00', duration: '00:30' });
     } finally {
       h.google.control.setFaults({});
     }

@@ -31,7 +31,9 @@ describe('workflow replay', () => {
   });
 
   it.each(histories)('replays $file against the current workflow code', async ({ file, history }) => {
-    await Worker.runReplayHistory({ workflowBundle: { code: inject('workflowBundleCode') } }, history, file);
+    await expect(
+      Worker.runReplayHistory({ workflowBundle: { code: inject('workflowBundleCode') } }, history, file),
+    ).resolves.toBeUndefined();
   });
 
   it('rejects a stored history when the workflow code changed incompatibly', async () => {
