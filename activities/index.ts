@@ -20,10 +20,12 @@ import { refreshLinkedEntity } from './sync/entity-rename.js';
 import { pullGoogleChanges, type PullSummary } from './sync/google-to-pipedrive.js';
 import type { SyncOutcome } from './sync/outcome.js';
 import { syncActivityToGoogle } from './sync/pipedrive-to-google.js';
+import { relocateEvents, type RelocateResult } from './sync/relocate.js';
 
 export type { SyncDeps as ActivityDeps } from './sync/context.js';
 export type { SyncOutcome } from './sync/outcome.js';
 export type { PullSummary } from './sync/google-to-pipedrive.js';
+export type { RelocateResult } from './sync/relocate.js';
 export type { ChannelInfo } from './feeds/watch-channel.js';
 export type { ReconcileResult } from './feeds/reconcile.js';
 export type { BatchReport, ScannedPage, UploadCounts, UploadFilter, UploadReport } from './backfill/activities.js';
@@ -74,6 +76,13 @@ export function createActivities(deps: SyncDeps) {
       const outcomes = await refreshLinkedEntity(await context(connectionId), entity, id);
       await audit(connectionId, outcomes);
       return outcomes;
+    },
+
+    /** After a calendar switch: a batch of linked events moved from the old calendar into the chosen one. */
+    async relocateEvents(connectionId: string): Promise<RelocateResult> {
+      const result = await relocateEvents(await context(connectionId), deps.relocateBatch);
+      await audit(connectionId, result.outcomes);
+      return result;
     },
 
     /** Incremental Google pull, each changed event applied to Pipedrive; a baseline when there is no token. */

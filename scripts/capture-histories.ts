@@ -1,8 +1,9 @@
 /**
  * Regenerates the workflow histories that the replay tests replay (`test/histories/*.json`). Run it after a
- * deliberate, versioned change to a workflow: `npm run capture-histories`. Each scenario drives a real
- * workflow through the real stack (dev server, Postgres, both emulators) and stores its history as the
- * SDK's `historyToJSON` writes it.
+ * deliberate, versioned change to a workflow: `npm run capture-histories`, or only some scenarios by name
+ * (`npm run capture-histories -- calendar-switch-relocation`) to add a new one while the histories recorded by
+ * older code keep guarding compatibility. Each scenario drives a real workflow through the real stack (dev
+ * server, Postgres, both emulators) and stores its history as the SDK's `historyToJSON` writes it.
  */
 import { startStandaloneHarness } from '../test/support/standalone-harness.js';
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -10,7 +11,7 @@ import path from 'node:path';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { decodePayloadsInJson } from '../lib/payload-codec.js';
 import type { PipedriveChange } from '../activities/pipedrive-change.js';
-import { type Harness } from '../test/support/sync-harness.js';
+import { type Harness, type SyncUser } from '../test/support/sync-harness.js';
 import { workflowIdFor } from '../workflows/names.js';
 import { projectRoot } from './provision/paths.js';
 
@@ -22,6 +23,22 @@ function webhook(action: 'create' | 'change' | 'delete', entity: string, id: num
     data: null,
     previous: null,
   };
+}
+
+/** The user creates an activity (10:00, 30 minutes) in Pipedrive; its webhook is delivered. */
+async function createActivity(
+  h: Harness,
+  user: SyncUser,
+  fields: { subject: string; type: string; due_date: string },
+): Promise<{ id: number }> {
+  const a = h.pipedrive.control.createActivity({
+    userId: user.pipedriveUserId,
+    due_time: '10:00',
+    duration: '00:30',
+    ...fields,
+  }) as { id: number };
+  await h.sync.pipedriveChanged(user.connectionId, webhook('create', 'activity', a.id));
+  return a;
 }
 
 interface Scenario {
@@ -36,15 +53,7 @@ const scenarios: Scenario[] = [
     async run(h) {
       const user = await h.connectUser();
       const pd = h.pipedrive.control;
-      const a = pd.createActivity({
-        userId: user.pipedriveUserId,
-        subject: 'Call',
-        type: 'call',
-        due_date: '2026-12-01',
-        due_time: '10:00',
-        duration: '00:30',
-      }) as { id: number };
-      await h.sync.pipedriveChanged(user.connectionId, webhook('create', 'activity', a.id));
+      const a = await createActivity(h, user, { subject: 'Call', type: 'call', due_date: '2026-12-01' });
       await h.settled(user.connectionId);
       pd.updateActivity(a.id, { subject: 'Call (moved)', due_time: '11:00' });
       await h.sync.pipedriveChanged(user.connectionId, webhook('change', 'activity', a.id));
@@ -82,13 +91,33 @@ const scenarios: Scenario[] = [
       return user.connectionId;
     },
   },
+  {
+    name: 'calendar-switch-relocation',
+    async run(h) {
+      const user = await h.connectUser();
+      for (const subject of ['Demo', 'Review']) {
+        await createActivity(h, user, { subject, type: 'meeting', due_date: '2026-12-03' });
+      }
+      await h.settled(user.connectionId);
+      const dedicated = h.google.control.createCalendar(user.email, { summary: 'Pipedrive' });
+      const { settings } = await h.sync.status(user.connectionId);
+      await h.sync.configure(user.connectionId, { ...settings, calendarId: dedicated.id });
+      await h.settled(user.connectionId);
+      return user.connectionId;
+    },
+  },
 ];
 
 async function main(): Promise<void> {
   await mkdir(historiesDir, { recursive: true });
+  const only = process.argv.slice(2);
+  const unknown = only.filter((name) => !scenarios.some((s) => s.name === name));
+  if (unknown.length > 0) {
+    throw new Error(`unknown scenario ${unknown.join(', ')}; known: ${scenarios.map((s) => s.name).join(', ')}`);
+  }
   const { h, stop } = await startStandaloneHarness('capture');
   try {
-    for (const scenario of scenarios) {
+    for (const scenario of scenarios.filter((s) => only.length === 0 || only.includes(s.name))) {
       const connectionId = await scenario.run(h);
       const history = await h.stack.client.workflow.getHandle(workflowIdFor(connectionId)).fetchHistory();
       const file = path.join(historiesDir, `${scenario.name}.json`);

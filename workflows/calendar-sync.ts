@@ -18,6 +18,7 @@ import {
   defineQuery,
   defineSignal,
   defineUpdate,
+  patched,
   proxyActivities,
   setHandler,
   sleep,
@@ -148,6 +149,9 @@ interface CarriedState {
 
 const RECENT_OUTCOMES = 20;
 
+/** Versioning marker of the relocation after a calendar switch (runs that switched before it keep replaying). */
+const RELOCATE_PATCH = 'relocate-events-after-calendar-switch';
+
 // ── Activities ───────────────────────────────────────────────────────────────────────────────────────────
 
 /** Failures the activities classify as permanent are not retried; everything else is, with backoff. */
@@ -254,6 +258,10 @@ class CalendarSync {
         // A fresh baseline of the (new) calendar: only what changes from now on is synced.
         this.queue.add({ kind: 'google' });
         this.scheduleSafetyNet();
+      }
+      if (parsed.settings.enabled && calendarChanged && patched(RELOCATE_PATCH)) {
+        // The events written to the old calendar follow, in batches after the baseline.
+        this.queue.add({ kind: 'relocate' });
       }
       return parsed.settings;
     });
@@ -440,6 +448,13 @@ class CalendarSync {
         case 'feeds':
           await this.refreshFeeds();
           break;
+        case 'relocate': {
+          const batch = await steps.relocateEvents(this.connectionId);
+          this.record(batch.outcomes);
+          // The rest after whatever arrived meanwhile: live changes do not wait for a long relocation.
+          if (batch.more) this.queue.add({ kind: 'relocate' });
+          break;
+        }
       }
       this.counters.processed++;
       this.failing = this.counters.failures > failuresBefore;
@@ -586,5 +601,7 @@ function describeItem(item: WorkItem): string {
       return 'pipedrive-reconciliation';
     case 'feeds':
       return 'change-feeds';
+    case 'relocate':
+      return 'calendar-relocation';
   }
 }

@@ -12,7 +12,9 @@ export type WorkItem =
   /** The Pipedrive safety net: `updated_since` reconciliation, and webhooks re-registered if Pipedrive dropped them. */
   | { kind: 'reconcile' }
   /** (Re)establish the change feeds: webhooks, and a fresh Google channel replacing any current one. */
-  | { kind: 'feeds' };
+  | { kind: 'feeds' }
+  /** After a calendar switch: move a batch of linked events from the old calendar into the chosen one. */
+  | { kind: 'relocate' };
 
 export function keyOf(item: WorkItem): string {
   switch (item.kind) {
@@ -23,6 +25,7 @@ export function keyOf(item: WorkItem): string {
     case 'google':
     case 'reconcile':
     case 'feeds':
+    case 'relocate':
       return item.kind;
   }
 }

@@ -96,6 +96,20 @@ export async function linksByLinkedEntity(
   return rows.map(toLink);
 }
 
+/** Up to `limit` links whose event is in another calendar than `calendarId` (left there by a calendar switch). */
+export async function linksOutsideCalendar(
+  db: pg.Pool,
+  connectionId: string,
+  calendarId: string,
+  limit: number,
+): Promise<Link[]> {
+  const { rows } = await db.query<LinkRow>(
+    'SELECT * FROM links WHERE connection_id = $1 AND calendar_id <> $2 ORDER BY activity_id LIMIT $3',
+    [connectionId, calendarId, limit],
+  );
+  return rows.map(toLink);
+}
+
 /**
  * Inserts or updates the pair's link. With `keepExisting`, a link that exists already wins (the upload of
  * unsynced activities: a live sync that linked the pair meanwhile wrote fresher data).

@@ -52,6 +52,8 @@ export interface SyncDeps {
   onApiCall?: ApiCallObserver;
   /** Fault injection for the crash tests: called at named points between side effects. */
   crashPoint?: (name: CrashPoint) => void;
+  /** Events moved per call after a calendar switch (default `RELOCATE_BATCH`; tests lower it). */
+  relocateBatch?: number;
 }
 
 export type CrashPoint = 'after-pipedrive-create' | 'after-google-insert' | 'after-google-move';

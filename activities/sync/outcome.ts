@@ -3,6 +3,6 @@ export interface SyncOutcome {
   direction: 'pipedrive-to-google' | 'google-to-pipedrive';
   /** e.g. 'activity:42' or 'event:abc' */
   subject: string;
-  result: 'created' | 'updated' | 'deleted' | 'unlinked' | 'echo' | 'ignored' | 'conflict-resolved';
+  result: 'created' | 'updated' | 'moved' | 'deleted' | 'unlinked' | 'echo' | 'ignored' | 'conflict-resolved';
   reason?: string;
 }

@@ -68,11 +68,12 @@ async function pushUpdate(
   fields: SyncedFields,
   link: Link,
 ): Promise<[SyncOutcome['result'], string]> {
-  // The calendar setting changed since this pair was linked: the event moves to the new calendar (or, when it
-  // is gone from the old one, is written there anew), then gets this change like any other.
+  // The calendar setting changed since this pair was linked (and the relocation has not reached it yet): the
+  // event moves to the new calendar (or, when it is gone from the old one, is written there anew), then gets
+  // this change like any other.
   const calendarId = ctx.settings.calendarId!;
   if (link.calendarId !== calendarId) {
-    const moved = await moveEvent(ctx, link.calendarId, calendarId, link.eventId);
+    const moved = await moveLinkedEvent(ctx, link, calendarId);
     if (!moved) {
       const written = await insertEvent(ctx, calendarId, activity, names, link.eventGeneration);
       await saveLink(
@@ -81,9 +82,7 @@ async function pushUpdate(
       );
       return ['created', 'calendar-changed'];
     }
-    ctx.deps.crashPoint?.('after-google-move');
-    link = { ...link, calendarId, googleEtag: moved.etag ?? null, googleUpdated: moved.updated ?? link.googleUpdated };
-    await saveLink(ctx.db, link);
+    link = moved;
   }
   const body = await eventBody(ctx, activity, names, link.eventGeneration);
   const updated = await updateEvent(ctx, link.calendarId, link.eventId, body, link.googleEtag);
@@ -131,6 +130,24 @@ async function pushUpdate(
   const mergedFields = syncedFieldsOrNull(merged, ctx, names) ?? resolution.merged;
   await saveLink(ctx.db, linkFor(ctx, merged, mergedFields, event, link.eventGeneration, link.calendarId, link.origin));
   return ['conflict-resolved', 'both-sides-changed'];
+}
+
+/**
+ * Moves a linked event from the calendar it was written to into `calendarId` and points the link there. Null
+ * when the event is no longer in its old calendar.
+ */
+export async function moveLinkedEvent(ctx: SyncContext, link: Link, calendarId: string): Promise<Link | null> {
+  const moved = await moveEvent(ctx, link.calendarId, calendarId, link.eventId);
+  if (!moved) return null;
+  ctx.deps.crashPoint?.('after-google-move');
+  const next = {
+    ...link,
+    calendarId,
+    googleEtag: moved.etag ?? null,
+    googleUpdated: moved.updated ?? link.googleUpdated,
+  };
+  await saveLink(ctx.db, next);
+  return next;
 }
 
 export function syncedFieldsOrNull(activity: PdActivity, ctx: SyncContext, names: LinkedNames): SyncedFields | null {

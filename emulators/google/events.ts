@@ -155,7 +155,7 @@ export class EventService {
   /**
    * `events.move`: the event leaves `from` (which keeps a deleted copy, so incremental syncs there report it
    * `cancelled`) and appears in `to` under the same id with that calendar as organizer. Instances of recurring
-   * events and non-default event types cannot be moved; an id already taken in `to` is a 409 like an insert.
+   * events and non-default event types cannot be moved; an id live in `to` already is a 409 like an insert.
    */
   move(from: Calendar, to: Calendar, eventId: string, ctx: WriteContext): GoogleEvent {
     if (this.virtualInstance(from, eventId)) throw errors.cannotChangeOrganizerOfInstance();
@@ -167,7 +167,9 @@ export class EventService {
     if (type !== undefined && type !== 'default')
       throw errors.badRequest(`Cannot move events of type ${String(type)}.`);
     if (from.id === to.id) return clone(stored.resource);
-    if (to.events.has(eventId)) throw errors.duplicate();
+    // A copy left behind by an earlier move (or deletion) does not block it: the event can move back.
+    const existing = to.events.get(eventId);
+    if (existing && existing.resource.status !== 'cancelled') throw errors.duplicate();
     const moved = clone(stored.resource);
     moved.organizer = organizerOf(to, ctx.user);
     moved.htmlLink = htmlLink(eventId, to.id);

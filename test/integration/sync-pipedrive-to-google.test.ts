@@ -9,7 +9,8 @@ import { startHarness, type Harness, type SyncUser } from '../support/sync-harne
 
 let h: Harness;
 beforeAll(async () => {
-  h = await startHarness();
+  // Relocation after a calendar switch in batches of one, so a few events show the batching.
+  h = await startHarness({ relocateBatch: 1 });
 });
 afterAll(async () => {
   await h.close();
@@ -454,43 +455,118 @@ describe('Pipedrive → Google', () => {
     expect(eventsOfActivity(user, activity.id)).toHaveLength(1);
   });
 
-  it('writes to the newly chosen calendar after the user switches calendars, moving an edited event there', async () => {
+  it('moves every linked event into the newly chosen calendar after a switch, unchanged and under the same id', async () => {
     const user = await h.connectUser();
-    const earlier = await createActivity(user, { subject: 'Before the switch' });
-    const original = await theEventOf(user, earlier);
+    const ids = [
+      await createActivity(user, { subject: 'First' }),
+      await createActivity(user, { subject: 'Second' }),
+      await createActivity(user, { subject: 'Deleted in Google meanwhile' }),
+    ];
+    const originals = await Promise.all(ids.map((id) => theEventOf(user, id)));
+    // Deleted in the old calendar without the sync hearing of it (no feeds here): the switch finds it gone.
+    h.google.control.deleteEvent(user.email, user.calendarId, originals[2]!.id);
     const dedicated = h.google.control.createCalendar(user.email, { summary: 'Pipedrive' });
+    const before = new Map(h.apiCalls);
 
     await configure(user, { calendarId: dedicated.id });
-    const later = await createActivity(user, { subject: 'After the switch' });
-    const before = new Map(h.apiCalls);
-    await updateActivity(user, earlier, { subject: 'Before the switch, edited' });
 
-    expect((await theEventOf(user, later, dedicated.id)).summary).toBe('After the switch');
-    expect(eventsOfActivity(user, later)).toEqual([]);
-    // The earlier event moved: same id, now in the dedicated calendar only, and updated there.
-    const moved = await theEventOf(user, earlier, dedicated.id);
-    expect(moved).toMatchObject({ id: original.id, summary: 'Before the switch, edited' });
-    expect(eventsOfActivity(user, earlier)).toEqual([]);
-    expect(writesIn(callsSince(before)).sort()).toEqual(['google events.move 200', 'google events.update 200']);
+    for (const i of [0, 1]) {
+      const moved = await theEventOf(user, ids[i]!, dedicated.id);
+      expect(moved).toMatchObject({ id: originals[i]!.id, summary: originals[i]!.summary });
+      expect(eventsOfActivity(user, ids[i]!)).toEqual([]);
+    }
+    // Two moves (one per batch), one answered 410 for the deleted event; nothing else was written anywhere.
+    const calls = callsSince(before);
+    expect(writesIn(calls).sort()).toEqual(['google events.move 200', 'google events.move 410']);
+    expect(calls.get('google events.move 200')).toBe(2);
+    expect(calls.get('google events.move 410')).toBe(1);
+    // The deleted event's activity stays in Pipedrive, unlinked: its next change writes a fresh event.
+    expect(h.pipedrive.control.getActivity(ids[2]!)).toMatchObject({ subject: 'Deleted in Google meanwhile' });
+    const { rows } = await h.stack.db.query('SELECT activity_id, calendar_id FROM links WHERE connection_id = $1', [
+      user.connectionId,
+    ]);
+    expect(rows.map((r) => [Number(r.activity_id), r.calendar_id]).sort()).toEqual([
+      [ids[0], dedicated.id],
+      [ids[1], dedicated.id],
+    ]);
+    await updateActivity(user, ids[2]!, { subject: 'Back again' });
+    expect((await theEventOf(user, ids[2]!, dedicated.id)).summary).toBe('Back again');
+
+    // Edits made in Google to a moved event reach Pipedrive again.
+    await user.calendar.events.patch({
+      calendarId: dedicated.id,
+      eventId: originals[0]!.id,
+      requestBody: { summary: 'Renamed in Google' },
+    });
+    await h.sync.googleChanged(user.connectionId);
+    await h.settled(user.connectionId);
+    expect(h.pipedrive.control.getActivity(ids[0]!)).toMatchObject({ subject: 'Renamed in Google' });
+
+    // Switching back brings every event back, the same ones again.
+    await configure(user, { calendarId: user.calendarId });
+    for (const i of [0, 1]) expect((await theEventOf(user, ids[i]!)).id).toBe(originals[i]!.id);
+    expect((await theEventOf(user, ids[2]!)).summary).toBe('Back again');
+    expect(h.google.control.listEvents(user.email, dedicated.id)).toEqual([]);
   });
 
-  it('moves an event exactly once when the step crashes between the move and saving the link', async () => {
+  it('moves an event that changes before the relocation reaches it along with that change', async () => {
+    const user = await h.connectUser();
+    const first = await createActivity(user, { subject: 'Relocated first' });
+    const edited = await createActivity(user, { subject: 'Edited before its turn' });
+    const original = await theEventOf(user, edited);
+    const dedicated = h.google.control.createCalendar(user.email, { summary: 'Pipedrive' });
+
+    // While paused, the switch queues the relocation and the edit queues behind it; the first batch (one event)
+    // puts the rest of the relocation after the edit, so the edit meets its event still in the old calendar.
+    await h.sync.pause(user.connectionId);
+    await h.sync.configure(user.connectionId, { ...DEFAULT_SETTINGS, enabled: true, calendarId: dedicated.id });
+    h.pipedrive.control.updateActivity(edited, { subject: 'Edited, then moved' }, { userId: user.pipedriveUserId });
+    await h.sync.pipedriveChanged(user.connectionId, webhook('change', 'activity', edited));
+    const before = new Map(h.apiCalls);
+    await h.sync.resume(user.connectionId);
+    await h.settled(user.connectionId);
+
+    expect(await theEventOf(user, edited, dedicated.id)).toMatchObject({
+      id: original.id,
+      summary: 'Edited, then moved',
+    });
+    expect(eventsOfActivity(user, edited)).toEqual([]);
+    expect(eventsOfActivity(user, first)).toEqual([]);
+    expect((await theEventOf(user, first, dedicated.id)).summary).toBe('Relocated first');
+    const calls = callsSince(before);
+    expect(calls.get('google events.move 200')).toBe(2);
+    expect(calls.get('google events.update 200')).toBe(1);
+    expect(calls.get('google events.insert 200')).toBeUndefined();
+    // The relocation moved only the first; the edit moved its own event (the sync step's calendar check).
+    const moves = (await h.sync.status(user.connectionId)).recent.filter((o) => o.result === 'moved');
+    expect(moves.map((o) => o.subject)).toEqual([`activity:${first}`]);
+  });
+
+  it('moves an event exactly once when the relocation crashes between the move and saving the link', async () => {
     const user = await h.connectUser();
     const activity = await createActivity(user, { subject: 'Moving' });
     const original = await theEventOf(user, activity);
     const dedicated = h.google.control.createCalendar(user.email, { summary: 'Pipedrive' });
-    await configure(user, { calendarId: dedicated.id });
 
     h.crashAt('after-google-move');
-    await updateActivity(user, activity, { subject: 'Moved' });
+    await configure(user, { calendarId: dedicated.id });
 
-    // The retry finds the event gone from the old calendar and adopts the moved one (409 on its id).
-    const moved = await eventually(async () => {
-      const [only, ...more] = eventsOfActivity(user, activity, dedicated.id);
-      return only?.summary === 'Moved' && more.length === 0 ? only : undefined;
-    });
-    expect(moved.id).toBe(original.id);
+    // The retry finds the event gone from the old calendar and already in the new one, and links it there.
+    const moved = await theEventOf(user, activity, dedicated.id);
+    expect(moved).toMatchObject({ id: original.id, summary: 'Moving' });
     expect(eventsOfActivity(user, activity)).toEqual([]);
     expect(h.google.control.listEvents(user.email, dedicated.id)).toHaveLength(1);
+    await updateActivity(user, activity, { subject: 'Moved' });
+    expect((await theEventOf(user, activity, dedicated.id)).summary).toBe('Moved');
+    expect(h.google.control.listEvents(user.email, dedicated.id)).toHaveLength(1);
+  });
+
+  it('writes new activities to the newly chosen calendar', async () => {
+    const user = await h.connectUser();
+    const dedicated = h.google.control.createCalendar(user.email, { summary: 'Pipedrive' });
+    await configure(user, { calendarId: dedicated.id });
+    const later = await createActivity(user, { subject: 'After the switch' });
+    expect((await theEventOf(user, later, dedicated.id)).summary).toBe('After the switch');
+    expect(eventsOfActivity(user, later)).toEqual([]);
   });
 });

@@ -42,6 +42,8 @@ export interface HarnessOptions {
   adminToken?: string;
   /** Serve OAuth and the settings page too (implies our HTTP server, and with it the change feeds). */
   web?: boolean;
+  /** Events moved per relocation batch after a calendar switch. */
+  relocateBatch?: number;
 }
 
 export interface SyncUser {
@@ -115,6 +117,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
       const key = `${side} ${route} ${status}`;
       apiCalls.set(key, (apiCalls.get(key) ?? 0) + 1);
     },
+    relocateBatch: opts.relocateBatch,
     crashPoint: (point) => {
       const left = crashes.get(point) ?? 0;
       if (left > 0) {

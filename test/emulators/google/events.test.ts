@@ -328,14 +328,24 @@ describe('events CRUD (official client)', () => {
     const changes = (await h.cal.events.list({ calendarId: 'primary', syncToken: sourceSync.nextSyncToken! })).data;
     expect(changes.items!.map((e) => [e.id, e.status])).toEqual([[ev.id, 'cancelled']]);
 
-    // Moving it again from the source finds it deleted; moving it back meets the deleted copy's id (409).
+    // Moving it again from the source finds it deleted there; moving it back works.
     await expectGoogleError(
       h.cal.events.move({ calendarId: 'primary', eventId: ev.id!, destination: target }),
       410,
       'deleted',
     );
+    const back = (await h.cal.events.move({ calendarId: target, eventId: ev.id!, destination: 'primary' })).data;
+    expect(back).toMatchObject({
+      id: ev.id,
+      status: 'confirmed',
+      organizer: { email: 'alice@example.com', self: true },
+    });
+    expect((await h.cal.events.get({ calendarId: target, eventId: ev.id! })).data.status).toBe('cancelled');
+    // An event live under the same id in the destination blocks the move.
+    await h.cal.events.insert({ calendarId: target, requestBody: { ...slot, id: 'taken12345' } });
+    await h.cal.events.insert({ calendarId: 'primary', requestBody: { ...slot, id: 'taken12345' } });
     await expectGoogleError(
-      h.cal.events.move({ calendarId: target, eventId: ev.id!, destination: 'primary' }),
+      h.cal.events.move({ calendarId: 'primary', eventId: 'taken12345', destination: target }),
       409,
       'duplicate',
     );

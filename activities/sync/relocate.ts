@@ -1,0 +1,63 @@
+/**
+ * After a calendar switch: the linked events still in the old calendar move into the new one, a batch per call
+ * (the workflow calls again while some are left, between the user's live changes). Only the chosen calendar is
+ * watched, so an event left behind would no longer bring its Google edits to Pipedrive.
+ *
+ * Each move keeps the event's id, content and attendees; its link is pointed at the new calendar right after.
+ * An event no longer in its old calendar was either moved by an earlier attempt of this batch (a crash between
+ * the move and the link) — then it is found in the new calendar and linked there — or deleted by the user while
+ * that calendar was no longer synced. That deletion is not applied to Pipedrive (it would act on a stale
+ * calendar); the pair is unlinked instead, and the activity's next change writes a fresh event.
+ */
+import { deleteLink, linksOutsideCalendar, saveLink } from '../store/links.js';
+import type { SyncContext } from './context.js';
+import { getEvent } from './google-event-writes.js';
+import type { SyncOutcome } from './outcome.js';
+import { moveLinkedEvent } from './pipedrive-to-google.js';
+
+export const RELOCATE_BATCH = 25;
+/** Half of Google's default per-user quota (600/min): the live sync keeps the other half. */
+export const RELOCATE_PER_MINUTE = 300;
+
+export interface RelocateResult {
+  outcomes: SyncOutcome[];
+  /** More events are still in another calendar. */
+  more: boolean;
+}
+
+export async function relocateEvents(ctx: SyncContext, batch = RELOCATE_BATCH): Promise<RelocateResult> {
+  const calendarId = ctx.settings.calendarId;
+  if (!ctx.settings.enabled || !calendarId) return { outcomes: [], more: false };
+  const links = await linksOutsideCalendar(ctx.db, ctx.connection.id, calendarId, batch + 1);
+  const outcomes: SyncOutcome[] = [];
+  const spacingMs = 60_000 / RELOCATE_PER_MINUTE;
+  const started = Date.now();
+  for (const [i, link] of links.slice(0, batch).entries()) {
+    const wait = started + i * spacingMs - Date.now();
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+    const outcome = (result: SyncOutcome['result'], reason: string): SyncOutcome => ({
+      direction: 'pipedrive-to-google',
+      subject: `activity:${link.activityId}`,
+      result,
+      reason,
+    });
+    if (await moveLinkedEvent(ctx, link, calendarId)) {
+      outcomes.push(outcome('moved', 'calendar-changed'));
+      continue;
+    }
+    const arrived = await getEvent(ctx, calendarId, link.eventId);
+    if (arrived) {
+      await saveLink(ctx.db, {
+        ...link,
+        calendarId,
+        googleEtag: arrived.etag ?? null,
+        googleUpdated: arrived.updated ?? link.googleUpdated,
+      });
+      outcomes.push(outcome('moved', 'calendar-changed'));
+    } else {
+      await deleteLink(ctx.db, ctx.connection.id, link.activityId);
+      outcomes.push(outcome('unlinked', 'event-gone-from-old-calendar'));
+    }
+  }
+  return { outcomes, more: links.length > batch };
+}
