@@ -441,6 +441,7 @@ class CalendarSync {
         case 'reconcile': {
           const found = await pulls.reconcile(this.connectionId);
           for (const id of found.activityIds) this.queue.add({ kind: 'activity', id });
+          if (found.relocationPending) this.queue.add({ kind: 'relocate' });
           // Pipedrive deletes webhooks after long failure streaks; put ours back.
           await steps.ensureWebhooks(this.connectionId);
           break;

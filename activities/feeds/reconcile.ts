@@ -15,7 +15,7 @@ import { contentHash } from '../../sync-rules/content-hash.js';
 import { classifyPipedriveChange } from '../../sync-rules/echo.js';
 import type { PdActivity } from '../../sync-rules/types.js';
 import { getLastSweep, getReconcileCursor, saveLastSweep, saveReconcileCursor } from '../store/reconcile-state.js';
-import { linkByActivity } from '../store/links.js';
+import { linkByActivity, linksOutsideCalendar } from '../store/links.js';
 import type { SyncContext } from '../sync/context.js';
 import { linkedNames } from '../sync/linked-names.js';
 import { syncedFieldsOrNull } from '../sync/pipedrive-to-google.js';
@@ -26,6 +26,11 @@ export interface ReconcileResult {
   /** Activities whose event is missing, stale or should be removed. */
   activityIds: number[];
   scanned: number;
+  /**
+   * Linked events are still in a calendar the user switched away from: the relocation stopped early (its step
+   * failed for good, e.g. during a long Google outage) and should run again.
+   */
+  relocationPending?: boolean;
 }
 
 export async function reconcilePipedrive(ctx: SyncContext): Promise<ReconcileResult> {
@@ -59,7 +64,9 @@ export async function reconcilePipedrive(ctx: SyncContext): Promise<ReconcileRes
     for (const id of await missingLinkedActivities(ctx)) ids.add(id);
     await saveLastSweep(ctx.db, ctx.connection.id, startedAt.toISOString());
   }
-  return { activityIds: [...ids], scanned };
+  const relocationPending =
+    (await linksOutsideCalendar(ctx.db, ctx.connection.id, ctx.settings.calendarId, 1)).length > 0;
+  return { activityIds: [...ids], scanned, relocationPending };
 }
 
 async function needsSync(ctx: SyncContext, activity: PdActivity): Promise<boolean> {

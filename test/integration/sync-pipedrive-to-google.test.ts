@@ -4,6 +4,8 @@ import type { PipedriveChange } from '../../activities/pipedrive-change.js';
 import { eventIdFor } from '../../sync-rules/event-id.js';
 import { readEventLinkProperties } from '../../sync-rules/event-properties.js';
 import { DEFAULT_SETTINGS, type SyncSettings } from '../../sync-rules/settings.js';
+import { reconcilePipedrive } from '../../activities/feeds/reconcile.js';
+import { loadSyncContext } from '../../activities/sync/context.js';
 import { eventually } from '../support/stack.js';
 import { startHarness, type Harness, type SyncUser } from '../support/sync-harness.js';
 
@@ -559,6 +561,18 @@ describe('Pipedrive → Google', () => {
     await updateActivity(user, activity, { subject: 'Moved' });
     expect((await theEventOf(user, activity, dedicated.id)).summary).toBe('Moved');
     expect(h.google.control.listEvents(user.email, dedicated.id)).toHaveLength(1);
+  });
+
+  it('has the safety net notice events left in an old calendar, so a relocation that stopped early resumes', async () => {
+    const user = await h.connectUser();
+    await createActivity(user, { subject: 'Left behind' });
+    const ctx = await loadSyncContext(h.deps, user.connectionId, 1);
+    expect((await reconcilePipedrive(ctx)).relocationPending).toBe(false);
+    await h.stack.db.query('UPDATE links SET calendar_id = $2 WHERE connection_id = $1', [
+      user.connectionId,
+      'calendar-switched-away-from@example.com',
+    ]);
+    expect((await reconcilePipedrive(ctx)).relocationPending).toBe(true);
   });
 
   it('writes new activities to the newly chosen calendar', async () => {
