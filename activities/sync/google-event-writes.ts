@@ -114,8 +114,9 @@ export async function updateEvent(
 
 /**
  * Moves an event to another calendar under the same id (`events.move`), so a calendar switch neither leaves the
- * old copy behind nor re-invites the attendees. Null when the event is no longer in `from` — deleted there, or
- * moved by an earlier attempt of this step, whose retry then adopts it in `to` by inserting with its id.
+ * old copy behind nor re-invites the attendees. Nobody is mailed about the move itself (`sendUpdates: none`,
+ * whatever the invitation setting): which of the user's calendars holds the event is not news to the guests.
+ * Null when the event is no longer in `from` (deleted there, or moved by an earlier attempt).
  */
 export async function moveEvent(
   ctx: SyncContext,
@@ -125,7 +126,7 @@ export async function moveEvent(
 ): Promise<calendar_v3.Schema$Event | null> {
   const result = await ctx.google.request(
     'events.move',
-    (cal) => cal.events.move({ calendarId: from, eventId, destination: to, sendUpdates: sendUpdatesFor(ctx.settings) }),
+    (cal) => cal.events.move({ calendarId: from, eventId, destination: to, sendUpdates: 'none' }),
     [404, 410],
   );
   return result.ok ? result.data : null;

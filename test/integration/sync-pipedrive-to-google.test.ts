@@ -362,6 +362,23 @@ describe('Pipedrive → Google', () => {
     expect(records.flatMap((r) => r.notified)).toContain('guest@globex.example');
   });
 
+  it('mails nobody about moving an event to a newly chosen calendar, even with invitations on', async () => {
+    const user = await h.connectUser({ sendInvitations: true });
+    const id = await createActivity(user, { attendees: [{ email: 'guest@globex.example' }] });
+    const event = await theEventOf(user, id);
+    const dedicated = h.google.control.createCalendar(user.email, { summary: 'Pipedrive' });
+
+    await configure(user, { sendInvitations: true, calendarId: dedicated.id });
+
+    expect((await theEventOf(user, id, dedicated.id)).id).toBe(event.id);
+    expect(h.google.control.inspectEvent(user.email, dedicated.id, event.id).lastSendUpdates).toBe('none');
+    const moves = h.google.control
+      .stats()
+      .invitations.filter((r) => r.eventId === event.id && r.operation === 'events.move');
+    expect(moves.length).toBeGreaterThan(0);
+    expect(moves.flatMap((r) => r.notified)).toEqual([]);
+  });
+
   it('adds the linked contact details with links back to Pipedrive when the setting is on', async () => {
     const user = await h.connectUser({ contactDetails: true });
     const pd = h.pipedrive.control;
