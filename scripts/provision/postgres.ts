@@ -45,7 +45,7 @@ export async function ensurePostgres(opts: LocalPostgresOptions): Promise<Postgr
   const log = opts.log ?? (() => {});
   const bin = await findPostgresBin(log);
   const owner = runAsUser();
-  const dataDir = owner ? rootSafeDir(opts.dataDir) : opts.dataDir;
+  const dataDir = postgresDataDir(opts.dataDir);
   const spawnAs = owner ? { uid: owner.uid, gid: owner.gid } : {};
 
   if (!existsSync(path.join(dataDir, 'PG_VERSION'))) {
@@ -135,6 +135,14 @@ function runAsUser(): { uid: number; gid: number } | undefined {
   const [, , uid, gid] = line?.split(':') ?? [];
   if (!uid || !gid) throw new Error('Running as root, but there is no `nobody` user to run Postgres as');
   return { uid: Number(uid), gid: Number(gid) };
+}
+
+/**
+ * Where the cluster for a requested data directory really lives: the directory itself, or, when running as root,
+ * a directory `nobody` can reach (see `rootSafeDir`). Whoever removes the requested directory removes this too.
+ */
+export function postgresDataDir(dataDir: string): string {
+  return runAsUser() ? rootSafeDir(dataDir) : dataDir;
 }
 
 /** A data directory `nobody` can reach: the requested one, moved under the system temp dir. */

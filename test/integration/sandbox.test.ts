@@ -12,6 +12,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { EncryptionCodec, encryptingDataConverter } from '../../lib/payload-codec.js';
 import { freePort } from '../../scripts/provision/free-port.js';
 import { projectRoot } from '../../scripts/provision/paths.js';
+import { postgresDataDir } from '../../scripts/provision/postgres.js';
 import { CONNECTION_ID } from '../../workflows/search-attributes.js';
 
 describe('npm run dev (the sandbox)', () => {
@@ -20,7 +21,11 @@ describe('npm run dev (the sandbox)', () => {
 
   afterAll(async () => {
     if (child && child.exitCode === null) child.kill('SIGKILL');
-    if (dataDir) await rm(dataDir, { recursive: true, force: true });
+    if (dataDir) {
+      // As root, the sandbox's Postgres cluster lives outside its data directory (postgres.ts): remove both.
+      await rm(postgresDataDir(path.join(dataDir, 'postgres')), { recursive: true, force: true });
+      await rm(dataDir, { recursive: true, force: true });
+    }
   });
 
   it('starts everything, shows the demo workflow, and stops cleanly on Ctrl-C', async () => {
