@@ -309,24 +309,6 @@ describe('settings', () => {
 });
 
 describe('upload unsynced', () => {
-  type ActivityFields = Parameters<Harness['pipedrive']['control']['createActivity']>[0];
-
-  /** Activities created in Pipedrive while the sync is off: no webhook reaches us, none has an event. */
-  function existingActivities(user: SyncUser, n: number, fields: Partial<ActivityFields> = {}): number[] {
-    return Array.from({ length: n }, (_, i) => {
-      const a = h.pipedrive.control.createActivity({
-        userId: user.pipedriveUserId,
-        subject: `Existing ${i}`,
-        type: 'call',
-        due_date: '2026-06-01',
-        due_time: '10:00',
-        duration: '00:30',
-        ...fields,
-      }) as { id: number };
-      return a.id;
-    });
-  }
-
   it('reports no upload before one was started', async () => {
     const user = await h.connectUser();
     expect(await admin.uploadProgress(user.connectionId)).toEqual({ connectionId: user.connectionId, progress: null });
@@ -334,8 +316,8 @@ describe('upload unsynced', () => {
 
   it('starts an upload whose progress reaches completed with an event for every activity in range', async () => {
     const user = await h.connectUser({ enabled: false });
-    existingActivities(user, 5);
-    existingActivities(user, 2, { due_date: '2027-03-01' });
+    h.unsyncedActivities(user, 5);
+    h.unsyncedActivities(user, 2, () => ({ due_date: '2027-03-01' }));
     await switchOn(user);
     const started = await admin.startUpload(user.connectionId, { from: '2026-01-01', to: '2026-12-31' });
     expect(started.uploadWorkflowId).toBe(`${workflowIdFor(user.connectionId)}:upload`);
@@ -366,7 +348,7 @@ describe('upload unsynced', () => {
 
   it('cancels a running upload', async () => {
     const user = await h.connectUser({ enabled: false });
-    existingActivities(user, 300);
+    h.unsyncedActivities(user, 300);
     await switchOn(user);
     await admin.startUpload(user.connectionId);
     await admin.cancelUpload(user.connectionId);

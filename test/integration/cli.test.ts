@@ -55,24 +55,6 @@ function cli(
   });
 }
 
-type ActivityFields = Parameters<Harness['pipedrive']['control']['createActivity']>[0];
-
-/** Activities created in Pipedrive while the sync is off: no webhook reaches us, none has an event. */
-function unsyncedActivities(user: SyncUser, n: number, fields: Partial<ActivityFields> = {}): number[] {
-  return Array.from({ length: n }, (_, i) => {
-    const a = h.pipedrive.control.createActivity({
-      userId: user.pipedriveUserId,
-      subject: `Existing ${i}`,
-      type: 'call',
-      due_date: '2026-06-01',
-      due_time: '10:00',
-      duration: '00:30',
-      ...fields,
-    }) as { id: number };
-    return a.id;
-  });
-}
-
 /** Switches the sync on: activities created while it was off have no event (until an upload). */
 async function switchOn(user: SyncUser): Promise<void> {
   const { settings } = (await getConnection(h.stack.db, user.connectionId))!;
@@ -274,8 +256,8 @@ describe('settings', () => {
 describe('upload unsynced', () => {
   it('watches an upload to 100% with plain progress lines when not on a terminal, and exits 0', async () => {
     const user = await h.connectUser({ enabled: false });
-    const ids = unsyncedActivities(user, 12);
-    unsyncedActivities(user, 3, { due_date: '2027-02-01' });
+    const ids = h.unsyncedActivities(user, 12);
+    h.unsyncedActivities(user, 3, () => ({ due_date: '2027-02-01' }));
     await switchOn(user);
     const r = await cli(['upload', user.connectionId, '--from', '2026-01-01', '--to', '2026-12-31', '--watch']);
     expect(r.stderr).toBe('');
@@ -296,7 +278,7 @@ describe('upload unsynced', () => {
 
   it('redraws a progress bar in place on a terminal until it reaches 100%', async () => {
     const user = await h.connectUser({ enabled: false });
-    unsyncedActivities(user, 8);
+    h.unsyncedActivities(user, 8);
     await switchOn(user);
     let written = '';
     const io = {
@@ -316,7 +298,7 @@ describe('upload unsynced', () => {
   it('reports "no upload" before one, starts one without --watch, and cancels it; a watcher then exits 1', async () => {
     const user = await h.connectUser({ enabled: false });
     expect((await cli(['upload-status', user.connectionId])).stdout).toBe(`No upload for ${user.connectionId}.\n`);
-    unsyncedActivities(user, 300);
+    h.unsyncedActivities(user, 300);
     await switchOn(user);
     const started = await cli(['upload', user.connectionId]);
     expect(started).toMatchObject({ code: 0, stderr: '' });

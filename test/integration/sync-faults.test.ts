@@ -9,6 +9,7 @@
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PipedriveChange } from '../../activities/pipedrive-change.js';
+import { seededRandom } from '../../emulators/shared/random.js';
 import { activityToSyncedFields, eventToSyncedFields } from '../../sync-rules/mapping.js';
 import type { SyncSettings } from '../../sync-rules/settings.js';
 import type { PdActivity } from '../../sync-rules/types.js';
@@ -21,18 +22,6 @@ const SEED = Number(process.env.SYNC_FAULTS_SEED ?? 20261126);
 const USERS = 10;
 const BATCHES = 9;
 const CHANGES_PER_BATCH = 6; // 10 users × 9 batches × 6 = 540 changes
-
-/** mulberry32: small, fast and reproducible from its seed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 let h: Harness;
 beforeAll(async () => {
@@ -65,7 +54,7 @@ class ChangeMaker {
     private readonly user: SyncUser,
     seed: number,
   ) {
-    this.random = prng(seed);
+    this.random = seededRandom(seed);
   }
 
   private int(lo: number, hi: number): number {

@@ -24,28 +24,6 @@ afterAll(async () => {
 /** The quota the tests give the upload: far above what they need, so only our own speed limits them. */
 const FAST = 100_000;
 
-type ActivityFields = Parameters<Harness['pipedrive']['control']['createActivity']>[0];
-
-/** The user's existing activities, created in the Pipedrive app before any sync (no webhook reaches us). */
-function createActivities(
-  user: SyncUser,
-  n: number,
-  fields: (i: number) => Partial<Omit<ActivityFields, 'userId'>> = () => ({}),
-): number[] {
-  return Array.from({ length: n }, (_, i) => {
-    const a = h.pipedrive.control.createActivity({
-      userId: user.pipedriveUserId,
-      subject: `Existing ${i}`,
-      type: 'call',
-      due_date: '2026-06-01',
-      due_time: '10:00',
-      duration: '00:30',
-      ...fields(i),
-    }) as { id: number };
-    return a.id;
-  });
-}
-
 function webhook(action: 'change' | 'delete', id: number): PipedriveChange {
   return {
     meta: { action, entity: 'activity', entity_id: String(id), id: `${id}-${action}-${Math.random()}` },
@@ -101,7 +79,7 @@ function pipedriveReads(): number {
 describe('upload unsynced activities', () => {
   it('uploads 1,000 existing activities with exactly one event each, counting already-linked ones as skipped', async () => {
     const user = await h.connectUser();
-    const ids = createActivities(user, 1000);
+    const ids = h.unsyncedActivities(user, 1000);
     // Three of them reached the calendar through the live sync already.
     for (const id of ids.slice(0, 3)) await h.sync.pipedriveChanged(user.connectionId, webhook('change', id));
     await h.settled(user.connectionId);
@@ -137,7 +115,7 @@ describe('upload unsynced activities', () => {
 
   it('runs one upload when the button is pressed twice, and stops cleanly when cancelled', async () => {
     const user = await h.connectUser();
-    const ids = createActivities(user, 300);
+    const ids = h.unsyncedActivities(user, 300);
     const parent = h.sync.client.workflow.getHandle(workflowIdFor(user.connectionId));
     // A slow pace (1,200 requests/min: batches of 30) so the upload is still running when cancelled.
     const press = () => parent.executeUpdate(uploadUnsynced, { args: [{ quotaPerMinute: 1200 }] });
@@ -166,7 +144,7 @@ describe('upload unsynced activities', () => {
 
   it('resumes after a worker restart and crashes between the Google write and the link, with one event per activity', async () => {
     const user = await h.connectUser();
-    const ids = createActivities(user, 400);
+    const ids = h.unsyncedActivities(user, 400);
     // Five writes crash after Google created the event but before the link is saved: their retries meet 409.
     h.crashAt('after-google-insert', 5);
     const conflictsBefore = h.apiCalls.get('google events.insert 409') ?? 0;
@@ -184,7 +162,7 @@ describe('upload unsynced activities', () => {
 
   it('continues as new during a long upload and carries on where it left off', async () => {
     const user = await h.connectUser();
-    const ids = createActivities(user, 600);
+    const ids = h.unsyncedActivities(user, 600);
     // Started directly with a tiny continue-as-new threshold: a new run after every two batches of 100.
     const handle = await h.sync.client.workflow.start(uploadUnsyncedWorkflow, {
       workflowId: uploadWorkflowIdFor(user.connectionId),
@@ -200,7 +178,7 @@ describe('upload unsynced activities', () => {
 
   it('keeps live edits made while the upload runs: every event ends with the activity’s latest state', async () => {
     const user = await h.connectUser();
-    const ids = createActivities(user, 300);
+    const ids = h.unsyncedActivities(user, 300);
     await h.sync.uploadUnsynced(user.connectionId, { quotaPerMinute: 3000 });
     await progressReaching(user, 75);
 
@@ -229,7 +207,7 @@ describe('upload unsynced activities', () => {
 
   it('uploads only activities due within from..to, and done ones only when asked', async () => {
     const user = await h.connectUser();
-    const [january, february, februaryDone, march, undated] = createActivities(
+    const [january, february, februaryDone, march, undated] = h.unsyncedActivities(
       user,
       5,
       (i) =>

@@ -4,13 +4,12 @@
  * configured through the environment; this file builds the rest of the stack itself so that no in-process
  * worker competes on the task queue.
  */
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
 import type { PipedriveChange } from '../../activities/pipedrive-change.js';
-import { saveCredentials, upsertConnection } from '../../activities/store/connections.js';
 import { SecretBox } from '../../activities/store/secret-box.js';
 import { SyncClient } from '../../client/sync-client.js';
 import { startGoogleEmulator, type GoogleEmulator } from '../../emulators/google/index.js';
@@ -18,6 +17,7 @@ import { startPipedriveEmulator, type PipedriveEmulator } from '../../emulators/
 import { DEFAULT_SETTINGS } from '../../sync-rules/settings.js';
 import type { PdActivity } from '../../sync-rules/types.js';
 import { connectStack, eventually, type Stack } from '../support/stack.js';
+import { registerAccounts } from '../support/sync-harness.js';
 import { startWorkerProcess, type WorkerProcess } from '../support/worker-process.js';
 
 let stack: Stack;
@@ -82,23 +82,12 @@ async function settled(connectionId: string, timeoutMs: number) {
 
 /** Connects a Pipedrive + Google user as the product does (encrypted credentials) and enables a two-way sync. */
 async function connectUser(companyId: number) {
-  const suffix = randomUUID().slice(0, 8);
-  const email = `crash-${suffix}@example.com`;
-  const pd = pipedrive.control.createUser({ companyId, name: `Crash ${suffix}`, email });
-  const g = google.control.createUser({ email });
-  const connectionId = `crash-${suffix}`;
-  await upsertConnection(stack.db, {
-    id: connectionId,
-    displayName: email,
-    pipedriveUserId: pd.userId,
-    pipedriveCompanyId: companyId,
-    pipedriveApiDomain: pipedrive.url,
-    googleEmail: email,
-  });
-  await saveCredentials(stack.db, secrets, connectionId, 'pipedrive', { kind: 'api-token', token: pd.apiToken });
-  await saveCredentials(stack.db, secrets, connectionId, 'google', {
-    refreshToken: g.refreshToken,
-    accessToken: g.accessToken,
+  const { connectionId, email, pd, g } = await registerAccounts({
+    db: stack.db,
+    secrets,
+    google,
+    pipedrive,
+    companyId,
   });
   await sync.configure(connectionId, {
     ...DEFAULT_SETTINGS,

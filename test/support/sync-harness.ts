@@ -46,6 +46,8 @@ export interface HarnessOptions {
   relocateBatch?: number;
 }
 
+type ActivityFields = Omit<Parameters<PipedriveEmulator['control']['createActivity']>[0], 'userId'>;
+
 export interface SyncUser {
   connectionId: string;
   pipedriveUserId: number;
@@ -72,10 +74,47 @@ export interface Harness {
   /** Set to make the activities crash at a named point (once per call of the returned disarm). */
   crashAt(point: CrashPoint, times?: number): void;
   connectUser(settings?: Partial<SyncSettings>): Promise<SyncUser>;
+  /**
+   * The user's existing activities, created in Pipedrive while no sync listens (no webhook reaches us, none has an
+   * event): what "Upload unsynced activities" is for. `fields(i)` overrides the defaults of the i-th one.
+   */
+  unsyncedActivities(user: SyncUser, n: number, fields?: (i: number) => Partial<ActivityFields>): number[];
   /** Waits until the workflow has nothing queued and is not busy, then returns its status. */
   settled(connectionId: string, timeoutMs?: number): Promise<SyncStatus>;
   restartWorker(): Promise<void>;
   close(): Promise<void>;
+}
+
+/**
+ * A new Pipedrive user and Google account in the emulators, connected as the product stores them: a connection
+ * row and both credentials encrypted with `secrets`. The sync itself is not configured yet.
+ */
+export async function registerAccounts(env: {
+  db: Stack['db'];
+  secrets: SecretBox;
+  google: GoogleEmulator;
+  pipedrive: PipedriveEmulator;
+  companyId: number;
+}) {
+  const suffix = randomUUID().slice(0, 8);
+  const email = `user-${suffix}@example.com`;
+  const pd = env.pipedrive.control.createUser({ companyId: env.companyId, name: `User ${suffix}`, email });
+  const g = env.google.control.createUser({ email });
+  const connectionId = `conn-${suffix}`;
+  await upsertConnection(env.db, {
+    id: connectionId,
+    displayName: email,
+    pipedriveUserId: pd.userId,
+    pipedriveCompanyId: env.companyId,
+    pipedriveApiDomain: env.pipedrive.url,
+    googleEmail: email,
+  });
+  await saveCredentials(env.db, env.secrets, connectionId, 'pipedrive', { kind: 'api-token', token: pd.apiToken });
+  await saveCredentials(env.db, env.secrets, connectionId, 'google', {
+    refreshToken: g.refreshToken,
+    accessToken: g.accessToken,
+  });
+  return { connectionId, email, pd, g };
 }
 
 export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> {
@@ -156,27 +195,27 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     crashAt(point, times = 1) {
       crashes.set(point, times);
     },
+    unsyncedActivities(user, n, fields = () => ({})) {
+      return Array.from({ length: n }, (_, i) => {
+        const a = pipedrive.control.createActivity({
+          userId: user.pipedriveUserId,
+          subject: `Existing ${i}`,
+          type: 'call',
+          due_date: '2026-06-01',
+          due_time: '10:00',
+          duration: '00:30',
+          ...fields(i),
+        }) as { id: number };
+        return a.id;
+      });
+    },
     async connectUser(settings = {}) {
-      const suffix = randomUUID().slice(0, 8);
-      const email = `user-${suffix}@example.com`;
-      const pd = pipedrive.control.createUser({ companyId, name: `User ${suffix}`, email });
-      const g = google.control.createUser({ email });
-      const connectionId = `conn-${suffix}`;
-      await upsertConnection(stack.db, {
-        id: connectionId,
-        displayName: email,
-        pipedriveUserId: pd.userId,
-        pipedriveCompanyId: companyId,
-        pipedriveApiDomain: pipedrive.url,
-        googleEmail: email,
-      });
-      await saveCredentials(stack.db, deps.secrets, connectionId, 'pipedrive', {
-        kind: 'api-token',
-        token: pd.apiToken,
-      });
-      await saveCredentials(stack.db, deps.secrets, connectionId, 'google', {
-        refreshToken: g.refreshToken,
-        accessToken: g.accessToken,
+      const { connectionId, email, pd, g } = await registerAccounts({
+        db: stack.db,
+        secrets: deps.secrets,
+        google,
+        pipedrive,
+        companyId,
       });
       await sync.configure(connectionId, {
         ...DEFAULT_SETTINGS,
