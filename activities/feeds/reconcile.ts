@@ -11,14 +11,11 @@
  *
  * Only ids are returned: the workflow queues them like webhooks, so a change seen by both paths syncs once.
  */
-import { contentHash } from '../../sync-rules/content-hash.js';
-import { classifyPipedriveChange } from '../../sync-rules/echo.js';
 import type { PdActivity } from '../../sync-rules/types.js';
 import { getLastSweep, getReconcileCursor, saveLastSweep, saveReconcileCursor } from '../store/reconcile-state.js';
 import { linkByActivity, linksOutsideCalendar } from '../store/links.js';
 import type { SyncContext } from '../sync/context.js';
-import { linkedNames } from '../sync/linked-names.js';
-import { syncedFieldsOrNull } from '../sync/pipedrive-to-google.js';
+import { classifyActivity } from '../sync/pipedrive-to-google.js';
 
 const OVERLAP_MS = 60_000;
 
@@ -71,15 +68,7 @@ export async function reconcilePipedrive(ctx: SyncContext): Promise<ReconcileRes
 
 async function needsSync(ctx: SyncContext, activity: PdActivity): Promise<boolean> {
   const link = await linkByActivity(ctx.db, ctx.connection.id, activity.id);
-  const names = await linkedNames(ctx, activity);
-  const fields = syncedFieldsOrNull(activity, ctx, names);
-  const decision = classifyPipedriveChange({
-    activity,
-    link: link ? { eventId: link.eventId, lastWrittenHash: link.lastWrittenHash } : null,
-    settings: ctx.settings,
-    ownerId: ctx.ownerId,
-    observedHash: fields ? contentHash(fields) : null,
-  });
+  const { decision } = await classifyActivity(ctx, activity, link);
   return decision.decision === 'apply';
 }
 

@@ -14,6 +14,27 @@ export interface WatchChannel {
   state: 'active' | 'stopped';
 }
 
+interface ChannelRow {
+  channel_id: string;
+  connection_id: string;
+  calendar_id: string;
+  resource_id: string | null;
+  token_hash: string;
+  expiration: Date;
+  state: 'active' | 'stopped';
+}
+
+function toChannel(r: ChannelRow): WatchChannel {
+  return {
+    channelId: r.channel_id,
+    connectionId: r.connection_id,
+    calendarId: r.calendar_id,
+    resourceId: r.resource_id,
+    expiration: r.expiration.toISOString(),
+    state: r.state,
+  };
+}
+
 export function hashToken(token: string): string {
   return createHash('sha256').update(token).digest('hex');
 }
@@ -32,22 +53,11 @@ export async function markChannelStopped(db: pg.Pool, channelId: string): Promis
 }
 
 export async function activeChannels(db: pg.Pool, connectionId: string): Promise<WatchChannel[]> {
-  const { rows } = await db.query<{
-    channel_id: string;
-    connection_id: string;
-    calendar_id: string;
-    resource_id: string | null;
-    expiration: Date;
-    state: 'active' | 'stopped';
-  }>(`SELECT * FROM watch_channels WHERE connection_id = $1 AND state = 'active' ORDER BY created_at`, [connectionId]);
-  return rows.map((r) => ({
-    channelId: r.channel_id,
-    connectionId: r.connection_id,
-    calendarId: r.calendar_id,
-    resourceId: r.resource_id,
-    expiration: r.expiration.toISOString(),
-    state: r.state,
-  }));
+  const { rows } = await db.query<ChannelRow>(
+    `SELECT * FROM watch_channels WHERE connection_id = $1 AND state = 'active' ORDER BY created_at`,
+    [connectionId],
+  );
+  return rows.map(toChannel);
 }
 
 export type ChannelCheck =
@@ -62,15 +72,7 @@ export async function checkNotification(
   resourceId: string | undefined,
   now = new Date(),
 ): Promise<ChannelCheck> {
-  const { rows } = await db.query<{
-    channel_id: string;
-    connection_id: string;
-    calendar_id: string;
-    resource_id: string | null;
-    token_hash: string;
-    expiration: Date;
-    state: 'active' | 'stopped';
-  }>('SELECT * FROM watch_channels WHERE channel_id = $1', [channelId]);
+  const { rows } = await db.query<ChannelRow>('SELECT * FROM watch_channels WHERE channel_id = $1', [channelId]);
   const r = rows[0];
   if (!r) return { ok: false, why: 'unknown-channel' };
   const expected = Buffer.from(r.token_hash, 'hex');
@@ -79,15 +81,5 @@ export async function checkNotification(
   if (r.state === 'stopped') return { ok: false, why: 'stopped' };
   if (r.expiration.getTime() <= now.getTime()) return { ok: false, why: 'expired' };
   if (r.resource_id && resourceId && r.resource_id !== resourceId) return { ok: false, why: 'wrong-resource' };
-  return {
-    ok: true,
-    channel: {
-      channelId: r.channel_id,
-      connectionId: r.connection_id,
-      calendarId: r.calendar_id,
-      resourceId: r.resource_id,
-      expiration: r.expiration.toISOString(),
-      state: r.state,
-    },
-  };
+  return { ok: true, channel: toChannel(r) };
 }

@@ -26,16 +26,7 @@ export async function syncActivityToGoogle(ctx: SyncContext, activityId: number)
     ctx.pipedrive.getActivity(activityId),
     linkByActivity(ctx.db, ctx.connection.id, activityId),
   ]);
-  const names = activity ? await linkedNames(ctx, activity) : {};
-  const fields = activity ? syncedFieldsOrNull(activity, ctx, names) : null;
-
-  const decision = classifyPipedriveChange({
-    activity,
-    link: link ? { eventId: link.eventId, lastWrittenHash: link.lastWrittenHash } : null,
-    settings: ctx.settings,
-    ownerId: ctx.ownerId,
-    observedHash: fields ? contentHash(fields) : null,
-  });
+  const { decision, names, fields } = await classifyActivity(ctx, activity, link);
   if (decision.decision === 'echo') return outcome('echo');
   if (decision.decision === 'ignore') return outcome('ignored', decision.reason);
 
@@ -58,6 +49,23 @@ export async function syncActivityToGoogle(ctx: SyncContext, activityId: number)
     case 'update-event':
       return outcome(...(await pushUpdate(ctx, activity!, names, fields!, link!)));
   }
+}
+
+/**
+ * What the sync rules make of an activity's current state next to its link, with the linked names and synced
+ * fields that decision was based on. The safety net's reconciliation asks the same question.
+ */
+export async function classifyActivity(ctx: SyncContext, activity: PdActivity | null, link: Link | null) {
+  const names: LinkedNames = activity ? await linkedNames(ctx, activity) : {};
+  const fields = activity ? syncedFieldsOrNull(activity, ctx, names) : null;
+  const decision = classifyPipedriveChange({
+    activity,
+    link: link ? { eventId: link.eventId, lastWrittenHash: link.lastWrittenHash } : null,
+    settings: ctx.settings,
+    ownerId: ctx.ownerId,
+    observedHash: fields ? contentHash(fields) : null,
+  });
+  return { decision, names, fields };
 }
 
 /** Updates the linked event; when the user changed it in Google meanwhile, merges field by field. */
@@ -140,14 +148,14 @@ export async function moveLinkedEvent(ctx: SyncContext, link: Link, calendarId: 
   const moved = await moveEvent(ctx, link.calendarId, calendarId, link.eventId);
   if (!moved) return null;
   ctx.deps.crashPoint?.('after-google-move');
-  const next = {
-    ...link,
-    calendarId,
-    googleEtag: moved.etag ?? null,
-    googleUpdated: moved.updated ?? link.googleUpdated,
-  };
+  const next = linkInCalendar(link, calendarId, moved);
   await saveLink(ctx.db, next);
   return next;
+}
+
+/** The link of an event that now lives in `calendarId`, as Google last returned it there. */
+export function linkInCalendar(link: Link, calendarId: string, event: calendar_v3.Schema$Event): Link {
+  return { ...link, calendarId, googleEtag: event.etag ?? null, googleUpdated: event.updated ?? link.googleUpdated };
 }
 
 export function syncedFieldsOrNull(activity: PdActivity, ctx: SyncContext, names: LinkedNames): SyncedFields | null {

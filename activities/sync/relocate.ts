@@ -13,7 +13,7 @@ import { deleteLink, linksOutsideCalendar, saveLink } from '../store/links.js';
 import type { SyncContext } from './context.js';
 import { getEvent } from './google-event-writes.js';
 import type { SyncOutcome } from './outcome.js';
-import { moveLinkedEvent } from './pipedrive-to-google.js';
+import { linkInCalendar, moveLinkedEvent } from './pipedrive-to-google.js';
 
 export const RELOCATE_BATCH = 25;
 /** Half of Google's default per-user quota (600/min): the live sync keeps the other half. */
@@ -47,12 +47,7 @@ export async function relocateEvents(ctx: SyncContext, batch = RELOCATE_BATCH): 
     }
     const arrived = await getEvent(ctx, calendarId, link.eventId);
     if (arrived) {
-      await saveLink(ctx.db, {
-        ...link,
-        calendarId,
-        googleEtag: arrived.etag ?? null,
-        googleUpdated: arrived.updated ?? link.googleUpdated,
-      });
+      await saveLink(ctx.db, linkInCalendar(link, calendarId, arrived));
       outcomes.push(outcome('moved', 'calendar-changed'));
     } else {
       await deleteLink(ctx.db, ctx.connection.id, link.activityId);

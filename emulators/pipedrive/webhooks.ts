@@ -35,15 +35,9 @@ export interface ChangeEvent {
  * it, from where, and when to the millisecond — `update_time` has second precision only, like Pipedrive's.
  * Emulator inspection only (real Pipedrive has no such log); benchmarks time API writes with it.
  */
-export interface ChangeRecord {
+export interface ChangeRecord extends Omit<ChangeEvent, 'data' | 'previous'> {
   /** Epoch ms of the commit (the moment the record was stored and its webhooks fanned out). */
   atMs: number;
-  action: ChangeAction;
-  entity: EntityName;
-  entityId: number;
-  companyId: number;
-  userId: number;
-  changeSource: ChangeSource;
   /** Names of the fields whose value changed (`change` only; empty for create/delete). */
   changedFields: string[];
 }
