@@ -17,7 +17,7 @@ import { startPipedriveEmulator, type PipedriveEmulator } from '../../emulators/
 import { DEFAULT_SETTINGS } from '../../sync-rules/settings.js';
 import type { PdActivity } from '../../sync-rules/types.js';
 import { connectStack, eventually, type Stack } from '../support/stack.js';
-import { registerAccounts } from '../support/sync-harness.js';
+import { registerAccounts, settled } from '../support/sync-harness.js';
 import { startWorkerProcess, type WorkerProcess } from '../support/worker-process.js';
 
 let stack: Stack;
@@ -69,17 +69,6 @@ async function startWorker(): Promise<WorkerProcess> {
   return w;
 }
 
-async function settled(connectionId: string, timeoutMs: number) {
-  return eventually(
-    async () => {
-      const s = await sync.status(connectionId);
-      return s.queued === 0 && s.state !== 'syncing' ? s : undefined;
-    },
-    timeoutMs,
-    `the sync of ${connectionId} to settle`,
-  );
-}
-
 /** Connects a Pipedrive + Google user as the product does (encrypted credentials) and enables a two-way sync. */
 async function connectUser(companyId: number) {
   const { connectionId, email, pd, g } = await registerAccounts({
@@ -95,7 +84,7 @@ async function connectUser(companyId: number) {
     mode: 'two-way',
     calendarId: g.primaryCalendarId,
   });
-  await settled(connectionId, 20_000);
+  await settled(sync, connectionId);
   return { connectionId, pipedriveUserId: pd.userId, email, calendarId: g.primaryCalendarId };
 }
 
@@ -157,7 +146,7 @@ describe('a worker killed mid-queue', () => {
     );
 
     await startWorker();
-    const status = await settled(user.connectionId, 120_000);
+    const status = await settled(sync, user.connectionId, 120_000);
     expect(status.failures, JSON.stringify(status.lastError)).toBe(0);
 
     // Every Pipedrive activity has exactly one event, and there are no other events than these and Google's.

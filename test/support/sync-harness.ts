@@ -117,6 +117,18 @@ export async function registerAccounts(env: {
   return { connectionId, email, pd, g };
 }
 
+/** Waits until the user's workflow has nothing queued and is not busy, then returns its status. */
+export function settled(sync: SyncClient, connectionId: string, timeoutMs = 20_000): Promise<SyncStatus> {
+  return eventually(
+    async () => {
+      const s = await sync.status(connectionId);
+      return s.queued === 0 && s.state !== 'syncing' ? s : undefined;
+    },
+    timeoutMs,
+    `the sync of ${connectionId} to settle`,
+  );
+}
+
 export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> {
   const stack = await connectStack(opts.addresses);
   const google = await startGoogleEmulator({
@@ -239,16 +251,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
         calendar: calendar({ version: 'v3', auth, rootUrl: `${google.url}/`, retry: false }),
       };
     },
-    async settled(connectionId, timeoutMs = 20_000) {
-      return eventually(
-        async () => {
-          const s = await sync.status(connectionId);
-          return s.queued === 0 && s.state !== 'syncing' ? s : undefined;
-        },
-        timeoutMs,
-        `the sync of ${connectionId} to settle`,
-      );
-    },
+    settled: (connectionId, timeoutMs) => settled(sync, connectionId, timeoutMs),
     async restartWorker() {
       running.worker.shutdown();
       await running.done;
