@@ -116,7 +116,14 @@ export async function serve(router: Router, opts: ServeOptions): Promise<Running
   });
 
   async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://emulator.local');
+    let url: URL;
+    try {
+      // A request target the URL parser rejects (`//a:99999/`, `//[`) is the client's error, not a crash:
+      // this handler runs detached (`void`), so an exception here would be an unhandled rejection.
+      url = new URL(req.url ?? '/', 'http://emulator.local');
+    } catch {
+      return send(res, { status: 400, body: { error: 'invalid request target' }, headers: { connection: 'close' } });
+    }
     let emuReq: EmuRequest | undefined;
     try {
       const rawBody = await readBody(req, maxBody);

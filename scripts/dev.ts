@@ -89,7 +89,8 @@ async function main(): Promise<void> {
       uiPort,
       dbFilename: path.join(dataDir, 'temporal.db'),
       // Payloads are encrypted; the UI decrypts them through our HTTP server's codec endpoint.
-      extraArgs: ['--ui-codec-endpoint', `http://127.0.0.1:${httpPort}/codec`],
+      // localhost like the UI, so the codec cookie (SameSite=Strict) goes along with the UI's requests.
+      extraArgs: ['--ui-codec-endpoint', `http://localhost:${httpPort}/codec`],
       log,
     });
     stops.push(() => temporal.stop());
@@ -151,10 +152,10 @@ async function main(): Promise<void> {
     );
     stops.push(() => client.connection.close());
     const sync = new SyncClient(client, DEFAULT_TASK_QUEUE);
-    // The dev server's UI sends no token to the codec endpoint: the sandbox lets the UI's (loopback) origin in
-    // without one. Never set CODEC_ALLOW_UNAUTHENTICATED_ORIGIN in production (README, "Payload encryption").
+    // The UI reaches the codec endpoint cross-origin; it decodes once the operator signed in at /codec/sign-in
+    // with the admin token and turned on "Include cross-origin credentials" in the UI's codec settings.
     const codec = codecEndpointFromEnv(payloadCodec, 'default', {
-      CODEC_ALLOW_UNAUTHENTICATED_ORIGIN: `http://localhost:${uiPort}`,
+      CODEC_CORS_ORIGINS: `http://localhost:${uiPort}`,
       ...process.env,
     });
     const adminToken = await sandboxAdminToken(dataDir);
@@ -172,6 +173,8 @@ async function main(): Promise<void> {
           publicUrl: `http://localhost:${httpPort}`,
           sessionSecret: createHash('sha256').update(`session:${adminToken}`).digest(),
           googleLoginHint: demo.google.email,
+          // The emulator stands in for https://<company>.pipedrive.com; production lists nothing here.
+          allowedPipedriveApiOrigins: [pipedrive.url],
         },
       },
       httpPort,
@@ -212,6 +215,9 @@ async function main(): Promise<void> {
     log(`Google emulator   ${google.url} (demo user ${demo.google.email})`);
     log(
       `Pipedrive emul.   ${pipedrive.url} (demo user ${demo.pipedrive.userId}, API token ${demo.pipedrive.apiToken})`,
+    );
+    log(
+      `Codec sign-in     http://localhost:${httpPort}/codec/sign-in (admin token below; lets the UI decode payloads)`,
     );
     log(`Admin CLI         CALENDAR_SYNC_URL=${http.url} CALENDAR_SYNC_ADMIN_TOKEN=${adminToken} npm run cli -- help`);
     log('Ctrl-C stops everything.');

@@ -171,3 +171,12 @@ export async function deleteCredentials(db: pg.Pool, id: string, provider?: Prov
     [id, provider ?? null],
   );
 }
+
+/** The unique index that allows one connection per Pipedrive (company, user); see its migration. */
+export const ONE_CONNECTION_PER_PIPEDRIVE_USER = 'connections_one_per_pipedrive_user';
+
+/** True when a write failed because another connection already holds this Pipedrive (company, user). */
+export function isPipedriveUserTaken(err: unknown): boolean {
+  const e = err as { code?: string; constraint?: string } | null;
+  return e?.code === '23505' && e.constraint === ONE_CONNECTION_PER_PIPEDRIVE_USER;
+}

@@ -15,14 +15,14 @@ import { WorkflowUpdateFailedError } from '@temporalio/client';
 import type pg from 'pg';
 import { z } from 'zod';
 import { getConnection, listConnections, type Connection } from '../../activities/store/connections.js';
-import { HttpError, type EmuRequest as Request, type Router } from '../../lib/http-server.js';
+import type { FastifyBaseLogger, FastifyInstance, FastifyRequest } from 'fastify';
 import { parseSettings, type SyncSettings } from '../../sync-rules/settings.js';
 import { status as statusQuery, type SyncStatus } from '../../workflows/calendar-sync.js';
 import { workflowIdFor } from '../../workflows/names.js';
 import { parseUploadOptions } from '../../workflows/upload-unsynced.js';
 import { SYNC_STATE, type SyncState } from '../../workflows/search-attributes.js';
 import { recentAudit } from '../../activities/audit-log.js';
-import type { Logger } from '../http/log.js';
+import { HttpProblem as HttpError } from '../http/http-problem.js';
 import type { SyncClient } from '../sync-client.js';
 import type {
   ActionResult,
@@ -37,10 +37,11 @@ import type {
   WorkflowView,
 } from './types.js';
 
+type Request = FastifyRequest<{ Params: { id?: string }; Querystring: { audit?: string } }>;
+
 export interface AdminDeps {
   db: pg.Pool;
   sync: SyncClient;
-  log: Logger;
   /** The admin token (`CALENDAR_SYNC_ADMIN_TOKEN`); without it the admin API is disabled. */
   adminToken?: string;
 }
@@ -52,18 +53,34 @@ const DEFAULT_AUDIT_LIMIT = 20;
 const MAX_AUDIT_LIMIT = 200;
 /** A status query needs a worker; an operator should not wait long when none is running. */
 const QUERY_DEADLINE_MS = 5000;
+/** Admin bodies are small JSON documents (settings, upload options). */
+const ADMIN_BODY_LIMIT = 32 * 1024;
+/**
+ * Per client address. The CLI makes a handful of requests per command; a guessing attacker gets 429s long
+ * before a token could be found (and every wrong token is logged).
+ */
+const ADMIN_RATE = { rateLimit: { max: 300, timeWindow: '1 minute' } };
 
-export function registerAdminRoutes(router: Router, deps: AdminDeps): void {
-  const on = (method: string, path: string, handler: (req: Request) => Promise<unknown>) =>
-    router.on(method, `${ADMIN_PREFIX}${path}`, async (req) => {
-      authenticate(deps, req);
-      return { status: 200, headers: { 'cache-control': 'no-store' }, body: await handler(req) };
+export function registerAdminRoutes(app: FastifyInstance, deps: AdminDeps): void {
+  const on = (method: 'GET' | 'POST' | 'PATCH', path: string, handler: (req: Request) => Promise<unknown>) =>
+    app.route<{ Params: { id?: string }; Querystring: { audit?: string } }>({
+      method,
+      url: `${ADMIN_PREFIX}${path}`,
+      bodyLimit: ADMIN_BODY_LIMIT,
+      config: ADMIN_RATE,
+      schema: {
+        params: { type: 'object', properties: { id: { type: 'string', minLength: 1, maxLength: 200 } } },
+        querystring: { type: 'object', properties: { audit: { type: 'string', maxLength: 10 } } },
+      },
+      // Before the body is read: an unauthenticated client's body is never parsed.
+      onRequest: async (req) => authenticate(deps, req as Request),
+      handler: async (req, reply) => reply.header('cache-control', 'no-store').send(await handler(req)),
     });
 
   on('GET', '/connections', () => listAll(deps));
   on('GET', '/connections/:id', async (req) => {
     const connection = await requireConnection(deps, req);
-    const limit = auditLimit(req.query.get('audit'));
+    const limit = auditLimit(req.query.audit ?? null);
     const [workflow, status, audit] = await Promise.all([
       describeWorkflow(deps.sync, connection.id),
       liveStatus(deps.sync, connection.id),
@@ -76,28 +93,28 @@ export function registerAdminRoutes(router: Router, deps: AdminDeps): void {
     const connection = await requireConnection(deps, req);
     const changes = parseBody(settingsPatchSchema, req, {});
     const settings = await configure(deps, connection, { ...changes, enabled: true });
-    deps.log.log('info', 'admin: sync started', { connectionId: connection.id });
+    req.log.info({ connectionId: connection.id }, 'admin: sync started');
     return { connectionId: connection.id, settings } satisfies SettingsView;
   });
   on('POST', '/connections/:id/pause', async (req) => {
     const connection = await requireConnection(deps, req);
     parseBody(emptySchema, req, {});
     const status = await deps.sync.pause(connection.id);
-    deps.log.log('info', 'admin: sync paused', { connectionId: connection.id });
+    req.log.info({ connectionId: connection.id }, 'admin: sync paused');
     return { connectionId: connection.id, status } satisfies ActionResult;
   });
   on('POST', '/connections/:id/resume', async (req) => {
     const connection = await requireConnection(deps, req);
     parseBody(emptySchema, req, {});
     const status = await deps.sync.resume(connection.id);
-    deps.log.log('info', 'admin: sync resumed', { connectionId: connection.id });
+    req.log.info({ connectionId: connection.id }, 'admin: sync resumed');
     return { connectionId: connection.id, status } satisfies ActionResult;
   });
   on('POST', '/connections/:id/disconnect', async (req) => {
     const connection = await requireConnection(deps, req);
     parseBody(emptySchema, req, {});
     const status = await disconnectSync(deps.sync, connection.id);
-    deps.log.log('info', 'admin: sync disconnected', { connectionId: connection.id, wasRunning: status !== null });
+    req.log.info({ connectionId: connection.id, wasRunning: status !== null }, 'admin: sync disconnected');
     return { connectionId: connection.id, status } satisfies ActionResult;
   });
 
@@ -110,7 +127,7 @@ export function registerAdminRoutes(router: Router, deps: AdminDeps): void {
     const changes = parseBody(settingsPatchSchema, req);
     if (Object.keys(changes).length === 0) throw badRequest('no settings to change', ['send at least one setting']);
     const settings = await configure(deps, connection, changes);
-    deps.log.log('info', 'admin: settings changed', { connectionId: connection.id, fields: Object.keys(changes) });
+    req.log.info({ connectionId: connection.id, fields: Object.keys(changes) }, 'admin: settings changed');
     return { connectionId: connection.id, settings } satisfies SettingsView;
   });
 
@@ -118,7 +135,7 @@ export function registerAdminRoutes(router: Router, deps: AdminDeps): void {
     const connection = await requireConnection(deps, req);
     const options = parseBody(uploadSchema, req, {});
     const uploadWorkflowId = await startUpload(deps.sync, connection.id, options);
-    deps.log.log('info', 'admin: upload started', { connectionId: connection.id, uploadWorkflowId });
+    req.log.info({ connectionId: connection.id, uploadWorkflowId }, 'admin: upload started');
     return {
       connectionId: connection.id,
       uploadWorkflowId,
@@ -136,14 +153,15 @@ export function registerAdminRoutes(router: Router, deps: AdminDeps): void {
     const connection = await requireConnection(deps, req);
     parseBody(emptySchema, req, {});
     const progress = await deps.sync.cancelUpload(connection.id);
-    deps.log.log('info', 'admin: upload cancel requested', { connectionId: connection.id });
+    req.log.info({ connectionId: connection.id }, 'admin: upload cancel requested');
     return { connectionId: connection.id, progress } satisfies UploadProgressView;
   });
 }
 
 // ── Authentication ───────────────────────────────────────────────────────────────────────────────────────
 
-function authenticate({ adminToken, log }: AdminDeps, req: Request): void {
+function authenticate({ adminToken }: AdminDeps, req: Request): void {
+  const log: FastifyBaseLogger = req.log;
   if (!adminToken) throw new HttpError(503, { error: 'the admin API is disabled: set CALENDAR_SYNC_ADMIN_TOKEN' });
   const header = req.headers.authorization;
   const match = typeof header === 'string' ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
@@ -156,7 +174,7 @@ function authenticate({ adminToken, log }: AdminDeps, req: Request): void {
   }
   if (!sameSecret(match[1]!, adminToken)) {
     // Worth an operator's attention; the token sent is never logged.
-    log.log('warn', 'admin API request with a wrong token', { method: req.method, path: req.path });
+    log.warn({ method: req.method, route: req.routeOptions.url }, 'admin API request with a wrong token');
     throw new HttpError(403, { error: 'wrong admin token' });
   }
 }
@@ -186,8 +204,8 @@ const uploadSchema = z.strictObject({
 });
 
 function parseBody<T>(schema: z.ZodType<T>, req: Request, whenEmpty?: T): T {
-  const body = req.json();
-  if (body === undefined) {
+  const body: unknown = req.body;
+  if (body === undefined || body === null) {
     if (whenEmpty !== undefined) return whenEmpty;
     throw badRequest('a JSON body is required', []);
   }

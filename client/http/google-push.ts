@@ -8,50 +8,74 @@
  * - unknown channel (404) or wrong token (403): rejected, no signal;
  * - a stopped or expired channel: 200 and ignored (Google may still deliver after `channels.stop`; any other
  *   answer would only make it retry);
- * - Temporal unreachable: 503, so Google retries (and the safety-net pull catches up regardless).
+ * - Postgres or Temporal unreachable: 503, so Google retries (and the safety-net pull catches up regardless).
+ *
+ * `handleGooglePush` holds the decision (headers in, status and body out); `registerGooglePush` only wires it
+ * into the server.
  */
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
+import type { IncomingHttpHeaders } from 'node:http';
 import type pg from 'pg';
 import { checkNotification } from '../../activities/store/watch-channels.js';
-import type { EmuRequest as Request, EmuResponse as Response } from '../../lib/http-server.js';
+import { deliveries, type DeliveryResult } from '../../lib/metrics.js';
 import type { SyncClient } from '../sync-client.js';
-import type { Logger } from './log.js';
-import { SIGNAL_DEADLINE_MS } from './pipedrive-webhook.js';
+import { errorSummary, SIGNAL_DEADLINE_MS } from './pipedrive-webhook.js';
 
 const RESOURCE_STATES = new Set(['sync', 'exists', 'not_exists']);
+
+/** Notifications carry no body; a little slack for proxies that add one. */
+const PUSH_BODY_LIMIT = 4 * 1024;
 
 export interface GooglePushDeps {
   db: pg.Pool;
   sync: SyncClient;
-  log: Logger;
 }
 
-function header(req: Request, name: string): string | undefined {
-  const v = req.headers[name];
+export interface PushAnswer {
+  status: number;
+  body: Record<string, unknown>;
+  result: DeliveryResult;
+}
+
+function header(headers: IncomingHttpHeaders, name: string): string | undefined {
+  const v = headers[name];
   return Array.isArray(v) ? v[0] : v;
 }
 
-export async function handleGooglePush(deps: GooglePushDeps, req: Request): Promise<Response> {
-  const channelId = header(req, 'x-goog-channel-id');
-  const state = header(req, 'x-goog-resource-state');
-  const token = header(req, 'x-goog-channel-token') ?? '';
-  const resourceId = header(req, 'x-goog-resource-id');
-  const messageNumber = Number(header(req, 'x-goog-message-number') ?? NaN);
-  if (!channelId || !state || !RESOURCE_STATES.has(state)) {
-    deps.log.log('warn', 'google push without valid channel headers', {
-      channelId: channelId ?? null,
-      state: state ?? null,
-    });
-    return { status: 400, body: { error: 'missing or invalid X-Goog-Channel-ID / X-Goog-Resource-State' } };
+export async function handleGooglePush(
+  deps: GooglePushDeps,
+  headers: IncomingHttpHeaders,
+  log: FastifyBaseLogger,
+): Promise<PushAnswer> {
+  const channelId = header(headers, 'x-goog-channel-id');
+  const state = header(headers, 'x-goog-resource-state');
+  const token = header(headers, 'x-goog-channel-token') ?? '';
+  const resourceId = header(headers, 'x-goog-resource-id');
+  const messageNumber = Number(header(headers, 'x-goog-message-number') ?? NaN);
+  if (!channelId || channelId.length > 200 || !state || !RESOURCE_STATES.has(state)) {
+    log.warn({ state: state?.slice(0, 20) ?? null }, 'google push without valid channel headers');
+    return {
+      status: 400,
+      body: { error: 'missing or invalid X-Goog-Channel-ID / X-Goog-Resource-State' },
+      result: 'invalid',
+    };
   }
-  const check = await checkNotification(deps.db, channelId, token, resourceId);
+  let check;
+  try {
+    check = await checkNotification(deps.db, channelId, token, resourceId);
+  } catch (err) {
+    log.error({ channelId, err: errorSummary(err) }, 'google push could not be checked');
+    return { status: 503, body: { error: 'temporarily unavailable' }, result: 'unavailable' };
+  }
   if (!check.ok) {
-    deps.log.log('warn', 'google push rejected', { channelId, why: check.why });
-    if (check.why === 'unknown-channel') return { status: 404, body: { error: 'unknown channel' } };
+    log.warn({ channelId, why: check.why }, 'google push rejected');
+    if (check.why === 'unknown-channel')
+      return { status: 404, body: { error: 'unknown channel' }, result: 'unauthorized' };
     if (check.why === 'bad-token' || check.why === 'wrong-resource')
-      return { status: 403, body: { error: 'channel token does not match' } };
-    return { status: 200, body: { ok: true, ignored: check.why } };
+      return { status: 403, body: { error: 'channel token does not match' }, result: 'unauthorized' };
+    return { status: 200, body: { ok: true, ignored: check.why }, result: 'ignored' };
   }
-  if (state === 'sync') return { status: 200, body: { ok: true, ignored: 'sync' } };
+  if (state === 'sync') return { status: 200, body: { ok: true, ignored: 'sync' }, result: 'ignored' };
   try {
     await deps.sync.client.withDeadline(Date.now() + SIGNAL_DEADLINE_MS, () =>
       deps.sync.googleChanged(check.channel.connectionId, {
@@ -61,8 +85,20 @@ export async function handleGooglePush(deps: GooglePushDeps, req: Request): Prom
       }),
     );
   } catch (err) {
-    deps.log.log('error', 'google push could not be relayed', { channelId, error: (err as Error).message });
-    return { status: 503, body: { error: 'temporarily unavailable' } };
+    log.error({ channelId, err: errorSummary(err) }, 'google push could not be relayed');
+    return { status: 503, body: { error: 'temporarily unavailable' }, result: 'unavailable' };
   }
-  return { status: 200, body: { ok: true } };
+  return { status: 200, body: { ok: true }, result: 'accepted' };
+}
+
+export function registerGooglePush(app: FastifyInstance, deps: GooglePushDeps): void {
+  app.post(
+    '/webhooks/google',
+    { bodyLimit: PUSH_BODY_LIMIT, config: { unavailableStatus: 503 } },
+    async (req, reply) => {
+      const answer = await handleGooglePush(deps, req.headers, req.log);
+      deliveries.inc({ source: 'google', result: answer.result });
+      return reply.code(answer.status).send(answer.body);
+    },
+  );
 }

@@ -5,7 +5,7 @@
 import type pg from 'pg';
 import { relayPending } from '../../activities/store/webhook-inbox.js';
 import type { SyncClient } from '../sync-client.js';
-import type { Logger } from './log.js';
+import type { Logger } from '../../lib/logger.js';
 import { SIGNAL_DEADLINE_MS } from './pipedrive-webhook.js';
 
 export function startInboxRelay(
@@ -21,9 +21,9 @@ export function startInboxRelay(
           deps.sync.pipedriveChanged(row.connectionId, { meta: row.meta, data: null, previous: null }),
         ),
       );
-      if (relayed > 0) deps.log.log('info', 'relayed stored webhook deliveries', { relayed });
+      if (relayed > 0) deps.log.info({ relayed }, 'relayed stored webhook deliveries');
     } catch (err) {
-      deps.log.log('warn', 'inbox relay round failed', { error: (err as Error).message });
+      deps.log.warn({ error: (err as Error).message }, 'inbox relay round failed');
     }
   };
   const timer = setInterval(() => {

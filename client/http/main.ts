@@ -7,7 +7,9 @@ import { migrate } from '../../activities/store/migrate.js';
 import { requireEnv, temporalSettings } from '../../worker/config.js';
 import { payloadCodecFromEnv, syncDepsFromEnv } from '../../worker/sync-deps.js';
 import { connectClient, SyncClient } from '../sync-client.js';
+import { createLogger } from '../../lib/logger.js';
 import { codecEndpointFromEnv } from './codec-endpoint.js';
+import { allowedApiOriginsFromEnv } from './pipedrive-api-domain.js';
 import { startHttpServer } from './server.js';
 
 async function main(): Promise<void> {
@@ -21,9 +23,11 @@ async function main(): Promise<void> {
   const payloadCodec = payloadCodecFromEnv();
   const client = await connectClient(temporal, payloadCodec);
   const port = Number(process.env.PORT ?? 3000);
+  const log = createLogger({ name: 'web' });
   const server = await startHttpServer(
     {
       db,
+      log,
       sync: new SyncClient(client, temporal.taskQueue),
       secrets: deps.secrets,
       codec: codecEndpointFromEnv(payloadCodec, temporal.namespace),
@@ -32,6 +36,8 @@ async function main(): Promise<void> {
       web: {
         deps,
         publicUrl,
+        // Emulators only (the sandbox and tests); production leaves it unset: docs/security.md.
+        allowedPipedriveApiOrigins: allowedApiOriginsFromEnv(process.env.PIPEDRIVE_ALLOWED_API_ORIGINS),
         sessionSecret: process.env.CALENDAR_SYNC_SESSION_SECRET
           ? Buffer.from(process.env.CALENDAR_SYNC_SESSION_SECRET, 'base64')
           : // Derived from the credential keys, so a deployment works without one more secret.
@@ -43,8 +49,10 @@ async function main(): Promise<void> {
     port,
     process.env.HOST ?? '0.0.0.0',
   );
-  console.log(`http: listening on ${server.url}`);
+  log.info({ url: server.url }, 'web service listening');
   const stop = async () => {
+    // Stop accepting, let in-flight requests finish (a delivery answered 200 is stored), then disconnect.
+    log.info('shutting down');
     await server.close();
     await client.connection.close();
     await db.end();

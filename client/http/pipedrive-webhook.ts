@@ -1,101 +1,193 @@
 /**
  * Pipedrive webhook ingress: `POST /webhooks/pipedrive/:connectionId`.
  *
- * Pipedrive authenticates webhooks with HTTP Basic only; each connection has its own credentials (checked in
- * constant time). A valid v2 delivery is stored in the inbox *before* we answer, then relayed into the user's
- * workflow; if Temporal is unreachable the delivery stays in the inbox for the relay loop. Redeliveries (same
- * `meta.id`) are acknowledged without a second signal. Pipedrive waits 10 s for an answer; we answer after one
- * insert and (usually) one signal.
+ * Pipedrive authenticates webhooks with HTTP Basic only; each connection has its own credentials. They are
+ * checked in an `onRequest` hook, before the body is read: an unauthenticated client never gets its body
+ * buffered or parsed. An unknown connection and wrong credentials get the same 401 (same body, same work), so
+ * the endpoint does not reveal which connection ids exist.
+ *
+ * An authenticated delivery is stored in the inbox *before* we answer, then relayed into the user's workflow
+ * (or later by the relay loop if Temporal is unreachable). Only the documented `meta` fields we use are
+ * stored: whatever else a body carries is neither stored nor signalled. Any shape Pipedrive's v2 guide allows
+ * is answered 200 (what we do not sync is ignored); 400 is only for a body that is not a webhook at all, and
+ * 503 when the delivery cannot be stored (Pipedrive retries) — never a 200 for a delivery we did not keep.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type pg from 'pg';
 import { z } from 'zod';
-import { getConnection, loadCredentials } from '../../activities/store/connections.js';
+import { getConnection, loadCredentials, type Connection } from '../../activities/store/connections.js';
 import type { SecretBox } from '../../activities/store/secret-box.js';
 import { markRelayed, storeDelivery } from '../../activities/store/webhook-inbox.js';
-import { HttpError, type EmuRequest as Request, type EmuResponse as Response } from '../../lib/http-server.js';
+import type { PipedriveChange } from '../../activities/pipedrive-change.js';
+import { deliveries, type DeliveryResult } from '../../lib/metrics.js';
 import type { SyncClient } from '../sync-client.js';
-import type { Logger } from './log.js';
+import { HttpProblem } from './http-problem.js';
 
 /** How long an ingress waits for Temporal before leaving a delivery to the relay loop. */
 export const SIGNAL_DEADLINE_MS = 3000;
 
-/** The webhook v2 envelope; fields we do not use pass through unchecked. */
+/** Webhook bodies are small JSON documents (a few KB); anything this large is not one. */
+export const WEBHOOK_BODY_LIMIT = 256 * 1024;
+
+const id = z.union([z.string().min(1).max(200), z.number().int().nonnegative()]).transform(String);
+
+/**
+ * What makes a body a webhook v2 delivery: a `meta` with the delivery id, entity and action. Everything else
+ * is optional and loosely typed, because the guide's tables and examples differ (e.g. `timestamp` as a
+ * 10-character Unix time or an ISO string; `previous` absent or null; `data` null on delete; a reduced
+ * `data` with `busy_flag`, `custom_fields` and times as `{timezone_id, value}`).
+ */
 export const webhookV2Schema = z.object({
-  meta: z
-    .object({
-      action: z.enum(['create', 'change', 'delete']),
-      entity: z.string().min(1),
-      entity_id: z.union([z.string().min(1), z.number().int()]).transform(String),
-      id: z.string().min(1).max(200),
-      change_source: z.string().optional(),
-      timestamp: z.string().optional(),
-    })
-    .passthrough(),
-  data: z.record(z.string(), z.unknown()).nullable(),
-  previous: z.record(z.string(), z.unknown()).nullable(),
+  meta: z.object({
+    id,
+    entity: z.string().min(1).max(100),
+    action: z.string().min(1).max(100),
+    entity_id: id.optional(),
+    change_source: z.string().max(100).optional().catch(undefined),
+    timestamp: z.union([z.string(), z.number()]).optional().catch(undefined),
+  }),
+  data: z.record(z.string(), z.unknown()).nullish().catch(null),
+  previous: z.record(z.string(), z.unknown()).nullish().catch(null),
 });
+
+type WebhookV2 = z.infer<typeof webhookV2Schema>;
+
+const ACTIONS = new Set(['create', 'change', 'delete']);
 
 export interface PipedriveIngressDeps {
   db: pg.Pool;
   secrets: SecretBox;
   sync: SyncClient;
-  log: Logger;
 }
 
-export async function handlePipedriveWebhook(deps: PipedriveIngressDeps, req: Request): Promise<Response> {
-  const connectionId = req.params.connectionId!;
+const UNAUTHORIZED = new HttpProblem(
+  401,
+  { error: 'unauthorized' },
+  { 'www-authenticate': 'Basic realm="pipedrive-webhooks"' },
+);
+
+function count(result: DeliveryResult): void {
+  deliveries.inc({ source: 'pipedrive', result });
+}
+
+/** The route: authentication before the body, then the delivery. */
+export function registerPipedriveWebhook(app: FastifyInstance, deps: PipedriveIngressDeps): void {
+  const authenticated = new WeakMap<FastifyRequest, Connection>();
+  app.post<{ Params: { connectionId: string } }>(
+    '/webhooks/pipedrive/:connectionId',
+    {
+      bodyLimit: WEBHOOK_BODY_LIMIT,
+      config: { unavailableStatus: 503 },
+      onRequest: async (req) => {
+        const connection = await authenticate(deps, req.params.connectionId, req.headers.authorization).catch(
+          (err: unknown) => {
+            count('unavailable');
+            throw err;
+          },
+        );
+        if (!connection) {
+          count('unauthorized');
+          req.log.warn({ connectionId: req.params.connectionId }, 'pipedrive webhook refused: not authenticated');
+          throw UNAUTHORIZED;
+        }
+        authenticated.set(req, connection);
+      },
+    },
+    async (req) => handleDelivery(deps, authenticated.get(req)!, req),
+  );
+}
+
+/** The connection these Basic credentials belong to, or null (unknown id and wrong password alike). */
+export async function authenticate(
+  deps: PipedriveIngressDeps,
+  connectionId: string,
+  authorization: string | undefined,
+): Promise<Connection | null> {
   const connection = await getConnection(deps.db, connectionId);
   const creds = connection ? await loadCredentials(deps.db, deps.secrets, connectionId, 'webhook') : null;
-  if (!connection || !creds) {
-    deps.log.log('warn', 'pipedrive webhook for an unknown connection', { connectionId });
-    return { status: 404, body: { error: 'unknown connection' } };
-  }
-  if (!basicAuthMatches(req.headers.authorization, creds.username, creds.password)) {
-    deps.log.log('warn', 'pipedrive webhook with wrong credentials', { connectionId });
-    return {
-      status: 401,
-      headers: { 'www-authenticate': 'Basic realm="pipedrive-webhooks"' },
-      body: { error: 'wrong credentials' },
-    };
-  }
-  let body: unknown;
-  try {
-    body = req.json();
-  } catch {
-    deps.log.log('warn', 'pipedrive webhook with malformed JSON', { connectionId });
-    throw new HttpError(400, { error: 'malformed JSON' });
-  }
-  const parsed = webhookV2Schema.safeParse(body);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`);
-    deps.log.log('warn', 'pipedrive webhook with an invalid payload', { connectionId, problems });
-    return { status: 400, body: { error: 'not a Pipedrive webhook v2 payload', problems } };
-  }
+  // Compare even when there is nothing to compare with, so both refusals cost the same.
+  const matches = basicAuthMatches(authorization, creds?.username ?? '', creds?.password ?? randomPlaceholder);
+  return connection && creds && matches ? connection : null;
+}
 
-  const meta = parsed.data.meta as Parameters<typeof storeDelivery>[2];
+const randomPlaceholder = createHash('sha256').update(String(Math.random())).digest('base64');
+
+async function handleDelivery(
+  deps: PipedriveIngressDeps,
+  connection: Connection,
+  req: FastifyRequest,
+): Promise<unknown> {
+  const parsed = webhookV2Schema.safeParse(req.body);
+  if (!parsed.success) {
+    count('invalid');
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`);
+    req.log.warn({ connectionId: connection.id, problems }, 'pipedrive webhook with an invalid payload');
+    throw new HttpProblem(400, { error: 'not a Pipedrive webhook v2 payload', problems });
+  }
+  const meta = storedMeta(parsed.data);
+  if (!meta) {
+    count('ignored');
+    return { ok: true, ignored: 'not-synced' };
+  }
   if (!concernsUser(parsed.data, connection.pipedriveUserId)) {
     // Pipedrive sends every change its user may see; in a shared company most are other people's activities.
     // Dropping them here saves a signal and an API read per colleague's change (the sync would ignore them).
-    return { status: 200, body: { ok: true, ignored: 'not-owned-by-connected-user' } };
+    count('ignored');
+    return { ok: true, ignored: 'not-owned-by-connected-user' };
   }
-  const stored = await storeDelivery(deps.db, connectionId, meta);
+  let stored;
+  try {
+    stored = await storeDelivery(deps.db, connection.id, meta);
+  } catch (err) {
+    count('unavailable');
+    req.log.error({ connectionId: connection.id, err: errorSummary(err) }, 'pipedrive webhook could not be stored');
+    throw new HttpProblem(503, { error: 'temporarily unavailable, retry later' }, { 'retry-after': '5' });
+  }
+  count(stored.isNew ? 'accepted' : 'duplicate');
+  // The request id (in this line) ties the HTTP delivery to its inbox row and so to the signal it becomes.
+  req.log.info({ connectionId: connection.id, inboxRow: stored.row.id, isNew: stored.isNew }, 'webhook stored');
   if (!stored.relayed) {
     try {
       // Bounded: Pipedrive gives up after 10 s, and a stored delivery is safe to answer for anyway.
       await deps.sync.client.withDeadline(Date.now() + SIGNAL_DEADLINE_MS, () =>
-        deps.sync.pipedriveChanged(connectionId, { meta, data: null, previous: null }),
+        deps.sync.pipedriveChanged(connection.id, { meta, data: null, previous: null }),
       );
       await markRelayed(deps.db, stored.row.id);
     } catch (err) {
-      // Stored, so accepted: the relay loop delivers it once Temporal is reachable again.
-      deps.log.log('warn', 'webhook stored; relay to Temporal deferred', {
-        connectionId,
-        error: (err as Error).message,
-      });
+      // Stored, so accepted: the relay loop delivers it once Temporal (or Postgres) is reachable again.
+      req.log.warn(
+        { connectionId: connection.id, inboxRow: stored.row.id, err: errorSummary(err) },
+        'webhook stored; relay deferred',
+      );
     }
   }
-  return { status: 200, body: { ok: true, duplicate: !stored.isNew } };
+  return { ok: true, duplicate: !stored.isNew };
+}
+
+/**
+ * The part of a delivery we keep: the documented `meta` fields the sync uses. `null` for a delivery we do
+ * not sync (an action we do not know, or no entity id).
+ */
+export function storedMeta(payload: WebhookV2): PipedriveChange['meta'] | null {
+  const { meta } = payload;
+  if (!ACTIONS.has(meta.action) || meta.entity_id === undefined) return null;
+  return {
+    action: meta.action as PipedriveChange['meta']['action'],
+    entity: meta.entity,
+    entity_id: meta.entity_id,
+    id: meta.id,
+    ...(meta.change_source !== undefined ? { change_source: meta.change_source } : {}),
+    ...(normalisedTimestamp(meta.timestamp) ? { timestamp: normalisedTimestamp(meta.timestamp) } : {}),
+  };
+}
+
+/** A Unix time in seconds (the guide's 10-character form) or milliseconds, or a date string, as ISO 8601. */
+function normalisedTimestamp(value: string | number | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  const n = typeof value === 'number' ? value : /^\d+$/.test(value) ? Number(value) : NaN;
+  const date = Number.isFinite(n) ? new Date(n < 1e11 ? n * 1000 : n) : new Date(String(value));
+  return Number.isNaN(date.getTime()) ? undefined : date.toISOString();
 }
 
 /** Compares `Authorization: Basic …` with the expected credentials in constant time. */
@@ -109,8 +201,18 @@ export function basicAuthMatches(header: string | undefined, username: string, p
  * Whether an activity change can matter to this connection: the activity is (or was, before this change)
  * owned by the connected user. Other entities (deal/person/organization renames) always may.
  */
-function concernsUser(payload: z.infer<typeof webhookV2Schema>, ownerId: number | null): boolean {
+function concernsUser(payload: WebhookV2, ownerId: number | null): boolean {
   if (payload.meta.entity !== 'activity' || ownerId === null) return true;
   const owners = [payload.data?.owner_id, payload.previous?.owner_id].filter((o) => o !== undefined && o !== null);
   return owners.length === 0 || owners.some((o) => Number(o) === ownerId);
+}
+
+/** An error for a log line: its class and code, never a body or a connection string. */
+export function errorSummary(err: unknown): { type: string; code?: string; message: string } {
+  const e = err as { name?: string; code?: unknown; message?: unknown };
+  return {
+    type: e?.name ?? typeof err,
+    ...(typeof e?.code === 'string' ? { code: e.code } : {}),
+    message: typeof e?.message === 'string' ? e.message.slice(0, 200) : String(err).slice(0, 200),
+  };
 }

@@ -3,6 +3,7 @@
  * it, so no request can reach another user's settings. Changes require the page's CSRF token.
  */
 import { WorkflowUpdateFailedError } from '@temporalio/client';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { recentAudit } from '../../activities/audit-log.js';
 import { createGoogleCalendarApi } from '../../activities/google/calendar-api.js';
@@ -14,53 +15,71 @@ import {
   saveCredentials,
   type Connection,
 } from '../../activities/store/connections.js';
-import type { EmuRequest as Request, EmuResponse as Response, Router } from '../../lib/http-server.js';
-import { HttpError } from '../../lib/http-server.js';
 import { renderTitle, templateProblems } from '../../sync-rules/title-template.js';
 import type { SyncClient } from '../sync-client.js';
-import type { Logger } from './log.js';
-import type { Sessions } from './session.js';
+import { HttpProblem } from './http-problem.js';
+import { SESSION_COOKIE, type Session, type Sessions } from './session.js';
 import type { WebConfig } from './web-config.js';
 
 export interface SettingsApiDeps {
   web: WebConfig;
   sessions: Sessions;
   sync: SyncClient;
-  log: Logger;
 }
 
-type Handler = (req: Request, connection: Connection) => Promise<Response>;
+interface Response {
+  status: number;
+  body: unknown;
+  headers?: Record<string, string>;
+}
+
+type Handler = (req: FastifyRequest, connection: Connection, session: Session) => Promise<Response>;
 
 const json = (body: unknown, status = 200): Response => ({ status, body });
 
-export function registerSettingsApi(router: Router, deps: SettingsApiDeps): void {
+/** The settings API's bodies are small JSON documents. */
+const SETTINGS_BODY_LIMIT = 32 * 1024;
+
+export function registerSettingsApi(app: FastifyInstance, deps: SettingsApiDeps): void {
   const { web, sessions, sync } = deps;
   const db = web.deps.db;
+  const router = {
+    on(method: 'GET' | 'POST' | 'PUT', url: string, handler: (req: FastifyRequest) => Promise<Response>) {
+      app.route({
+        method,
+        url,
+        bodyLimit: SETTINGS_BODY_LIMIT,
+        handler: async (req, reply) => {
+          const res = await handler(req);
+          return reply
+            .code(res.status)
+            .headers({ 'cache-control': 'no-store', ...res.headers })
+            .send(res.body);
+        },
+      });
+    },
+  };
 
   /** Signed in, and for changes the CSRF token: otherwise 401/403 and nothing happens. */
   const signedIn =
     (handler: Handler, { change = false } = {}) =>
-    async (req: Request): Promise<Response> => {
-      const id = sessions.connectionOf(req);
-      const connection = id ? await getConnection(db, id) : null;
-      if (!connection) return json({ error: 'Not signed in. Connect your Google or Pipedrive account first.' }, 401);
+    async (req: FastifyRequest): Promise<Response> => {
+      const session = await sessions.current(req);
+      const connection = session ? await getConnection(db, session.connectionId) : null;
+      if (!session || !connection)
+        return json({ error: 'Not signed in. Connect your Google or Pipedrive account first.' }, 401);
       const token = req.headers['x-csrf-token'];
-      if (change && !sessions.csrfValid(connection.id, Array.isArray(token) ? token[0] : token)) {
+      if (change && !sessions.csrfValid(session, Array.isArray(token) ? token[0] : token)) {
         return json({ error: 'This request did not come from your settings page (missing CSRF token).' }, 403);
       }
-      return handler(req, connection);
+      return handler(req, connection, session);
     };
 
-  const body = <T>(req: Request, schema: z.ZodType<T>): T => {
-    let raw: unknown;
-    try {
-      raw = req.json() ?? {};
-    } catch {
-      throw new HttpError(400, { error: 'The request body is not valid JSON.' });
-    }
+  const body = <T>(req: FastifyRequest, schema: z.ZodType<T>): T => {
+    const raw: unknown = req.body ?? {};
     const parsed = schema.safeParse(raw);
     if (!parsed.success) {
-      throw new HttpError(400, {
+      throw new HttpProblem(400, {
         error: 'Invalid request.',
         problems: parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`),
       });
@@ -70,7 +89,7 @@ export function registerSettingsApi(router: Router, deps: SettingsApiDeps): void
 
   async function google(connection: Connection) {
     const creds = await loadCredentials(db, web.deps.secrets, connection.id, 'google');
-    if (!creds) throw new HttpError(409, { error: 'Connect your Google account first.' });
+    if (!creds) throw new HttpProblem(409, { error: 'Connect your Google account first.' });
     return createGoogleCalendarApi(web.deps.google, creds, (c) =>
       saveCredentials(db, web.deps.secrets, connection.id, 'google', c),
     );
@@ -79,7 +98,7 @@ export function registerSettingsApi(router: Router, deps: SettingsApiDeps): void
   async function pipedrive(connection: Connection) {
     const creds = await loadCredentials(db, web.deps.secrets, connection.id, 'pipedrive');
     if (!creds || !connection.pipedriveApiDomain)
-      throw new HttpError(409, { error: 'Connect your Pipedrive account first.' });
+      throw new HttpProblem(409, { error: 'Connect your Pipedrive account first.' });
     const auth: PipedriveAuth =
       creds.kind === 'api-token'
         ? { kind: 'api-token', token: creds.token }
@@ -95,7 +114,7 @@ export function registerSettingsApi(router: Router, deps: SettingsApiDeps): void
   router.on(
     'GET',
     '/api/me',
-    signedIn(async (_req, connection) => {
+    signedIn(async (_req, connection, session) => {
       const [googleCreds, pipedriveCreds, audit, status] = await Promise.all([
         loadCredentials(db, web.deps.secrets, connection.id, 'google'),
         loadCredentials(db, web.deps.secrets, connection.id, 'pipedrive'),
@@ -104,7 +123,7 @@ export function registerSettingsApi(router: Router, deps: SettingsApiDeps): void
       ]);
       return json({
         connectionId: connection.id,
-        csrf: sessions.csrfToken(connection.id),
+        csrf: sessions.csrfToken(session),
         google: googleCreds ? { connected: true, email: connection.googleEmail } : { connected: false },
         pipedrive: pipedriveCreds
           ? {
@@ -146,7 +165,7 @@ export function registerSettingsApi(router: Router, deps: SettingsApiDeps): void
         const { summary } = body(req, z.object({ summary: z.string().trim().min(1).max(100).default('Pipedrive') }));
         const api = await google(connection);
         const created = await api.call('calendars.insert', (cal) => cal.calendars.insert({ requestBody: { summary } }));
-        deps.log.log('info', 'calendar created', { connectionId: connection.id });
+        req.log.info({ connectionId: connection.id }, 'calendar created');
         return json({ id: created.id, summary: created.summary, primary: false }, 201);
       },
       { change: true },
@@ -251,16 +270,18 @@ export function registerSettingsApi(router: Router, deps: SettingsApiDeps): void
     'POST',
     '/api/me/disconnect',
     signedIn(
-      async (_req, connection) => {
+      async (req, connection) => {
         await sync.disconnect(connection.id).catch((err: unknown) => {
-          deps.log.log('warn', 'disconnect: workflow not reachable', {
-            connectionId: connection.id,
-            error: (err as Error).message,
-          });
+          req.log.warn(
+            { connectionId: connection.id, error: (err as Error).message },
+            'disconnect: workflow not reachable',
+          );
         });
         await deleteCredentials(db, connection.id);
-        deps.log.log('info', 'connection disconnected', { connectionId: connection.id });
-        return { status: 200, headers: { 'set-cookie': sessions.clearSessionCookie() }, body: { ok: true } };
+        // Every browser signed in to this connection is signed out, not only this one.
+        await sessions.revokeAll(connection.id);
+        req.log.info({ connectionId: connection.id }, 'connection disconnected');
+        return { status: 200, headers: { 'set-cookie': `${SESSION_COOKIE}=; Path=/; Max-Age=0` }, body: { ok: true } };
       },
       { change: true },
     ),

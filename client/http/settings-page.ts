@@ -1,11 +1,12 @@
 /**
  * The settings page: static HTML, CSS and a small script (client/http/assets/), served as files; the page
- * fills itself from the JSON API (settings-api.ts).
+ * fills itself from the JSON API (settings-api.ts). Security headers (CSP: own scripts and styles only) come
+ * from the server's helmet configuration, like on every route.
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Router } from '../../lib/http-server.js';
+import type { FastifyInstance } from 'fastify';
 
 const assetsDir = path.join(path.dirname(fileURLToPath(import.meta.url)), 'assets');
 
@@ -20,20 +21,10 @@ const files = Object.fromEntries(
   Object.keys(ASSETS).map((name) => [name, readFileSync(path.join(assetsDir, name), 'utf8')]),
 );
 
-const SECURITY_HEADERS = {
-  'content-security-policy':
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'",
-  'x-content-type-options': 'nosniff',
-  'referrer-policy': 'same-origin',
-};
-
-export function registerSettingsPage(router: Router): void {
-  const serve = (name: string) => () => ({
-    status: 200,
-    headers: { 'content-type': ASSETS[name]!, 'cache-control': 'no-cache', ...SECURITY_HEADERS },
-    body: files[name]!,
-  });
-  router.on('GET', '/settings', serve('settings.html'));
-  router.on('GET', '/assets/settings.css', serve('settings.css'));
-  router.on('GET', '/assets/settings.js', serve('settings.js'));
+export function registerSettingsPage(app: FastifyInstance): void {
+  const serve = (name: string) => async (_req: unknown, reply: import('fastify').FastifyReply) =>
+    reply.type(ASSETS[name]!).header('cache-control', 'no-cache').send(files[name]!);
+  app.get('/settings', serve('settings.html'));
+  app.get('/assets/settings.css', serve('settings.css'));
+  app.get('/assets/settings.js', serve('settings.js'));
 }

@@ -6,8 +6,13 @@ export interface WebConfig {
   deps: SyncDeps;
   /** Public origin of this server (OAuth redirect URIs), e.g. https://sync.example.com */
   publicUrl: string;
-  /** Signs session cookies, CSRF tokens and OAuth state. */
+  /** Signs session cookies and CSRF tokens (sessions themselves live in Postgres). */
   sessionSecret: Buffer;
   /** Google login hint for the consent screen (the sandbox passes its demo user). */
   googleLoginHint?: string;
+  /**
+   * Origins accepted as a Pipedrive API domain besides `https://<company>.pipedrive.com` — the emulators in the
+   * sandbox and tests (`PIPEDRIVE_ALLOWED_API_ORIGINS`). Never set in production.
+   */
+  allowedPipedriveApiOrigins?: string[];
 }

@@ -10,7 +10,7 @@ import { Client, Connection } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { saveCredentials, upsertConnection } from '../../activities/store/connections.js';
 import { SecretBox } from '../../activities/store/secret-box.js';
-import { jsonLogger } from '../../client/http/log.js';
+import { silentLogger } from '../../lib/logger.js';
 import { startHttpServer } from '../../client/http/server.js';
 import { SyncClient } from '../../client/sync-client.js';
 import { freePort } from '../../scripts/provision/free-port.js';
@@ -58,7 +58,7 @@ describe('deliveries while Temporal is down', () => {
       db: stack.db,
       sync,
       secrets,
-      log: jsonLogger(() => {}),
+      log: silentLogger,
       relayIntervalMs: 200,
     });
     try {

@@ -83,7 +83,7 @@ describe('ingress security', () => {
       [
         'unknown connection',
         post('/webhooks/pipedrive/nobody', JSON.stringify(delivery('d')), { authorization: basic }),
-        404,
+        401,
       ],
       ['push without channel headers', post('/webhooks/google', '', {}), 400],
       [
@@ -157,5 +157,128 @@ describe('ingress security', () => {
     // Under load the signal may miss the ingress's deadline and go through the relay a moment later.
     await eventually(async () => ((await signalsReceived(user.connectionId)) >= before + 1 ? true : undefined));
     expect(await signalsReceived(user.connectionId)).toBe(before + 1);
+  });
+});
+
+describe('ingress hardening', () => {
+  const pd = () => `/webhooks/pipedrive/${user.connectionId}`;
+
+  async function storedMeta(deliveryId: string): Promise<Record<string, unknown> | undefined> {
+    const { rows } = await h.stack.db.query(
+      'SELECT meta FROM webhook_inbox WHERE connection_id = $1 AND delivery_id = $2',
+      [user.connectionId, deliveryId],
+    );
+    return rows[0]?.meta;
+  }
+
+  it('answers an unknown connection id exactly like a wrong password (no way to probe which ids exist)', async () => {
+    const wrong = `Basic ${Buffer.from('sync-x:guess').toString('base64')}`;
+    const unknown = await fetch(`${h.http!.url}/webhooks/pipedrive/c-does-not-exist`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: basic },
+      body: JSON.stringify(delivery('probe-1')),
+    });
+    const badPassword = await fetch(`${h.http!.url}${pd()}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: wrong },
+      body: JSON.stringify(delivery('probe-2')),
+    });
+    expect(unknown.status).toBe(badPassword.status);
+    expect(await unknown.text()).toBe(await badPassword.text());
+    expect(unknown.headers.get('www-authenticate')).toBe(badPassword.headers.get('www-authenticate'));
+  });
+
+  it('accepts every shape the v2 guide allows with 200, and refuses only what is not a webhook', async () => {
+    const base = (id: string) => ({ action: 'change', entity: 'activity', entity_id: '1', id });
+    const allowed: [string, unknown][] = [
+      ['numeric 10-character timestamp', { meta: { ...base('t-num'), timestamp: 1764600000 }, data: { id: 1 } }],
+      ['ISO timestamp', { meta: { ...base('t-iso'), timestamp: '2026-12-01T10:00:00.000Z' }, data: { id: 1 } }],
+      ['previous missing', { meta: base('prev-missing'), data: { id: 1 } }],
+      ['previous null', { meta: base('prev-null'), data: { id: 1 }, previous: null }],
+      ['data null on delete', { meta: { ...base('del'), action: 'delete' }, data: null, previous: { id: 1 } }],
+      [
+        'reduced data shape',
+        {
+          meta: { ...base('reduced'), entity_id: 1 },
+          data: {
+            id: 1,
+            busy_flag: true,
+            custom_fields: { abc: { type: 'varchar', value: 'x' } },
+            due_time: { timezone_id: 'Europe/Tallinn', value: '10:00' },
+          },
+          previous: { busy_flag: false },
+        },
+      ],
+      ['an action we do not sync', { meta: { ...base('merge'), action: 'merge' }, data: null }],
+      ['an entity we do not sync', { meta: { ...base('lead'), entity: 'lead', entity_id: 'uuid-1' }, data: {} }],
+    ];
+    for (const [what, body] of allowed) {
+      const res = await post(pd(), JSON.stringify(body), { authorization: basic });
+      expect(res.status, `${what}: ${res.body}`).toBe(200);
+    }
+    expect(await storedMeta('t-num')).toMatchObject({ timestamp: new Date(1764600000 * 1000).toISOString() });
+    const notWebhooks = [{ event: 'updated.activity' }, { meta: { id: 'x' } }, [1, 2], 'text', 42];
+    for (const body of notWebhooks) {
+      expect((await post(pd(), JSON.stringify(body), { authorization: basic })).status, JSON.stringify(body)).toBe(400);
+    }
+  });
+
+  it('stores only the documented meta fields, never what else a delivery carries', async () => {
+    const res = await post(
+      pd(),
+      JSON.stringify({
+        meta: { ...delivery('extra').meta, injected: 'x'.repeat(1000), nested: { a: 1 } },
+        data: { id: 1, note: 'y'.repeat(1000) },
+        extra: 'z',
+      }),
+      { authorization: basic },
+    );
+    expect(res.status).toBe(200);
+    const meta = (await storedMeta('extra'))!;
+    expect(Object.keys(meta).sort()).toEqual(['action', 'change_source', 'entity', 'entity_id', 'id']);
+  });
+
+  it('answers deeply nested JSON with 400, not 500', async () => {
+    const deep = `{"meta":${'['.repeat(5000)}${']'.repeat(5000)}}`;
+    const res = await post(pd(), deep, { authorization: basic });
+    expect(res.status).toBe(400);
+    const deepSettings = `${'{"a":'.repeat(2000)}1${'}'.repeat(2000)}`;
+    expect((await post(pd(), deepSettings, { authorization: basic })).status).toBe(400);
+  });
+
+  it('refuses a declared-oversize body with 413 before authenticating or reading it', async () => {
+    const { rawRequest } = await import('../support/raw-http.js');
+    const answer = await rawRequest(h.http!.url, [
+      `POST ${pd()} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100000000\r\n\r\n{`,
+    ]);
+    expect(answer.status).toBe(413);
+  });
+
+  it('sends security headers on every route and a request id of its own', async () => {
+    for (const [method, path] of [
+      ['POST', pd()],
+      ['POST', '/webhooks/google'],
+      ['GET', '/healthz'],
+      ['GET', '/nothing-here'],
+    ] as const) {
+      const res = await fetch(`${h.http!.url}${path}`, { method, headers: { 'x-request-id': 'forged-id' } });
+      expect(res.headers.get('content-security-policy'), path).toContain("default-src 'self'");
+      expect(res.headers.get('x-content-type-options'), path).toBe('nosniff');
+      expect(res.headers.get('x-frame-options'), path).toBeTruthy();
+      expect(res.headers.get('strict-transport-security'), path).toBeTruthy();
+    }
+    expect(h.logLines.some((l) => l.includes('forged-id'))).toBe(false);
+    const lines = h.logLines.map((l) => JSON.parse(l) as { reqId?: string });
+    expect(lines.filter((l) => l.reqId).every((l) => /^[0-9a-f-]{36}$/.test(l.reqId!))).toBe(true);
+  });
+
+  it('survives request targets the URL parser rejects', async () => {
+    const { rawRequest } = await import('../support/raw-http.js');
+    for (const target of ['//a:99999/', '//[', '//%zz/', '/%', '/webhooks/pipedrive/%E0%A4%A']) {
+      const answer = await rawRequest(h.http!.url, [`GET ${target} HTTP/1.1\r\nHost: x\r\n\r\n`]);
+      expect(answer.status, target).toBeGreaterThanOrEqual(400);
+      expect(answer.status, target).toBeLessThan(500);
+    }
+    expect((await fetch(`${h.http!.url}/healthz`)).status).toBe(200);
   });
 });

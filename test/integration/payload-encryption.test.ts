@@ -9,10 +9,9 @@ import { Client } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { temporal } from '@temporalio/proto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { jsonLogger } from '../../client/http/log.js';
+import { silentLogger } from '../../lib/logger.js';
 import { startHttpServer, type RunningHttpServer } from '../../client/http/server.js';
-import { Router } from '../../lib/http-server.js';
-import { mountCodecEndpoint } from '../../client/http/codec-endpoint.js';
+import { codecEndpointFromEnv } from '../../client/http/codec-endpoint.js';
 import { ENCRYPTED_ENCODING, payloadFromJson, payloadToJson, type JsonPayload } from '../../lib/payload-codec.js';
 import { workflowIdFor } from '../../workflows/names.js';
 import { eventually } from '../support/stack.js';
@@ -29,7 +28,7 @@ beforeAll(async () => {
     db: h.stack.db,
     sync: h.sync,
     secrets: h.deps.secrets,
-    log: jsonLogger(() => {}),
+    log: silentLogger,
     codec: { codec: h.stack.payloadCodec, namespace: 'default', adminToken: ADMIN_TOKEN, corsOrigins: [UI_ORIGIN] },
   });
 });
@@ -224,41 +223,50 @@ describe('payload encryption', () => {
     expect(other.headers.get('access-control-allow-origin')).toBeNull();
   });
 
-  it('in the sandbox lets the UI origin decode without a token when explicitly allowed, and nobody else', async () => {
+  it('decrypts nothing for a request that only claims to come from the UI (forged Origin), but does for a signed-in operator', async () => {
     expect(() =>
-      mountCodecEndpoint(new Router(), {
-        codec: h.stack.payloadCodec,
-        namespace: 'default',
-        allowUnauthenticatedOrigin: 'https://temporal.example.com',
-      }),
-    ).toThrow(/loopback/);
+      codecEndpointFromEnv(h.stack.payloadCodec, 'default', { CODEC_ALLOW_UNAUTHENTICATED_ORIGIN: UI_ORIGIN }),
+    ).toThrow(/no longer supported/);
 
-    const sandbox = await startHttpServer({
-      db: h.stack.db,
-      sync: h.sync,
-      secrets: h.deps.secrets,
-      log: jsonLogger(() => {}),
-      codec: { codec: h.stack.payloadCodec, namespace: 'default', allowUnauthenticatedOrigin: UI_ORIGIN },
-    });
-    try {
-      const [secret] = await h.stack.payloadCodec.encode([
-        { metadata: { encoding: Buffer.from('json/plain') }, data: Buffer.from('"sandbox"') },
-      ]);
-      const body = JSON.stringify({ payloads: [payloadToJson(secret!)] });
-      const post = (origin?: string) =>
-        fetch(`${sandbox.url}/codec/decode`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json', ...(origin ? { origin } : {}) },
-          body,
-        });
-      const fromUi = await post(UI_ORIGIN);
-      expect(fromUi.status).toBe(200);
-      expect(fromUi.headers.get('access-control-allow-origin')).toBe(UI_ORIGIN);
-      expect(b64(((await fromUi.json()) as { payloads: JsonPayload[] }).payloads[0]!.data)).toBe('"sandbox"');
-      expect((await post('http://localhost:9999')).status).toBe(401);
-      expect((await post()).status).toBe(401);
-    } finally {
-      await sandbox.close();
+    const [secret] = await h.stack.payloadCodec.encode([
+      { metadata: { encoding: Buffer.from('json/plain') }, data: Buffer.from('"sandbox"') },
+    ]);
+    const body = JSON.stringify({ payloads: [payloadToJson(secret!)] });
+    const post = (headers: Record<string, string>) =>
+      fetch(`${http.url}/codec/decode`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...headers },
+        body,
+      });
+    for (const origin of [UI_ORIGIN, 'http://localhost:9999', 'http://127.0.0.1:8233']) {
+      const forged = await post({ origin, referer: `${origin}/namespaces/default/workflows` });
+      expect(forged.status, origin).toBe(401);
+      expect(await forged.text(), origin).not.toContain('sandbox');
     }
+    // A forged cookie of the right name decrypts nothing either.
+    expect((await post({ origin: UI_ORIGIN, cookie: `cs_codec=${Date.now() + 1e6}.x` })).status).toBe(401);
+
+    // The operator signs in once with the admin token; the UI then sends the cookie (credentials: include).
+    const wrong = await fetch(`${http.url}/codec/sign-in`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ token: `${ADMIN_TOKEN}x` }),
+    });
+    expect(wrong.status).toBe(403);
+    expect(wrong.headers.get('set-cookie')).toBeNull();
+    const signIn = await fetch(`${http.url}/codec/sign-in`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ token: ADMIN_TOKEN }),
+    });
+    expect(signIn.status).toBe(200);
+    const cookie = signIn.headers.get('set-cookie')!;
+    expect(cookie).toMatch(/HttpOnly/i);
+    expect(cookie).toMatch(/SameSite=Strict/i);
+    const fromUi = await post({ origin: UI_ORIGIN, cookie: cookie.split(';')[0]! });
+    expect(fromUi.status).toBe(200);
+    expect(fromUi.headers.get('access-control-allow-origin')).toBe(UI_ORIGIN);
+    expect(fromUi.headers.get('access-control-allow-credentials')).toBe('true');
+    expect(b64(((await fromUi.json()) as { payloads: JsonPayload[] }).payloads[0]!.data)).toBe('"sandbox"');
   });
 });

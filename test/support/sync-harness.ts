@@ -12,7 +12,6 @@ import type { ActivityDeps } from '../../activities/index.js';
 import { upsertConnection, saveCredentials } from '../../activities/store/connections.js';
 import { SecretBox } from '../../activities/store/secret-box.js';
 import { DEFAULT_FEEDS, type CrashPoint } from '../../activities/sync/context.js';
-import { jsonLogger } from '../../client/http/log.js';
 import { startHttpServer, type RunningHttpServer } from '../../client/http/server.js';
 import { SyncClient, type SyncClientOptions } from '../../client/sync-client.js';
 import { freePort } from '../../scripts/provision/free-port.js';
@@ -21,6 +20,8 @@ import { startPipedriveEmulator, type PipedriveEmulator } from '../../emulators/
 import { DEFAULT_SETTINGS, type SyncSettings } from '../../sync-rules/settings.js';
 import type { SyncStatus } from '../../workflows/calendar-sync.js';
 import { connectStack, eventually, type Stack, type StackAddresses } from './stack.js';
+import { createLogger } from '../../lib/logger.js';
+import { lineSink } from './log-lines.js';
 
 export interface HarnessOptions {
   googleQuotaPerMinute?: number;
@@ -185,10 +186,17 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
             db: stack.db,
             sync,
             secrets,
-            log: jsonLogger((l) => logLines.push(l)),
+            log: createLogger({ destination: lineSink(logLines) }),
             relayIntervalMs: 200,
             adminToken: opts.adminToken,
-            web: opts.web ? { deps, publicUrl: publicUrl!, sessionSecret: randomBytes(32) } : undefined,
+            web: opts.web
+              ? {
+                  deps,
+                  publicUrl: publicUrl!,
+                  sessionSecret: randomBytes(32),
+                  allowedPipedriveApiOrigins: [pipedrive.url],
+                }
+              : undefined,
           },
           httpPort,
         );
