@@ -72,8 +72,12 @@ export function registerAdminRoutes(app: FastifyInstance, deps: AdminDeps): void
         params: { type: 'object', properties: { id: { type: 'string', minLength: 1, maxLength: 200 } } },
         querystring: { type: 'object', properties: { audit: { type: 'string', maxLength: 10 } } },
       },
-      // Before the body is read: an unauthenticated client's body is never parsed.
-      onRequest: async (req) => authenticate(deps, req as Request),
+      // Before the body is read (an unauthenticated client's body is never parsed), after the rate limit
+      // (onRequest), so wrong guesses count towards it.
+      preParsing: async (req, _reply, payload) => {
+        authenticate(deps, req as Request);
+        return payload;
+      },
       handler: async (req, reply) => reply.header('cache-control', 'no-store').send(await handler(req)),
     });
 

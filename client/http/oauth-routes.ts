@@ -64,6 +64,23 @@ function backWith(deps: OAuthRouteDeps, reply: FastifyReply, message: string): F
   return reply.redirect(`/settings?error=${encodeURIComponent(message)}`, 302);
 }
 
+const STATE_REFUSED =
+  'This sign-in expired, was already used, or was not started from this browser. Please start again.';
+
+/**
+ * A 400 page for what only a forged, replayed or mistyped request does (a bad `state`, a domain that is not
+ * Pipedrive's); a provider's own refusal (`backWith`) goes back to the settings page instead.
+ */
+function refused(deps: OAuthRouteDeps, reply: FastifyReply, message: string): FastifyReply {
+  deps.sessions.clearStateCookie(reply);
+  return reply.code(400).type('text/html; charset=utf-8').send(messagePage('Not connected', message));
+}
+
+function messagePage(title: string, message: string): string {
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${title}</title></head>
+<body><main><h1>${title}</h1><p>${message}</p><p><a href="/settings">Back to the settings</a></p></main></body></html>`;
+}
+
 export function registerOAuthRoutes(app: FastifyInstance, deps: OAuthRouteDeps): void {
   const { web, sessions } = deps;
   const googleRedirect = `${web.publicUrl}/oauth/google/callback`;
@@ -89,8 +106,7 @@ export function registerOAuthRoutes(app: FastifyInstance, deps: OAuthRouteDeps):
     '/oauth/google/callback',
     { config: OAUTH_RATE, schema: callbackSchema },
     async (req, reply) => {
-      if (!(await stateOk(req, 'google')))
-        return backWith(deps, reply, 'The Google sign-in expired or was not started here. Please try again.');
+      if (!(await stateOk(req, 'google'))) return refused(deps, reply, STATE_REFUSED);
       const code = req.query.code;
       if (!code) return backWith(deps, reply, `Google did not connect: ${req.query.error ?? 'no authorization code'}.`);
       const oauth = createOAuthClient({ ...web.deps.google, redirectUri: googleRedirect });
@@ -138,8 +154,7 @@ export function registerOAuthRoutes(app: FastifyInstance, deps: OAuthRouteDeps):
     '/oauth/pipedrive/callback',
     { config: OAUTH_RATE, schema: callbackSchema },
     async (req, reply) => {
-      if (!(await stateOk(req, 'pipedrive')))
-        return backWith(deps, reply, 'The Pipedrive sign-in expired or was not started here. Please try again.');
+      if (!(await stateOk(req, 'pipedrive'))) return refused(deps, reply, STATE_REFUSED);
       const code = req.query.code;
       if (!code)
         return backWith(deps, reply, `Pipedrive did not connect: ${req.query.error ?? 'no authorization code'}.`);
@@ -160,7 +175,7 @@ export function registerOAuthRoutes(app: FastifyInstance, deps: OAuthRouteDeps):
       const apiDomain = trustedApiDomain(tokens.data.api_domain, allowedOrigins);
       if (!apiDomain) {
         req.log.warn('pipedrive token answer named an api_domain that is not a Pipedrive host');
-        return backWith(deps, reply, 'Pipedrive answered with an unexpected company domain. Please try again.');
+        return refused(deps, reply, 'Pipedrive answered with a company domain that is not a Pipedrive host.');
       }
       const credentials = {
         kind: 'oauth' as const,
@@ -207,9 +222,8 @@ export function registerOAuthRoutes(app: FastifyInstance, deps: OAuthRouteDeps):
       const parsed = tokenForm.safeParse(form);
       if (!parsed.success) return backWith(deps, reply, parsed.error.issues.map((i) => i.message).join(' '));
       const apiDomain = trustedApiDomain(parsed.data.api_domain, allowedOrigins);
-      if (!apiDomain) {
-        return backWith(deps, reply, 'The company domain must look like https://yourcompany.pipedrive.com.');
-      }
+      if (!apiDomain)
+        return refused(deps, reply, 'The company domain must look like https://yourcompany.pipedrive.com.');
       const api = new PipedriveApi({ apiDomain, auth: { kind: 'api-token', token: parsed.data.api_token } });
       try {
         await connectPipedrive(deps, req, api, apiDomain);
@@ -229,8 +243,7 @@ export function registerOAuthRoutes(app: FastifyInstance, deps: OAuthRouteDeps):
 }
 
 function conflictPage(): string {
-  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Already connected</title></head>
-<body><main><h1>Already connected</h1><p>${PIPEDRIVE_USER_TAKEN}</p><p><a href="/settings">Back to the settings</a></p></main></body></html>`;
+  return messagePage('Already connected', PIPEDRIVE_USER_TAKEN);
 }
 
 const tokenAnswer = z.object({
