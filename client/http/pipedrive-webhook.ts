@@ -67,34 +67,38 @@ const UNAUTHORIZED = new HttpProblem(
   { 'www-authenticate': 'Basic realm="pipedrive-webhooks"' },
 );
 
-function count(result: DeliveryResult): void {
-  deliveries.inc({ source: 'pipedrive', result });
+/** What a delivery that the handler did not classify itself was answered, as a metric label. */
+export function resultOfStatus(status: number): DeliveryResult {
+  if (status === 401) return 'unauthorized';
+  if (status >= 500) return 'unavailable';
+  return status >= 400 ? 'invalid' : 'accepted';
 }
 
-/** The route: authentication before the body, then the delivery. */
+/** The route: authentication before the body, then the delivery; every answer is counted once. */
 export function registerPipedriveWebhook(app: FastifyInstance, deps: PipedriveIngressDeps): void {
   const authenticated = new WeakMap<FastifyRequest, Connection>();
+  const results = new WeakMap<FastifyRequest, DeliveryResult>();
   app.post<{ Params: { connectionId: string } }>(
     '/webhooks/pipedrive/:connectionId',
     {
       bodyLimit: WEBHOOK_BODY_LIMIT,
       config: { unavailableStatus: 503 },
       onRequest: async (req) => {
-        const connection = await authenticate(deps, req.params.connectionId, req.headers.authorization).catch(
-          (err: unknown) => {
-            count('unavailable');
-            throw err;
-          },
-        );
+        const connection = await authenticate(deps, req.params.connectionId, req.headers.authorization);
         if (!connection) {
-          count('unauthorized');
           req.log.warn({ connectionId: req.params.connectionId }, 'pipedrive webhook refused: not authenticated');
           throw UNAUTHORIZED;
         }
         authenticated.set(req, connection);
       },
+      onResponse: async (req, reply) => {
+        deliveries.inc({ source: 'pipedrive', result: results.get(req) ?? resultOfStatus(reply.statusCode) });
+      },
     },
-    async (req) => handleDelivery(deps, authenticated.get(req)!, req),
+    async (req) =>
+      handleDelivery(deps, authenticated.get(req)!, req, (result) => {
+        results.set(req, result);
+      }),
   );
 }
 
@@ -117,10 +121,10 @@ async function handleDelivery(
   deps: PipedriveIngressDeps,
   connection: Connection,
   req: FastifyRequest,
+  count: (result: DeliveryResult) => void,
 ): Promise<unknown> {
   const parsed = webhookV2Schema.safeParse(req.body);
   if (!parsed.success) {
-    count('invalid');
     const problems = parsed.error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`);
     req.log.warn({ connectionId: connection.id, problems }, 'pipedrive webhook with an invalid payload');
     throw new HttpProblem(400, { error: 'not a Pipedrive webhook v2 payload', problems });
@@ -140,7 +144,6 @@ async function handleDelivery(
   try {
     stored = await storeDelivery(deps.db, connection.id, meta);
   } catch (err) {
-    count('unavailable');
     req.log.error({ connectionId: connection.id, err: errorSummary(err) }, 'pipedrive webhook could not be stored');
     throw new HttpProblem(503, { error: 'temporarily unavailable, retry later' }, { 'retry-after': '5' });
   }
@@ -208,11 +211,12 @@ function concernsUser(payload: WebhookV2, ownerId: number | null): boolean {
 }
 
 /** An error for a log line: its class and code, never a body or a connection string. */
-export function errorSummary(err: unknown): { type: string; code?: string; message: string } {
+export function errorSummary(err: unknown): { type: string; errorCode?: string; message: string } {
   const e = err as { name?: string; code?: unknown; message?: unknown };
   return {
     type: e?.name ?? typeof err,
-    ...(typeof e?.code === 'string' ? { code: e.code } : {}),
+    // Not `code`: that key is redacted everywhere (OAuth authorization codes).
+    ...(typeof e?.code === 'string' ? { errorCode: e.code } : {}),
     message: typeof e?.message === 'string' ? e.message.slice(0, 200) : String(err).slice(0, 200),
   };
 }

@@ -25,7 +25,7 @@ import { registerHealthRoutes } from './health.js';
 import { HttpProblem, isDependencyUnavailable } from './http-problem.js';
 import { startInboxRelay } from './inbox-relay.js';
 import { registerOAuthRoutes } from './oauth-routes.js';
-import { registerPipedriveWebhook } from './pipedrive-webhook.js';
+import { errorSummary, registerPipedriveWebhook } from './pipedrive-webhook.js';
 import { registerBodyParsers, rejectOversizeByLength } from './request-body.js';
 import { Sessions } from './session.js';
 import { registerSettingsApi } from './settings-api.js';
@@ -166,10 +166,7 @@ export async function buildHttpServer(deps: HttpServerDeps): Promise<FastifyInst
       return reply.code(status).send({ error: (err as Error).message });
     }
     if (isDependencyUnavailable(err) || req.routeOptions.config?.unavailableStatus === 503) {
-      req.log.error(
-        { err: { type: (err as Error).name, code: (err as { code?: string }).code } },
-        'dependency unavailable',
-      );
+      req.log.error({ err: errorSummary(err) }, 'dependency unavailable');
       return reply.code(503).header('retry-after', '5').send({ error: 'temporarily unavailable, retry later' });
     }
     req.log.error({ err }, 'request failed');

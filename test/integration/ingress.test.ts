@@ -283,3 +283,32 @@ describe('ingress hardening', () => {
     expect((await fetch(`${h.http!.url}/healthz`)).status).toBe(200);
   });
 });
+
+describe('delivery metrics', () => {
+  it('counts every delivery by source and result', async () => {
+    const { register } = await import('../../lib/metrics.js');
+    const count = async (source: string, result: string) => {
+      const metric = (await register.getMetricsAsJSON()).find((m) => m.name === 'calendar_sync_deliveries_total');
+      return Number(metric?.values.find((v) => v.labels.source === source && v.labels.result === result)?.value ?? 0);
+    };
+    const pd = `/webhooks/pipedrive/${user.connectionId}`;
+    const before = {
+      accepted: await count('pipedrive', 'accepted'),
+      duplicate: await count('pipedrive', 'duplicate'),
+      unauthorized: await count('pipedrive', 'unauthorized'),
+      invalid: await count('pipedrive', 'invalid'),
+      googleInvalid: await count('google', 'invalid'),
+    };
+    await post(pd, JSON.stringify(delivery('metric-1')), { authorization: basic });
+    await post(pd, JSON.stringify(delivery('metric-1')), { authorization: basic });
+    await post(pd, JSON.stringify(delivery('metric-2')), {});
+    await post(pd, '{"meta":', { authorization: basic });
+    await post(pd, '[]', { authorization: basic });
+    await post('/webhooks/google', '', {});
+    expect(await count('pipedrive', 'accepted')).toBe(before.accepted + 1);
+    expect(await count('pipedrive', 'duplicate')).toBe(before.duplicate + 1);
+    expect(await count('pipedrive', 'unauthorized')).toBe(before.unauthorized + 1);
+    expect(await count('pipedrive', 'invalid')).toBe(before.invalid + 2);
+    expect(await count('google', 'invalid')).toBe(before.googleInvalid + 1);
+  });
+});
