@@ -35,6 +35,12 @@ interface Response {
 
 type Handler = (req: FastifyRequest, connection: Connection, session: Session) => Promise<Response>;
 
+interface SignedInRoute {
+  handler: Handler;
+  /** Changes something: needs the CSRF token too. */
+  change: boolean;
+}
+
 const json = (body: unknown, status = 200): Response => ({ status, body });
 
 /** The settings API's bodies are small JSON documents. */
@@ -43,14 +49,34 @@ const SETTINGS_BODY_LIMIT = 32 * 1024;
 export function registerSettingsApi(app: FastifyInstance, deps: SettingsApiDeps): void {
   const { web, sessions, sync } = deps;
   const db = web.deps.db;
+  /**
+   * Signed in, and for changes the CSRF token: checked from the headers alone (preParsing), so a request
+   * without a session never has its body read; otherwise 401/403 and nothing happens.
+   */
   const router = {
-    on(method: 'GET' | 'POST' | 'PUT', url: string, handler: (req: FastifyRequest) => Promise<Response>) {
+    on(method: 'GET' | 'POST' | 'PUT', url: string, route: SignedInRoute) {
+      const signedInAs = new WeakMap<FastifyRequest, { session: Session; connection: Connection }>();
       app.route({
         method,
         url,
         bodyLimit: SETTINGS_BODY_LIMIT,
+        preParsing: async (req, _reply, payload) => {
+          const session = await sessions.current(req);
+          const connection = session ? await getConnection(db, session.connectionId) : null;
+          if (!session || !connection)
+            throw new HttpProblem(401, { error: 'Not signed in. Connect your Google or Pipedrive account first.' });
+          const token = req.headers['x-csrf-token'];
+          if (route.change && !sessions.csrfValid(session, Array.isArray(token) ? token[0] : token)) {
+            throw new HttpProblem(403, {
+              error: 'This request did not come from your settings page (missing CSRF token).',
+            });
+          }
+          signedInAs.set(req, { session, connection });
+          return payload;
+        },
         handler: async (req, reply) => {
-          const res = await handler(req);
+          const { session, connection } = signedInAs.get(req)!;
+          const res = await route.handler(req, connection, session);
           return reply
             .code(res.status)
             .headers({ 'cache-control': 'no-store', ...res.headers })
@@ -60,20 +86,7 @@ export function registerSettingsApi(app: FastifyInstance, deps: SettingsApiDeps)
     },
   };
 
-  /** Signed in, and for changes the CSRF token: otherwise 401/403 and nothing happens. */
-  const signedIn =
-    (handler: Handler, { change = false } = {}) =>
-    async (req: FastifyRequest): Promise<Response> => {
-      const session = await sessions.current(req);
-      const connection = session ? await getConnection(db, session.connectionId) : null;
-      if (!session || !connection)
-        return json({ error: 'Not signed in. Connect your Google or Pipedrive account first.' }, 401);
-      const token = req.headers['x-csrf-token'];
-      if (change && !sessions.csrfValid(session, Array.isArray(token) ? token[0] : token)) {
-        return json({ error: 'This request did not come from your settings page (missing CSRF token).' }, 403);
-      }
-      return handler(req, connection, session);
-    };
+  const signedIn = (handler: Handler, { change = false } = {}): SignedInRoute => ({ handler, change });
 
   const body = <T>(req: FastifyRequest, schema: z.ZodType<T>): T => {
     const raw: unknown = req.body ?? {};

@@ -247,6 +247,12 @@ describe('ingress hardening', () => {
     expect((await post(pd(), deepSettings, { authorization: basic })).status).toBe(400);
   });
 
+  it('authenticates before reading the body', async () => {
+    // 401 for the credentials, not 400 for the (unread) malformed body.
+    expect((await post(pd(), '{"meta":', {})).status).toBe(401);
+    expect((await post('/webhooks/pipedrive/c-nobody', '{"meta":', { authorization: basic })).status).toBe(401);
+  });
+
   it('refuses a declared-oversize body with 413 before authenticating or reading it', async () => {
     const { rawRequest } = await import('../support/raw-http.js');
     const answer = await rawRequest(h.http!.url, [

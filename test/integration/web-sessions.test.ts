@@ -223,3 +223,24 @@ describe('the API-token form', () => {
     expect(isPipedriveUserTaken(direct)).toBe(true);
   });
 });
+
+describe('the settings API', () => {
+  it('refuses a request without a session before reading its body', async () => {
+    const res = await fetch(`${base()}/api/me/settings`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json' },
+      body: '{"enabled":',
+    });
+    // 401 for the missing session, not 400 for the (unread) malformed body.
+    expect(res.status).toBe(401);
+    const email = 'body-order@example.com';
+    h.google.control.createUser({ email });
+    const jar = await signIn(email);
+    const noCsrf = await fetch(`${base()}/api/me/settings`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json', cookie: cookieHeader(jar) },
+      body: '{"enabled":',
+    });
+    expect(noCsrf.status).toBe(403);
+  });
+});
