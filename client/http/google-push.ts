@@ -92,13 +92,19 @@ export async function handleGooglePush(
 }
 
 export function registerGooglePush(app: FastifyInstance, deps: GooglePushDeps): void {
-  app.post(
-    '/webhooks/google',
-    { bodyLimit: PUSH_BODY_LIMIT, config: { unavailableStatus: 503 } },
-    async (req, reply) => {
-      const answer = await handleGooglePush(deps, req.headers, req.log);
-      deliveries.inc({ source: 'google', result: answer.result });
-      return reply.code(answer.status).send(answer.body);
-    },
-  );
+  void app.register(async (scope) => {
+    // Google documents an empty body (with a JSON content type); senders that label it otherwise are still
+    // heard: whatever body comes (within the limit) is read and ignored, never parsed.
+    scope.removeAllContentTypeParsers();
+    scope.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, _body, done) => done(null, undefined));
+    scope.post(
+      '/webhooks/google',
+      { bodyLimit: PUSH_BODY_LIMIT, config: { unavailableStatus: 503 } },
+      async (req, reply) => {
+        const answer = await handleGooglePush(deps, req.headers, req.log);
+        deliveries.inc({ source: 'google', result: answer.result });
+        return reply.code(answer.status).send(answer.body);
+      },
+    );
+  });
 }

@@ -261,6 +261,17 @@ describe('ingress hardening', () => {
     expect(answer.status).toBe(413);
   });
 
+  it('hears a push notification whatever content type labels its empty body', async () => {
+    for (const type of ['application/json; utf-8', 'text/plain;charset=UTF-8', 'application/octet-stream']) {
+      const res = await post('/webhooks/google', '', {
+        'content-type': type,
+        'x-goog-channel-id': 'forged',
+        'x-goog-resource-state': 'exists',
+      });
+      expect(res.status, type).toBe(404);
+    }
+  });
+
   it('sends security headers on every route and a request id of its own', async () => {
     for (const [method, path] of [
       ['POST', pd()],
