@@ -1,7 +1,8 @@
 /**
  * The production worker (`worker/main.ts`) as a child process, configured through the environment exactly as a
  * deployment configures it, so a test can kill it for real (SIGKILL: no graceful shutdown, in-flight activities
- * are simply abandoned) and start a fresh one.
+ * are simply abandoned), stop it as a platform does (SIGTERM: it drains within its shutdown bound) and start a
+ * fresh one.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
@@ -11,14 +12,21 @@ const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '.
 const tsxCli = path.join(repo, 'node_modules', 'tsx', 'dist', 'cli.mjs');
 const workerMain = path.join(repo, 'worker', 'main.ts');
 
+export interface WorkerExit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
 export interface WorkerProcess {
   pid: number;
   /** Output so far (stdout and stderr), for failure messages. */
   output(): string;
   /** SIGKILL to the worker's whole process group (tsx runs the script in a child of its own). */
-  kill(): Promise<void>;
+  kill(): Promise<WorkerExit>;
   /** SIGTERM: the worker drains and exits. */
-  stop(): Promise<void>;
+  stop(): Promise<WorkerExit>;
+  /** Resolves when the process has exited. */
+  exited: Promise<WorkerExit>;
 }
 
 export async function startWorkerProcess(env: Record<string, string>, readyTimeoutMs = 30_000): Promise<WorkerProcess> {
@@ -30,7 +38,7 @@ export async function startWorkerProcess(env: Record<string, string>, readyTimeo
     detached: true,
   });
   let out = '';
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const exited = new Promise<WorkerExit>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
   const ready = new Promise<void>((resolve, reject) => {
     const onData = (chunk: Buffer) => {
       out = (out + chunk.toString()).slice(-20_000);
@@ -42,14 +50,14 @@ export async function startWorkerProcess(env: Record<string, string>, readyTimeo
       reject(new Error(`worker process exited (${code ?? signal}) before polling:\n${out}`)),
     );
   });
-  const signalGroup = async (signal: NodeJS.Signals) => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
+  const signalGroup = async (signal: NodeJS.Signals): Promise<WorkerExit> => {
+    if (child.exitCode !== null || child.signalCode !== null) return exited;
     try {
       process.kill(-child.pid!, signal);
     } catch {
       // already gone
     }
-    await exited;
+    return exited;
   };
   let timer: NodeJS.Timeout | undefined;
   try {
@@ -73,5 +81,6 @@ export async function startWorkerProcess(env: Record<string, string>, readyTimeo
     output: () => out,
     kill: () => signalGroup('SIGKILL'),
     stop: () => signalGroup('SIGTERM'),
+    exited,
   };
 }
