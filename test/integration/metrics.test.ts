@@ -5,7 +5,7 @@
  * production entry point too.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
@@ -14,6 +14,7 @@ import { SyncClient } from '../../client/sync-client.js';
 import { startGoogleEmulator, type GoogleEmulator } from '../../emulators/google/index.js';
 import { startPipedriveEmulator, type PipedriveEmulator } from '../../emulators/pipedrive/index.js';
 import { freePort } from '../../scripts/provision/free-port.js';
+import { projectRoot } from '../../scripts/provision/paths.js';
 import { DEFAULT_SETTINGS } from '../../sync-rules/settings.js';
 import type { PdActivity } from '../../sync-rules/types.js';
 import { parsePrometheusText, sample, sumOf, type Samples } from '../support/prometheus-text.js';
@@ -102,14 +103,17 @@ describe('the worker process', () => {
     expect((await fetch(`${workerUrl}/healthz`, { method: 'POST' })).status).toBe(405);
   });
 
-  it('logs JSON lines through pino, the Temporal runtime lines included', () => {
-    const lines = worker
-      .output()
-      .split('\n')
-      .filter((l) => l.trim() !== '');
-    const parsed = lines.map((l) => JSON.parse(l) as { name?: string; sdkComponent?: string; msg?: string });
-    expect(parsed.every((l) => l.name === 'worker')).toBe(true);
-    expect(parsed).toContainEqual(expect.objectContaining({ sdkComponent: 'worker', msg: 'Worker state changed' }));
+  it('logs JSON lines through pino, the Temporal runtime lines included', async () => {
+    const lines = () =>
+      worker
+        .output()
+        .split('\n')
+        .filter((l) => l.trim() !== '')
+        .map((l) => JSON.parse(l) as { name?: string; sdkComponent?: string; msg?: string });
+    await expect
+      .poll(lines, { timeout: 15_000 })
+      .toContainEqual(expect.objectContaining({ sdkComponent: 'worker', msg: 'Worker state changed' }));
+    expect(lines().every((l) => l.name === 'worker')).toBe(true);
   });
 
   it('serves the SDK series and the sync series on one /metrics, and they move with synced changes', async () => {
@@ -209,6 +213,16 @@ describe('the worker process', () => {
     expect(sample(after.samples, 'calendar_sync_connections', { state: 'enabled' })).toBeGreaterThanOrEqual(1);
     expect(after.text).toMatch(/^# TYPE calendar_sync_rate_limit_wait_seconds histogram$/m);
     expect(after.text).toMatch(/^process_cpu_user_seconds_total /m);
+
+    // Every series the Grafana dashboard queries is one this endpoint serves.
+    const dashboard = await readFile(path.join(projectRoot, 'deploy', 'grafana', 'calendar-sync.json'), 'utf8');
+    const queried = new Set(
+      [...dashboard.matchAll(/\b((?:calendar_sync|temporal|process|nodejs)_[a-z0-9_]+)/g)].map((m) =>
+        m[1]!.replace(/_(bucket|sum|count)$/, ''),
+      ),
+    );
+    expect(queried.size).toBeGreaterThan(10);
+    for (const name of queried) expect(after.text, name).toMatch(new RegExp(`^# TYPE ${name} `, 'm'));
 
     // No user data and no unbounded ids in any series.
     for (const secret of [subject, 'Lunch with Globex', email, connectionId, event.id]) {
