@@ -32,7 +32,9 @@ export interface WorkerProcess {
 export async function startWorkerProcess(env: Record<string, string>, readyTimeoutMs = 30_000): Promise<WorkerProcess> {
   const child: ChildProcess = spawn(process.execPath, [tsxCli, workerMain], {
     cwd: repo,
-    env: { ...process.env, ...env },
+    // Tests run in parallel on one machine: a free port for the health listener and no SDK exporter (a fixed
+    // port), unless the test asks for them.
+    env: { ...process.env, WORKER_HTTP_PORT: '0', WORKER_SDK_METRICS_ADDRESS: 'off', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
     // Its own process group, so a kill reaches tsx's child too and nothing is left running.
     detached: true,
