@@ -44,8 +44,8 @@ function listenToApiCalls(): void {
   });
 }
 
-/** The Google `updated` time a link keeps for an activity (ms), for changes no read of the activity showed. */
-export type SourceTimeLookup = (connectionId: string, activityId: number) => Promise<number | undefined>;
+/** The Google `updated` times (ms) links keep for activities, for changes no read of the activity showed. */
+export type SourceTimeLookup = (connectionId: string, activityIds: number[]) => Promise<Map<number, number>>;
 
 class ActivityMetrics implements ActivityInboundCallsInterceptor {
   constructor(
@@ -75,19 +75,23 @@ class ActivityMetrics implements ActivityInboundCallsInterceptor {
     }
   }
 
-  /** Google → Pipedrive writes of activities no read showed (just created from an event): ask the link. */
+  /** Google → Pipedrive writes of activities no read showed (just created from an event): ask the links, once. */
   private async fillSourceTimes(connectionId: unknown, result: unknown, scope: Map<string, number>): Promise<void> {
     if (!this.lookup || typeof connectionId !== 'string') return;
+    const missing = new Map<number, string>();
     for (const o of outcomesOf(result)) {
       const key = sourceKey(o.direction, o.subject);
       const activityId = /^activity:(\d+)$/.exec(o.subject)?.[1];
-      if (o.direction !== 'google-to-pipedrive' || !isWrite(o) || scope.has(key) || !activityId) continue;
-      try {
-        const at = await this.lookup(connectionId, Number(activityId));
-        if (at !== undefined) scope.set(key, at);
-      } catch {
-        // A metric is never worth failing a sync step for.
+      if (o.direction === 'google-to-pipedrive' && isWrite(o) && !scope.has(key) && activityId) {
+        missing.set(Number(activityId), key);
       }
+    }
+    if (missing.size === 0) return;
+    try {
+      const times = await this.lookup(connectionId, [...missing.keys()]);
+      for (const [activityId, at] of times) scope.set(missing.get(activityId)!, at);
+    } catch {
+      // A metric is never worth failing a sync step for.
     }
   }
 }

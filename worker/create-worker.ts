@@ -9,7 +9,7 @@ import { bundleWorkflowCode, NativeConnection, Worker, type WorkerOptions } from
 import { createActivities, type ActivityDeps } from '../activities/index.js';
 import { encryptingDataConverter, failureConverterPath } from '../lib/payload-codec.js';
 import { activityMetricsInterceptor } from './activity-metrics-interceptor.js';
-import { linkedEventUpdated } from './metrics-queries.js';
+import { linkedEventsUpdated } from './metrics-queries.js';
 
 export const workflowsPath = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'workflows', 'index.ts');
 
@@ -42,8 +42,8 @@ export function createSyncWorker(opts: SyncWorkerOptions): Promise<Worker> {
     interceptors: {
       ...opts.overrides?.interceptors,
       activity: [
-        activityMetricsInterceptor((connectionId, activityId) =>
-          linkedEventUpdated(opts.deps.db, connectionId, activityId),
+        activityMetricsInterceptor((connectionId, activityIds) =>
+          linkedEventsUpdated(opts.deps.db, connectionId, activityIds),
         ),
         ...(opts.overrides?.interceptors?.activity ?? []),
       ],

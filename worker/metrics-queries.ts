@@ -20,15 +20,16 @@ export async function countConnectionsByState(db: pg.Pool): Promise<Partial<Reco
   return Object.fromEntries(rows.map((r) => [r.state, Number(r.n)]));
 }
 
-/** The `updated` time (ms) of the Google event linked to an activity, as the link row recorded it. */
-export async function linkedEventUpdated(
+/** The `updated` times (ms) of the Google events linked to these activities, as the link rows recorded them. */
+export async function linkedEventsUpdated(
   db: pg.Pool,
   connectionId: string,
-  activityId: number,
-): Promise<number | undefined> {
-  const { rows } = await db.query<{ google_updated: Date | null }>(
-    'SELECT google_updated FROM links WHERE connection_id = $1 AND activity_id = $2',
-    [connectionId, activityId],
+  activityIds: number[],
+): Promise<Map<number, number>> {
+  const { rows } = await db.query<{ activity_id: string; google_updated: Date }>(
+    `SELECT activity_id, google_updated FROM links
+      WHERE connection_id = $1 AND activity_id = ANY($2::bigint[]) AND google_updated IS NOT NULL`,
+    [connectionId, activityIds],
   );
-  return rows[0]?.google_updated?.getTime() ?? undefined;
+  return new Map(rows.map((r) => [Number(r.activity_id), r.google_updated.getTime()]));
 }
