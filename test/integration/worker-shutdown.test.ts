@@ -153,11 +153,11 @@ describe('SIGTERM on the worker', () => {
       const exit = await worker.stop();
       const tookMs = Date.now() - signalled;
 
-      expect(exit, worker.output()).toEqual({ code: 0, signal: null });
-      expect(tookMs).toBeLessThan(grace * 1000 + EXIT_SLACK_MS);
       // Finished by the stopping worker: the event and its link exist before any other worker ran.
       expect(eventsOf(user, activityId)).toHaveLength(1);
-      expect(await linkCount(user.connectionId, activityId)).toBe(1);
+      expect(await linkCount(user.connectionId, activityId), worker.output()).toBe(1);
+      expect(exit, worker.output()).toEqual({ code: 0, signal: null });
+      expect(tookMs).toBeLessThan(grace * 1000 + EXIT_SLACK_MS);
     } finally {
       google.control.setFaults({});
     }

@@ -6,10 +6,12 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const tsxCli = path.join(repo, 'node_modules', 'tsx', 'dist', 'cli.mjs');
+/** tsx as a loader of this process, not its CLI: the CLI is a parent process that relays signals and may SIGKILL
+ * a child that is slow to confirm one, which would hide how the worker itself handles SIGTERM. */
+const tsxLoader = path.join(repo, 'node_modules', 'tsx', 'dist', 'loader.mjs');
 const workerMain = path.join(repo, 'worker', 'main.ts');
 
 export interface WorkerExit {
@@ -21,7 +23,7 @@ export interface WorkerProcess {
   pid: number;
   /** Output so far (stdout and stderr), for failure messages. */
   output(): string;
-  /** SIGKILL to the worker's whole process group (tsx runs the script in a child of its own). */
+  /** SIGKILL to the worker's whole process group. */
   kill(): Promise<WorkerExit>;
   /** SIGTERM: the worker drains and exits. */
   stop(): Promise<WorkerExit>;
@@ -30,13 +32,13 @@ export interface WorkerProcess {
 }
 
 export async function startWorkerProcess(env: Record<string, string>, readyTimeoutMs = 30_000): Promise<WorkerProcess> {
-  const child: ChildProcess = spawn(process.execPath, [tsxCli, workerMain], {
+  const child: ChildProcess = spawn(process.execPath, ['--import', pathToFileURL(tsxLoader).href, workerMain], {
     cwd: repo,
     // Tests run in parallel on one machine: a free port for the health listener and no SDK exporter (a fixed
     // port), unless the test asks for them.
     env: { ...process.env, WORKER_HTTP_PORT: '0', WORKER_SDK_METRICS_ADDRESS: 'off', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
-    // Its own process group, so a kill reaches tsx's child too and nothing is left running.
+    // Its own process group, so a kill reaches anything it started and nothing is left running.
     detached: true,
   });
   let out = '';
