@@ -97,8 +97,10 @@ export const connections = new Gauge({
   labelNames: ['state'] as const,
   async collect() {
     if (!countConnections) return;
-    const counts = await countConnections();
     this.reset();
+    // While Postgres is down the scrape still answers (the other series matter most then), without this one.
+    const counts = await countConnections().catch(() => undefined);
+    if (!counts) return;
     for (const state of ['enabled', 'disabled', 'incomplete'] as const) this.set({ state }, counts[state] ?? 0);
   },
 });

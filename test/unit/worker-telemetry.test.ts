@@ -4,7 +4,7 @@ import { Writable } from 'node:stream';
 import { ApplicationFailure } from '@temporalio/common';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../lib/logger.js';
-import { register } from '../../lib/metrics.js';
+import { countConnectionsWith, register } from '../../lib/metrics.js';
 import { recordRateLimit, recordResult } from '../../worker/activity-metrics-interceptor.js';
 import { workerProcessSettings } from '../../worker/config.js';
 import { startHealthServer, type HealthServer } from '../../worker/health-server.js';
@@ -212,5 +212,22 @@ describe('the worker health server', () => {
     const without = await get('/metrics');
     expect(without.status).toBe(200);
     expect(without.text).toContain(`# Temporal SDK metrics unavailable from ${sdk}`);
+  });
+});
+
+describe('the connections gauge', () => {
+  afterEach(() => countConnectionsWith(undefined));
+
+  it('reads the counts on each scrape, and leaves the series out while they cannot be counted', async () => {
+    countConnectionsWith(async () => ({ enabled: 3, incomplete: 1 }));
+    const up = parsePrometheusText(await register.metrics());
+    expect(sample(up, 'calendar_sync_connections', { state: 'enabled' })).toBe(3);
+    expect(up.get('calendar_sync_connections{state="disabled"}')).toBe(0);
+    countConnectionsWith(async () => {
+      throw new Error('Postgres is down');
+    });
+    const text = await register.metrics();
+    expect(text).toContain('# TYPE calendar_sync_deliveries_total counter');
+    expect(parsePrometheusText(text).has('calendar_sync_connections{state="enabled"}')).toBe(false);
   });
 });
