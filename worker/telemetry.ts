@@ -16,10 +16,15 @@ const PINO_LEVELS: Record<LogLevel, 'trace' | 'debug' | 'info' | 'warn' | 'error
   ERROR: 'error',
 };
 
-/** The SDK's logger interface on top of pino: metadata becomes fields, so redaction applies to it too. */
+/**
+ * The SDK's logger interface on top of pino: metadata becomes fields, so redaction applies to it too. The SDK
+ * passes failures as `error`; pino serializes errors (type, message, stack) under `err`, so they move there.
+ */
 export function temporalLogger(logger: Logger): TemporalLogger {
-  const log = (level: LogLevel, message: string, meta?: LogMetadata) =>
-    logger[PINO_LEVELS[level] ?? 'info']({ ...meta }, message);
+  const log = (level: LogLevel, message: string, meta?: LogMetadata) => {
+    const { error, ...fields } = meta ?? {};
+    logger[PINO_LEVELS[level] ?? 'info']({ ...fields, ...(error === undefined ? {} : { err: error }) }, message);
+  };
   return {
     log,
     trace: (message, meta) => log('TRACE', message, meta),

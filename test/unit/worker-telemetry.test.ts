@@ -141,12 +141,15 @@ describe('the Temporal runtime logger', () => {
     const logger = temporalLogger(createLogger({ name: 'worker', level: 'debug', destination }));
     logger.warn('Activity failed', { sdkComponent: 'activity', activityType: 'pullGoogle', email: 'a@b.example' });
     logger.log('DEBUG', 'polling');
+    logger.error('Activity failed', { error: new Error('Google is down'), durationMs: 12 });
     logger.trace('below the level');
     expect(lines).toMatchObject([
       { level: 40, msg: 'Activity failed', sdkComponent: 'activity', activityType: 'pullGoogle', email: '[redacted]' },
       { level: 20, msg: 'polling' },
+      { level: 50, msg: 'Activity failed', durationMs: 12, err: { type: 'Error', message: 'Google is down' } },
     ]);
-    expect(lines).toHaveLength(2);
+    expect((lines[2]!.err as { stack?: string }).stack).toContain('Google is down');
+    expect(lines).toHaveLength(3);
   });
 });
 
