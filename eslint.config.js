@@ -19,6 +19,11 @@ export default tseslint.config(
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
   {
+    // The calendar-sync launcher (package.json bin) is plain Node ESM.
+    files: ['bin/**/*.js'],
+    languageOptions: { globals: globals.node, sourceType: 'module' },
+  },
+  {
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
     },

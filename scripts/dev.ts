@@ -7,7 +7,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+import { NativeConnection } from '@temporalio/worker';
 import pg from 'pg';
 import { deleteConnection, saveCredentials, upsertConnection } from '../activities/store/connections.js';
 import { migrate } from '../activities/store/migrate.js';
@@ -18,7 +18,9 @@ import { connectClient, SyncClient } from '../client/sync-client.js';
 import { startHttpServer } from '../client/http/server.js';
 import { codecEndpointFromEnv } from '../client/http/codec-endpoint.js';
 import { EncryptionCodec, PAYLOAD_KEYS_VARIABLE } from '../lib/payload-codec.js';
+import { createLogger } from '../lib/logger.js';
 import { bundleSyncWorkflows, createSyncWorker } from '../worker/create-worker.js';
+import { installRuntime } from '../worker/telemetry.js';
 import { DEFAULT_TASK_QUEUE } from '../workflows/names.js';
 import { seedDemo } from '../emulators/demo-data.js';
 import { startGoogleEmulator } from '../emulators/google/index.js';
@@ -78,7 +80,9 @@ async function main(): Promise<void> {
 
   // Worker internals log at WARN so the sandbox's own lines stay readable; details are in the Temporal UI.
   // Installed first: the dev server's test environment would otherwise create the runtime with defaults.
-  Runtime.install({ logger: new DefaultLogger('WARN'), shutdownSignals: [] });
+  // Readable lines in the sandbox: every logger the stack creates from here on (lib/logger.ts) is pretty.
+  process.env.LOG_FORMAT ??= 'pretty';
+  installRuntime({ logger: createLogger({ name: 'worker', level: 'warn' }), shutdownSignals: [] });
 
   try {
     log('starting the Temporal dev server …');

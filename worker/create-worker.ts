@@ -8,6 +8,8 @@ import type { PayloadCodec } from '@temporalio/common';
 import { bundleWorkflowCode, NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../activities/index.js';
 import { encryptingDataConverter, failureConverterPath } from '../lib/payload-codec.js';
+import { activityMetricsInterceptor } from './activity-metrics-interceptor.js';
+import { linkedEventsUpdated } from './metrics-queries.js';
 
 export const workflowsPath = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'workflows', 'index.ts');
 
@@ -36,6 +38,16 @@ export function createSyncWorker(opts: SyncWorkerOptions): Promise<Worker> {
     dataConverter: encryptingDataConverter(opts.payloadCodec),
     ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath }),
     ...opts.overrides,
+    // The sync's metrics, counted from every activity's result (worker/activity-metrics-interceptor.ts).
+    interceptors: {
+      ...opts.overrides?.interceptors,
+      activity: [
+        activityMetricsInterceptor((connectionId, activityIds) =>
+          linkedEventsUpdated(opts.deps.db, connectionId, activityIds),
+        ),
+        ...(opts.overrides?.interceptors?.activity ?? []),
+      ],
+    },
   });
 }
 

@@ -7,6 +7,7 @@
 import { calendar, type calendar_v3 } from '@googleapis/calendar';
 import { OAuth2Client, type Credentials } from 'google-auth-library';
 import type { GoogleCredentials } from '../store/connections.js';
+import { recordApiCall } from '../../lib/metrics.js';
 import { googleErrorInfo, toGoogleFailure } from './errors.js';
 
 export interface GoogleAppConfig {
@@ -86,9 +87,11 @@ export function createGoogleCalendarApi(
       try {
         const res = await fn(cal);
         onCall?.(what, 200);
+        recordApiCall({ service: 'google', operation: what, status: 200, data: res.data });
         return { ok: true as const, data: res.data };
       } catch (err) {
         onCall?.(what, googleErrorInfo(err).status ?? 0);
+        recordApiCall({ service: 'google', operation: what, status: googleErrorInfo(err).status ?? 0 });
         throw err;
       }
     };

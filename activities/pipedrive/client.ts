@@ -11,6 +11,7 @@
  * OAuth: on a 401 the access token is refreshed once (concurrent callers share one refresh), the caller persists
  * the new tokens through `onTokens`, and the request is sent again once.
  */
+import { recordApiCall } from '../../lib/metrics.js';
 import type { PdActivity, PdActivityWrite } from '../../sync-rules/types.js';
 import { authFailed, failureFromNetworkError, failureFromResponse, pipedriveErrorText, redact } from './errors.js';
 
@@ -352,6 +353,7 @@ export class PipedriveApi {
   ): Promise<{ ok: boolean; status: number; headers: Headers; body: unknown }> {
     const started = performance.now();
     let status = 0;
+    let data: unknown;
     try {
       // The timeout signal also covers reading the body.
       const res = await fetch(url, { method, ...init, signal: AbortSignal.timeout(this.timeoutMs), redirect: 'error' });
@@ -365,11 +367,13 @@ export class PipedriveApi {
       }
       // A 2xx that is not Pipedrive JSON (captive portal, misrouted proxy) is no answer from Pipedrive.
       const ok = res.ok && body !== null && typeof body === 'object';
+      if (ok) data = body;
       return { ok, status: ok || !res.ok ? res.status : 502, headers: res.headers, body };
     } catch (err) {
       throw failureFromNetworkError(err, `${method} ${route}`, this.timeoutMs, this.secrets());
     } finally {
       this.opts.onRequest?.({ method, route, status, ms: Math.round(performance.now() - started) });
+      recordApiCall({ service: 'pipedrive', operation: `${method} ${route}`, status, data });
     }
   }
 

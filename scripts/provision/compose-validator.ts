@@ -28,6 +28,8 @@ export interface ComposeProject {
       environment?: Record<string, string | null>;
       depends_on?: Record<string, unknown>;
       ports?: unknown[];
+      healthcheck?: { test?: string[] };
+      stop_grace_period?: string | number;
     }
   >;
   volumes?: Record<string, unknown>;

@@ -9,6 +9,7 @@ import {
   type ComposeValidator,
 } from '../../scripts/provision/compose-validator.js';
 import { projectRoot } from '../../scripts/provision/paths.js';
+import { SHUTDOWN_FORCE_MARGIN_MS } from '../../worker/config.js';
 
 const composeFile = path.join(projectRoot, 'docker-compose.yml');
 
@@ -19,6 +20,14 @@ const secrets = {
   GOOGLE_CLIENT_ID: 'client-id.apps.googleusercontent.com',
   GOOGLE_CLIENT_SECRET: 'client-secret',
 };
+
+/** Compose normalizes durations the Go way, e.g. `1m30s`. */
+function goDurationSeconds(d: string): number {
+  const units: Record<string, number> = { h: 3600, m: 60, s: 1, ms: 0.001 };
+  const parts = [...d.matchAll(/(\d+(?:\.\d+)?)(h|ms|m|s)/g)];
+  if (parts.map((p) => p[0]).join('') !== d) throw new Error(`not a Go duration: ${d}`);
+  return parts.reduce((sum, [, n, unit]) => sum + Number(n) * units[unit!]!, 0);
+}
 
 describe('docker-compose.yml', () => {
   let validator: ComposeValidator;
@@ -65,6 +74,17 @@ describe('docker-compose.yml', () => {
       const source = entry!.replace(/^dist\//, '').replace(/\.js$/, '.ts');
       expect(existsSync(path.join(projectRoot, source)), `${entry} is built from ${source}`).toBe(true);
     }
+  });
+
+  it('exposes the worker health and metrics port and stops the worker within its shutdown bound', () => {
+    const worker = project.services.worker!;
+    expect(worker.environment?.WORKER_HTTP_PORT).toBe('9464');
+    expect(worker.ports).toEqual([expect.objectContaining({ target: 9464, published: '9464' })]);
+    const grace = Number(worker.environment?.WORKER_SHUTDOWN_GRACE_SECONDS);
+    expect(goDurationSeconds(String(worker.stop_grace_period))).toBeGreaterThan(
+      grace + SHUTDOWN_FORCE_MARGIN_MS / 1000,
+    );
+    expect(JSON.stringify(worker.healthcheck?.test)).toContain('/readyz');
   });
 
   it('refuses to start without the secrets, naming each missing variable', async () => {
