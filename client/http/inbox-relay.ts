@@ -1,33 +1,112 @@
 /**
- * Relays webhook deliveries that were stored while Temporal was unreachable. Runs in every HTTP server
- * process; rows are locked while relayed, so several processes share the work without double signals.
+ * Relays stored webhook deliveries into the users' workflows. The ingress relays the row it just stored (and
+ * claimed) at once; the loop here, running in every web process, relays whatever is left — rows stored while
+ * Temporal was unreachable, or whose holder died. Each row is relayed by whoever claimed it (see
+ * `activities/store/webhook-inbox.ts`), so ingress and loops, in any number of processes, signal it once.
  */
 import type pg from 'pg';
-import { relayPending } from '../../activities/store/webhook-inbox.js';
+import {
+  CLAIM_LEASE_SECONDS,
+  claimPending,
+  markRelayed,
+  releaseClaim,
+  type InboxRow,
+} from '../../activities/store/webhook-inbox.js';
 import type { SyncClient } from '../sync-client.js';
 import type { Logger } from './log.js';
 import { SIGNAL_DEADLINE_MS } from './pipedrive-webhook.js';
 
-export function startInboxRelay(
-  deps: { db: pg.Pool; sync: SyncClient; log: Logger },
-  intervalMs = 2000,
-): { stop(): Promise<void> } {
+export interface RelayDeps {
+  db: pg.Pool;
+  sync: SyncClient;
+  log: Logger;
+}
+
+/**
+ * Signals one claimed row. Returns whether Temporal took it; if not, the claim is released so the next relay
+ * round retries it. Never throws.
+ */
+export async function relayClaimed(deps: RelayDeps, row: InboxRow): Promise<boolean> {
+  try {
+    // Bounded: Pipedrive gives up after 10 s, and a stored delivery is safe to answer for anyway.
+    await deps.sync.client.withDeadline(Date.now() + SIGNAL_DEADLINE_MS, () =>
+      deps.sync.pipedriveChanged(row.connectionId, { meta: row.meta, data: null, previous: null }),
+    );
+  } catch (err) {
+    deps.log.log('warn', 'webhook stored; relay to Temporal deferred', {
+      connectionId: row.connectionId,
+      error: (err as Error).message,
+    });
+    await releaseClaim(deps.db, row.id).catch(() => {
+      // Postgres is away too: the lease runs out by itself and the row is claimable again.
+    });
+    return false;
+  }
+  await markRelayedEventually(deps, row);
+  return true;
+}
+
+/**
+ * Marks a signalled row relayed. If Postgres is away at that moment the mark is retried in the background for
+ * (most of) the claim's lease — the claim keeps everyone else from signalling the row again meanwhile.
+ */
+async function markRelayedEventually(deps: RelayDeps, row: InboxRow): Promise<void> {
+  try {
+    await markRelayed(deps.db, row.id);
+    return;
+  } catch (err) {
+    deps.log.log('warn', 'relayed webhook not yet marked; retrying', {
+      inboxId: row.id,
+      error: (err as Error).message,
+    });
+  }
+  const giveUpAt = Date.now() + (CLAIM_LEASE_SECONDS * 1000) / 2;
+  const retry = (delayMs: number) => {
+    const timer = setTimeout(() => {
+      markRelayed(deps.db, row.id).catch(() => {
+        if (Date.now() < giveUpAt) retry(Math.min(delayMs * 2, 5_000));
+        else
+          deps.log.log('error', 'relayed webhook could not be marked; it may be signalled again', { inboxId: row.id });
+      });
+    }, delayMs);
+    timer.unref();
+  };
+  retry(250);
+}
+
+/** One relay round: claims pending rows oldest first and relays them until Temporal refuses one. */
+export async function relayPending(deps: RelayDeps, limit = 100): Promise<{ relayed: number; failed: number }> {
+  const rows = await claimPending(deps.db, limit);
+  let relayed = 0;
+  for (const [i, row] of rows.entries()) {
+    if (await relayClaimed(deps, row)) {
+      relayed++;
+      continue;
+    }
+    // Temporal is still away: hand back the rest of the batch for the next round (and keep their order).
+    await Promise.all(rows.slice(i + 1).map((r) => releaseClaim(deps.db, r.id))).catch(() => undefined);
+    return { relayed, failed: rows.length - relayed };
+  }
+  return { relayed, failed: 0 };
+}
+
+export function startInboxRelay(deps: RelayDeps, intervalMs = 2000): { stop(): Promise<void> } {
   let stopped = false;
   let running: Promise<void> = Promise.resolve();
   const tick = async () => {
     try {
-      const { relayed } = await relayPending(deps.db, (row) =>
-        deps.sync.client.withDeadline(Date.now() + SIGNAL_DEADLINE_MS, () =>
-          deps.sync.pipedriveChanged(row.connectionId, { meta: row.meta, data: null, previous: null }),
-        ),
-      );
+      const { relayed } = await relayPending(deps);
       if (relayed > 0) deps.log.log('info', 'relayed stored webhook deliveries', { relayed });
     } catch (err) {
       deps.log.log('warn', 'inbox relay round failed', { error: (err as Error).message });
     }
   };
+  let busy = false;
   const timer = setInterval(() => {
-    if (!stopped) running = running.then(tick);
+    // One round at a time: a slow round (Temporal timing out) must not pile up rounds behind it.
+    if (stopped || busy) return;
+    busy = true;
+    running = tick().finally(() => (busy = false));
   }, intervalMs);
   return {
     async stop() {

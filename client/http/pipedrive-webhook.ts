@@ -12,9 +12,10 @@ import type pg from 'pg';
 import { z } from 'zod';
 import { getConnection, loadCredentials } from '../../activities/store/connections.js';
 import type { SecretBox } from '../../activities/store/secret-box.js';
-import { markRelayed, storeDelivery } from '../../activities/store/webhook-inbox.js';
+import { storeDelivery } from '../../activities/store/webhook-inbox.js';
 import { HttpError, type EmuRequest as Request, type EmuResponse as Response } from '../../lib/http-server.js';
 import type { SyncClient } from '../sync-client.js';
+import { relayClaimed } from './inbox-relay.js';
 import type { Logger } from './log.js';
 
 /** How long an ingress waits for Temporal before leaving a delivery to the relay loop. */
@@ -45,8 +46,10 @@ export interface PipedriveIngressDeps {
 
 export async function handlePipedriveWebhook(deps: PipedriveIngressDeps, req: Request): Promise<Response> {
   const connectionId = req.params.connectionId!;
-  const connection = await getConnection(deps.db, connectionId);
-  const creds = connection ? await loadCredentials(deps.db, deps.secrets, connectionId, 'webhook') : null;
+  const connection = await getConnection(deps.db, connectionId).catch(unavailable(deps, connectionId));
+  const creds = connection
+    ? await loadCredentials(deps.db, deps.secrets, connectionId, 'webhook').catch(unavailable(deps, connectionId))
+    : null;
   if (!connection || !creds) {
     deps.log.log('warn', 'pipedrive webhook for an unknown connection', { connectionId });
     return { status: 404, body: { error: 'unknown connection' } };
@@ -79,23 +82,24 @@ export async function handlePipedriveWebhook(deps: PipedriveIngressDeps, req: Re
     // Dropping them here saves a signal and an API read per colleague's change (the sync would ignore them).
     return { status: 200, body: { ok: true, ignored: 'not-owned-by-connected-user' } };
   }
-  const stored = await storeDelivery(deps.db, connectionId, meta);
-  if (!stored.relayed) {
-    try {
-      // Bounded: Pipedrive gives up after 10 s, and a stored delivery is safe to answer for anyway.
-      await deps.sync.client.withDeadline(Date.now() + SIGNAL_DEADLINE_MS, () =>
-        deps.sync.pipedriveChanged(connectionId, { meta, data: null, previous: null }),
-      );
-      await markRelayed(deps.db, stored.row.id);
-    } catch (err) {
-      // Stored, so accepted: the relay loop delivers it once Temporal is reachable again.
-      deps.log.log('warn', 'webhook stored; relay to Temporal deferred', {
-        connectionId,
-        error: (err as Error).message,
-      });
-    }
-  }
+  const stored = await storeDelivery(deps.db, connectionId, meta).catch(unavailable(deps, connectionId));
+  // Only the claim's holder signals (the row's first copy, unless its relay failed): one signal per delivery.
+  if (stored.claimed) await relayClaimed(deps, stored.claimed);
   return { status: 200, body: { ok: true, duplicate: !stored.isNew } };
+}
+
+/**
+ * A delivery we cannot check or store is answered 503: Pipedrive retries it (3 s, 30 s, 150 s) instead of
+ * taking a 200 for a delivery we never kept, or a 500 that reads like a bug.
+ */
+function unavailable(deps: PipedriveIngressDeps, connectionId: string) {
+  return (err: unknown): never => {
+    deps.log.log('error', 'pipedrive webhook not stored: database unavailable', {
+      connectionId,
+      error: (err as Error).message,
+    });
+    throw new HttpError(503, { error: 'temporarily unavailable' });
+  };
 }
 
 /** Compares `Authorization: Basic …` with the expected credentials in constant time. */

@@ -7,8 +7,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { saveCredentials, upsertConnection } from '../../activities/store/connections.js';
+import { createPool } from '../../activities/store/pool.js';
 import { SecretBox } from '../../activities/store/secret-box.js';
 import { jsonLogger } from '../../client/http/log.js';
 import { startHttpServer } from '../../client/http/server.js';
@@ -97,6 +98,65 @@ describe('deliveries while Temporal is down', () => {
     } finally {
       await http.close();
       await connection.close();
+    }
+  });
+});
+
+/** The signals the user's workflow received, by name (history: what Temporal really got). */
+async function signalsIn(client: Client, connectionId: string): Promise<string[]> {
+  const history = await client.workflow.getHandle(workflowIdFor(connectionId)).fetchHistory();
+  return (history.events ?? [])
+    .filter((e) => e.workflowExecutionSignaledEventAttributes)
+    .map((e) => e.workflowExecutionSignaledEventAttributes!.signalName!);
+}
+
+describe('exactly one signal per accepted delivery', () => {
+  it('1,000 concurrent copies of one delivery, across two web processes with racing relay loops, signal once', async () => {
+    const secrets = new SecretBox([{ id: 'k', key: Buffer.alloc(32, 9) }]);
+    const connectionId = `once-${Date.now()}`;
+    await upsertConnection(stack.db, { id: connectionId });
+    await saveCredentials(stack.db, secrets, connectionId, 'webhook', { username: 'u', password: 'p' });
+    // Two web processes: each its own pool, its own Temporal client and a relay loop ticking as fast as it can.
+    const servers = await Promise.all(
+      [0, 1].map(async () => {
+        const db = createPool(inject('databaseUrl'), { max: 10 });
+        const sync = new SyncClient(stack.client, `no-worker-${connectionId}`);
+        const http = await startHttpServer({ db, sync, secrets, log: jsonLogger(() => {}), relayIntervalMs: 5 });
+        return { db, http };
+      }),
+    );
+    try {
+      const auth = `Basic ${Buffer.from('u:p').toString('base64')}`;
+      const body = JSON.stringify(delivery('one-delivery'));
+      const statuses = await Promise.all(
+        Array.from({ length: 1000 }, (_, i) =>
+          fetch(`${servers[i % 2]!.http.url}/webhooks/pipedrive/${connectionId}`, {
+            method: 'POST',
+            body,
+            headers: { authorization: auth, 'content-type': 'application/json' },
+          }).then(async (res) => {
+            await res.arrayBuffer();
+            return res.status;
+          }),
+        ),
+      );
+      expect(statuses.filter((s) => s !== 200)).toEqual([]);
+      await expect
+        .poll(async () => {
+          const { rows } = await stack.db.query('SELECT relayed_at FROM webhook_inbox WHERE connection_id = $1', [
+            connectionId,
+          ]);
+          return rows.map((r) => r.relayed_at !== null);
+        })
+        .toEqual([true]);
+      // Let every relay loop run a few more rounds: a late double signal would show up now.
+      await new Promise((r) => setTimeout(r, 500));
+      expect(await signalsIn(stack.client, connectionId)).toEqual(['pipedriveChanged']);
+    } finally {
+      for (const s of servers) {
+        await s.http.close();
+        await s.db.end();
+      }
     }
   });
 });
