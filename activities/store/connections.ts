@@ -191,3 +191,16 @@ export async function deleteCredentials(db: pg.Pool, id: string, provider?: Prov
     [id, provider ?? null],
   );
 }
+
+/**
+ * Forgets every credential of a connection — Google tokens, Pipedrive token(s), the webhook password — as a
+ * disconnect must: without them a later webhook authenticates nothing and so starts nothing. Returns which
+ * providers had credentials.
+ */
+export async function wipeCredentials(db: pg.Pool, id: string): Promise<Provider[]> {
+  const { rows } = await db.query<{ provider: Provider }>(
+    'DELETE FROM connection_credentials WHERE connection_id = $1 RETURNING provider',
+    [id],
+  );
+  return rows.map((r) => r.provider).sort();
+}

@@ -14,7 +14,12 @@ import { WorkflowNotFoundError } from '@temporalio/common';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import type pg from 'pg';
 import { z } from 'zod';
-import { getConnection, listConnections, type Connection } from '../../activities/store/connections.js';
+import {
+  getConnection,
+  listConnections,
+  wipeCredentials,
+  type Connection,
+} from '../../activities/store/connections.js';
 import { HttpError, type EmuRequest as Request, type Router } from '../../lib/http-server.js';
 import { parseSettings, type SyncSettings } from '../../sync-rules/settings.js';
 import { status as statusQuery, type SyncStatus } from '../../workflows/calendar-sync.js';
@@ -97,7 +102,13 @@ export function registerAdminRoutes(router: Router, deps: AdminDeps): void {
     const connection = await requireConnection(deps, req);
     parseBody(emptySchema, req, {});
     const status = await disconnectSync(deps.sync, connection.id);
-    deps.log.log('info', 'admin: sync disconnected', { connectionId: connection.id, wasRunning: status !== null });
+    // Only after the workflow removed the webhooks and the channel (it needs the credentials for that).
+    const wiped = await wipeCredentials(deps.db, connection.id);
+    deps.log.log('info', 'admin: sync disconnected', {
+      connectionId: connection.id,
+      wasRunning: status !== null,
+      credentialsWiped: wiped,
+    });
     return { connectionId: connection.id, status } satisfies ActionResult;
   });
 
