@@ -104,6 +104,31 @@ export async function releaseClaim(db: pg.Pool, id: number): Promise<void> {
   );
 }
 
+/**
+ * Deletes relayed rows older than `retentionSeconds`, at most `batchSize` per statement and `maxBatches`
+ * statements per call, so one call never holds locks or I/O for long; returns how many rows went. Unrelayed
+ * rows are never pruned: they are accepted deliveries still waiting for Temporal.
+ */
+export async function pruneRelayed(
+  db: pg.Pool,
+  retentionSeconds: number,
+  batchSize = 1000,
+  maxBatches = 10,
+): Promise<number> {
+  let pruned = 0;
+  for (let i = 0; i < maxBatches; i++) {
+    const { rowCount } = await db.query(
+      `DELETE FROM webhook_inbox WHERE id IN (
+         SELECT id FROM webhook_inbox WHERE relayed_at < now() - make_interval(secs => $1)
+         ORDER BY relayed_at LIMIT $2)`,
+      [retentionSeconds, batchSize],
+    );
+    pruned += rowCount ?? 0;
+    if ((rowCount ?? 0) < batchSize) break;
+  }
+  return pruned;
+}
+
 export async function pendingCount(db: pg.Pool): Promise<number> {
   const { rows } = await db.query<{ n: number }>(
     'SELECT count(*)::int AS n FROM webhook_inbox WHERE relayed_at IS NULL',

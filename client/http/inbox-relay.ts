@@ -9,6 +9,7 @@ import {
   CLAIM_LEASE_SECONDS,
   claimPending,
   markRelayed,
+  pruneRelayed,
   releaseClaim,
   type InboxRow,
 } from '../../activities/store/webhook-inbox.js';
@@ -90,15 +91,56 @@ export async function relayPending(deps: RelayDeps, limit = 100): Promise<{ rela
   return { relayed, failed: 0 };
 }
 
-export function startInboxRelay(deps: RelayDeps, intervalMs = 2000): { stop(): Promise<void> } {
+/**
+ * How long relayed deliveries are kept. They are only needed to recognise a redelivery of the same `meta.id`;
+ * Pipedrive's retries of one delivery span about three minutes (3 s, 30 s, 150 s), so a week is ample room —
+ * for clock skew, a Pipedrive backlog after their own outage, and an operator looking into "what came in".
+ */
+export const DEFAULT_RETENTION_HOURS = 7 * 24;
+/** Less than this could forget a delivery while Pipedrive may still retry it (and so signal it twice). */
+const MIN_RETENTION_HOURS = 1;
+
+export interface InboxRetention {
+  retentionSeconds: number;
+  /** How often expired rows are pruned (default every 10 minutes). */
+  pruneEveryMs: number;
+}
+
+/** `WEBHOOK_INBOX_RETENTION_HOURS` (default 168 = 7 days, at least 1). */
+export function inboxRetentionFromEnv(env: NodeJS.ProcessEnv = process.env): InboxRetention {
+  const raw = env.WEBHOOK_INBOX_RETENTION_HOURS;
+  const hours = raw === undefined || raw === '' ? DEFAULT_RETENTION_HOURS : Number(raw);
+  if (!Number.isFinite(hours) || hours < MIN_RETENTION_HOURS) {
+    throw new Error(
+      `WEBHOOK_INBOX_RETENTION_HOURS must be a number of hours >= ${MIN_RETENTION_HOURS} (Pipedrive retries a ` +
+        `delivery for about 3 minutes; shorter retention could let a retry through twice), got "${raw}"`,
+    );
+  }
+  return { retentionSeconds: Math.round(hours * 3600), pruneEveryMs: 10 * 60_000 };
+}
+
+export function startInboxRelay(
+  deps: RelayDeps,
+  intervalMs = 2000,
+  retention: InboxRetention = inboxRetentionFromEnv(),
+): { stop(): Promise<void> } {
   let stopped = false;
   let running: Promise<void> = Promise.resolve();
+  let nextPruneAt = Date.now();
   const tick = async () => {
     try {
       const { relayed } = await relayPending(deps);
       if (relayed > 0) deps.log.log('info', 'relayed stored webhook deliveries', { relayed });
     } catch (err) {
       deps.log.log('warn', 'inbox relay round failed', { error: (err as Error).message });
+    }
+    if (Date.now() < nextPruneAt) return;
+    nextPruneAt = Date.now() + retention.pruneEveryMs;
+    try {
+      const pruned = await pruneRelayed(deps.db, retention.retentionSeconds);
+      if (pruned > 0) deps.log.log('info', 'pruned relayed webhook deliveries', { pruned });
+    } catch (err) {
+      deps.log.log('warn', 'inbox pruning failed', { error: (err as Error).message });
     }
   };
   let busy = false;

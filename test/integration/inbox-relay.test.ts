@@ -11,6 +11,8 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { saveCredentials, upsertConnection } from '../../activities/store/connections.js';
 import { createPool } from '../../activities/store/pool.js';
 import { SecretBox } from '../../activities/store/secret-box.js';
+import { pruneRelayed, storeDelivery, type InboxRow } from '../../activities/store/webhook-inbox.js';
+import { inboxRetentionFromEnv, startInboxRelay } from '../../client/http/inbox-relay.js';
 import { jsonLogger } from '../../client/http/log.js';
 import { startHttpServer } from '../../client/http/server.js';
 import { SyncClient } from '../../client/sync-client.js';
@@ -157,6 +159,68 @@ describe('exactly one signal per accepted delivery', () => {
         await s.http.close();
         await s.db.end();
       }
+    }
+  });
+});
+
+type InboxMeta = InboxRow['meta'];
+
+describe('inbox retention', () => {
+  async function storeAged(connectionId: string, id: string, relayedDaysAgo: number | null) {
+    const { claimed } = await storeDelivery(stack.db, connectionId, delivery(id).meta as InboxMeta);
+    await stack.db.query(
+      `UPDATE webhook_inbox SET claimed_until = NULL, received_at = now() - make_interval(days => $2),
+         relayed_at = CASE WHEN $3::int IS NULL THEN NULL ELSE now() - make_interval(days => $3::int) END
+       WHERE id = $1`,
+      [claimed!.id, relayedDaysAgo ?? 30, relayedDaysAgo],
+    );
+  }
+  async function deliveryIds(connectionId: string): Promise<string[]> {
+    const { rows } = await stack.db.query<{ delivery_id: string }>(
+      'SELECT delivery_id FROM webhook_inbox WHERE connection_id = $1 ORDER BY delivery_id',
+      [connectionId],
+    );
+    return rows.map((r) => r.delivery_id);
+  }
+
+  it('prunes relayed rows past the retention in bounded batches, and keeps recent and unrelayed ones', async () => {
+    const connectionId = `prune-${Date.now()}`;
+    for (const id of ['old-1', 'old-2', 'old-3']) await storeAged(connectionId, id, 8);
+    await storeAged(connectionId, 'recent', 1);
+    await storeAged(connectionId, 'never-relayed', null);
+    const week = 7 * 24 * 3600;
+    // Two batches of one row each: one call prunes no more than that.
+    expect(await pruneRelayed(stack.db, week, 1, 2)).toBe(2);
+    expect(await pruneRelayed(stack.db, week, 1, 2)).toBe(1);
+    expect(await pruneRelayed(stack.db, week, 1, 2)).toBe(0);
+    expect(await deliveryIds(connectionId)).toEqual(['never-relayed', 'recent']);
+    // What is kept still recognises a redelivery.
+    expect((await storeDelivery(stack.db, connectionId, delivery('recent').meta as InboxMeta)).isNew).toBe(false);
+  });
+
+  it('the relay loop prunes on its own', async () => {
+    const connectionId = `prune-loop-${Date.now()}`;
+    await storeAged(connectionId, 'old', 2);
+    await storeAged(connectionId, 'fresh', 0);
+    const relay = startInboxRelay(
+      { db: stack.db, sync: new SyncClient(stack.client, 'prune-loop'), log: jsonLogger(() => {}) },
+      50,
+      { retentionSeconds: 24 * 3600, pruneEveryMs: 60_000 },
+    );
+    try {
+      await expect.poll(() => deliveryIds(connectionId)).toEqual(['fresh']);
+    } finally {
+      await relay.stop();
+    }
+  });
+
+  it('takes its retention from WEBHOOK_INBOX_RETENTION_HOURS: 7 days by default, and refuses less than an hour', () => {
+    expect(inboxRetentionFromEnv({}).retentionSeconds).toBe(7 * 24 * 3600);
+    expect(inboxRetentionFromEnv({ WEBHOOK_INBOX_RETENTION_HOURS: '48' }).retentionSeconds).toBe(48 * 3600);
+    for (const bad of ['0.5', '-1', 'a week']) {
+      expect(() => inboxRetentionFromEnv({ WEBHOOK_INBOX_RETENTION_HOURS: bad })).toThrow(
+        /WEBHOOK_INBOX_RETENTION_HOURS must be a number of hours >= 1/,
+      );
     }
   });
 });
