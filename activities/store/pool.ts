@@ -50,13 +50,15 @@ export function createPool(connectionString: string, opts: PoolOptions = {}): pg
   const target = describeTarget(connectionString);
   pool.on('error', (err) => {
     // The pool has already discarded the client; nothing to do but say so.
-    log.warn({ db: target, err: errorSummary(err) }, 'idle Postgres connection failed; the pool replaces it');
+    log.warn({ db: target, pgError: errorSummary(err) }, 'idle Postgres connection failed; the pool replaces it');
   });
   pool.on('connect', (client) => {
     // pg-pool listens for errors only while a client is idle. A checked-out client whose connection dies between
     // two queries would emit an unheard 'error'; the next query on it fails with the same error, so logging is
     // all this listener has to do.
-    client.on('error', (err) => log.warn({ db: target, err: errorSummary(err) }, 'Postgres connection in use failed'));
+    client.on('error', (err) =>
+      log.warn({ db: target, pgError: errorSummary(err) }, 'Postgres connection in use failed'),
+    );
   });
   return pool;
 }
@@ -72,6 +74,6 @@ export function describeTarget(connectionString: string): string {
 }
 
 /** What is safe to log about a connection error: Postgres' SQLSTATE and message (they carry no credentials). */
-function errorSummary(err: Error & { code?: string }): { code?: string; message: string } {
-  return { code: err.code, message: err.message };
+function errorSummary(err: Error & { code?: string }): { sqlstate?: string; message: string } {
+  return { sqlstate: err.code, message: err.message };
 }
