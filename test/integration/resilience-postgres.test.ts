@@ -33,6 +33,7 @@ describe('Postgres outage under traffic', () => {
     }
     expect(sent.map((d) => d.statuses)).toEqual([[200], [200], [200]]);
 
+    const pushRetriesBefore = drill.google.control.stats().push.retried;
     await pg.stop();
     const duringOutage: SentDelivery[] = [];
     for (let i = 0; i < 4; i++) {
@@ -71,6 +72,9 @@ describe('Postgres outage under traffic', () => {
     expect(rows).toHaveLength(sent.length);
     expect(rows.every((r) => r.relayed)).toBe(true);
     expect(await drill.pipedriveSignals()).toBe(sent.length);
+    // The pushes of the outage were refused (5xx) and counted when Google retried them; none was given up.
+    expect(drill.google.control.stats().push.retried - pushRetriesBefore).toBeGreaterThanOrEqual(4);
+    expect(drill.google.control.stats().push.failed).toBe(0);
     expect(drill.processesAlive()).toEqual({ worker: true, web: true });
     expect((await fetch(`${drill.web.url}/healthz`)).status).toBe(200);
   });
