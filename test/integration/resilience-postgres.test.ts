@@ -51,11 +51,13 @@ describe('Postgres outage under traffic', () => {
       await expect.poll(() => drill.redeliver(d), { timeout: 30_000, interval: 500 }).toBe(200);
     }
     sent.push(...duringOutage);
+    // New deliveries, each with a retry racing it (as when Pipedrive times out).
     for (let i = 0; i < 3; i++) {
-      sent.push(await drill.newActivityWebhook(`after outage ${i}`));
+      sent.push(await drill.newActivityWebhook(`after outage ${i}`, 2));
       googleEvents.push(drill.newGoogleEvent(`google after outage ${i}`));
     }
     expect(sent.every((d) => d.statuses.at(-1) === 200)).toBe(true);
+    expect(sent.slice(-3).flatMap((d) => d.statuses)).toEqual(Array(6).fill(200));
 
     // Every accepted delivery reached Google exactly once; every Google change reached Pipedrive exactly once.
     await expect

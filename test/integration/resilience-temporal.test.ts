@@ -66,11 +66,12 @@ describe('Temporal outage under traffic', () => {
     expect(drill.processesAlive()).toEqual({ worker: true, web: true });
 
     temporal = await startTemporal();
+    // Back up, with the relay loop draining the inbox: new deliveries arrive with their retries racing them.
     for (let i = 0; i < 3; i++) {
-      sent.push(await drill.newActivityWebhook(`after outage ${i}`));
+      sent.push(await drill.newActivityWebhook(`after outage ${i}`, 3));
       googleEvents.push(drill.newGoogleEvent(`google after outage ${i}`));
     }
-    expect(sent.every((d) => d.statuses.length === 1 && d.statuses[0] === 200)).toBe(true);
+    expect(sent.flatMap((d) => d.statuses).every((s) => s === 200)).toBe(true);
 
     await expect
       .poll(

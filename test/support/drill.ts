@@ -21,6 +21,7 @@ import { SecretBox } from '../../activities/store/secret-box.js';
 import { SyncClient } from '../../client/sync-client.js';
 import { startGoogleEmulator, type GoogleEmulator } from '../../emulators/google/index.js';
 import { startPipedriveEmulator, type PipedriveEmulator } from '../../emulators/pipedrive/index.js';
+import { silentLogger } from '../../lib/logger.js';
 import { EncryptionCodec, encryptingDataConverter } from '../../lib/payload-codec.js';
 import { freePort } from '../../scripts/provision/free-port.js';
 import { readEventLinkProperties } from '../../sync-rules/event-properties.js';
@@ -53,8 +54,11 @@ export interface Drill {
   worker: WorkerProcess;
   web: WebProcess;
   user: DrillUser;
-  /** Creates an activity in Pipedrive and delivers its webhook to the web service; returns the answer. */
-  newActivityWebhook(label: string): Promise<SentDelivery>;
+  /**
+   * Creates an activity in Pipedrive and delivers its webhook to the web service, in `copies` concurrent copies
+   * (a retry racing the original, as when Pipedrive times out); every answer lands in `statuses`.
+   */
+  newActivityWebhook(label: string, copies?: number): Promise<SentDelivery>;
   /** Delivers the same webhook again (what Pipedrive does after a non-2xx). */
   redeliver(d: SentDelivery): Promise<number>;
   /** The user creates an event in Google; the emulator pushes the change to the web service. */
@@ -108,7 +112,8 @@ export async function startDrill(opts: { databaseUrl: string; temporalAddress: s
     GOOGLE_OAUTH_AUTH_URL: google.authUrl,
     PIPEDRIVE_OAUTH_TOKEN_URL: `${pipedrive.oauthUrl}/oauth/token`,
   };
-  const db = createPool(opts.databaseUrl);
+  // The drill's own view of the database; its connections die in the outage too, which is nobody's news.
+  const db = createPool(opts.databaseUrl, { log: silentLogger });
   const connection = await Connection.connect({ address: opts.temporalAddress });
   const client = new Client({
     connection,
@@ -177,7 +182,7 @@ export async function startDrill(opts: { databaseUrl: string; temporalAddress: s
     worker,
     web,
     user,
-    async newActivityWebhook(label) {
+    async newActivityWebhook(label, copies = 1) {
       const a = pipedrive.control.createActivity({
         userId: user.pipedriveUserId,
         subject: label,
@@ -187,7 +192,7 @@ export async function startDrill(opts: { databaseUrl: string; temporalAddress: s
         duration: '00:30',
       }) as { id: number };
       const d: SentDelivery = { deliveryId: `drill-${randomUUID()}`, activityId: a.id, statuses: [] };
-      await post(d);
+      await Promise.all(Array.from({ length: copies }, () => post(d)));
       return d;
     },
     redeliver: post,
