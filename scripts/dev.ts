@@ -8,9 +8,9 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { NativeConnection } from '@temporalio/worker';
-import pg from 'pg';
 import { deleteConnection, saveCredentials, upsertConnection } from '../activities/store/connections.js';
 import { migrate } from '../activities/store/migrate.js';
+import { createPool } from '../activities/store/pool.js';
 import { SecretBox } from '../activities/store/secret-box.js';
 import { DEFAULT_FEEDS, type SyncDeps } from '../activities/sync/context.js';
 import { DEFAULT_SETTINGS } from '../sync-rules/settings.js';
@@ -117,7 +117,7 @@ async function main(): Promise<void> {
     });
     stops.push(() => postgres.stop());
     await migrate(postgres.url, log);
-    const db = new pg.Pool({ connectionString: postgres.url, max: 10 });
+    const db = createPool(postgres.url);
     stops.push(() => db.end());
 
     const deps: SyncDeps = {

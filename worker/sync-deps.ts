@@ -2,8 +2,8 @@
  * The activities' dependencies from the environment: the database, the credential encryption keys, and the
  * Google and Pipedrive OAuth apps (endpoints overridable, which is how the sandbox and tests use the emulators).
  */
-import pg from 'pg';
 import { DEFAULT_FEEDS, type SyncDeps } from '../activities/sync/context.js';
+import { createPool } from '../activities/store/pool.js';
 import { SecretBox } from '../activities/store/secret-box.js';
 import { EncryptionCodec, PAYLOAD_KEYS_VARIABLE } from '../lib/payload-codec.js';
 import { requireEnv } from './config.js';
@@ -22,7 +22,7 @@ export function payloadCodecFromEnv(env: NodeJS.ProcessEnv = process.env): Encry
 
 export function syncDepsFromEnv(env: NodeJS.ProcessEnv = process.env): SyncDeps {
   return {
-    db: new pg.Pool({ connectionString: requireEnv('DATABASE_URL', env), max: Number(env.DATABASE_POOL_SIZE ?? 10) }),
+    db: createPool(requireEnv('DATABASE_URL', env), { max: Number(env.DATABASE_POOL_SIZE ?? 10) }),
     secrets: secretBoxFromEnv(env),
     feeds: {
       publicUrl: (env.PUBLIC_URL ?? 'http://localhost:3000').replace(/\/+$/, ''),

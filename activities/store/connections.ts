@@ -3,7 +3,7 @@
  */
 import type pg from 'pg';
 import { DEFAULT_SETTINGS, parseSettings, type SyncSettings } from '../../sync-rules/settings.js';
-import type { SecretBox } from './secret-box.js';
+import { secretContext, type SecretBox } from './secret-box.js';
 
 export interface Connection {
   id: string;
@@ -133,8 +133,13 @@ export async function saveCredentials(
   await db.query(
     `INSERT INTO connection_credentials (connection_id, provider, ciphertext) VALUES ($1, $2, $3)
      ON CONFLICT (connection_id, provider) DO UPDATE SET ciphertext = $3, updated_at = now()`,
-    [id, provider, box.encryptJson(credentials)],
+    [id, provider, box.encryptJson(credentials, credentialsContext(id, provider))],
   );
+}
+
+/** Where a connection's credentials for one provider are stored: their ciphertext is bound to that row. */
+function credentialsContext(id: string, provider: Provider): string {
+  return secretContext('connection_credentials', 'ciphertext', provider, id);
 }
 
 export async function loadCredentials<P extends Provider>(
@@ -147,7 +152,22 @@ export async function loadCredentials<P extends Provider>(
     'SELECT ciphertext FROM connection_credentials WHERE connection_id = $1 AND provider = $2',
     [id, provider],
   );
-  return rows[0] ? box.decryptJson(rows[0].ciphertext) : null;
+  const stored = rows[0]?.ciphertext;
+  if (stored === undefined) return null;
+  const context = credentialsContext(id, provider);
+  const credentials = box.decryptJson<CredentialsOf<P>>(stored, context);
+  if (box.needsReseal(stored)) {
+    // Written before ciphertexts were bound to their row (or with an old key): write it back in the current
+    // form. Only if nobody changed it meanwhile; a failed upgrade is retried on the next read.
+    await db
+      .query(
+        `UPDATE connection_credentials SET ciphertext = $4, updated_at = now()
+         WHERE connection_id = $1 AND provider = $2 AND ciphertext = $3`,
+        [id, provider, stored, box.encryptJson(credentials, context)],
+      )
+      .catch(() => undefined);
+  }
+  return credentials;
 }
 
 /** The connection a returning user signs in to, by either account. */
@@ -179,4 +199,17 @@ export const ONE_CONNECTION_PER_PIPEDRIVE_USER = 'connections_one_per_pipedrive_
 export function isPipedriveUserTaken(err: unknown): boolean {
   const e = err as { code?: string; constraint?: string } | null;
   return e?.code === '23505' && e.constraint === ONE_CONNECTION_PER_PIPEDRIVE_USER;
+}
+
+/**
+ * Forgets every credential of a connection — Google tokens, Pipedrive token(s), the webhook password — as a
+ * disconnect must: without them a later webhook authenticates nothing and so starts nothing. Returns which
+ * providers had credentials.
+ */
+export async function wipeCredentials(db: pg.Pool, id: string): Promise<Provider[]> {
+  const { rows } = await db.query<{ provider: Provider }>(
+    'DELETE FROM connection_credentials WHERE connection_id = $1 RETURNING provider',
+    [id],
+  );
+  return rows.map((r) => r.provider).sort();
 }

@@ -83,3 +83,46 @@ export async function checkNotification(
   if (r.resource_id && resourceId && r.resource_id !== resourceId) return { ok: false, why: 'wrong-resource' };
   return { ok: true, channel: toChannel(r) };
 }
+
+/**
+ * Accepts a notification's `X-Goog-Message-Number` if it is higher than any accepted on the channel before, in
+ * one atomic UPDATE, so of any number of concurrent copies exactly one is accepted. Google's message numbers
+ * increase per channel (not necessarily by one), so a lower or equal number is a replay, or an older message
+ * whose change a later message already announced. The resource id must be the channel's (when known).
+ * Returns the number it replaces (for `rewindMessageNumber`), or `accepted: false`.
+ */
+export async function acceptMessageNumber(
+  db: pg.Pool,
+  channelId: string,
+  resourceId: string,
+  messageNumber: number,
+): Promise<{ accepted: true; previous: number | null } | { accepted: false }> {
+  const { rows } = await db.query<{ previous: string | null }>(
+    `UPDATE watch_channels w SET last_message_number = $3
+     FROM (SELECT channel_id, last_message_number AS previous FROM watch_channels WHERE channel_id = $1 FOR UPDATE) old
+     WHERE w.channel_id = old.channel_id
+       AND (w.resource_id IS NULL OR w.resource_id = $2)
+       AND (w.last_message_number IS NULL OR w.last_message_number < $3)
+     RETURNING old.previous`,
+    [channelId, resourceId, messageNumber],
+  );
+  const row = rows[0];
+  if (!row) return { accepted: false };
+  return { accepted: true, previous: row.previous === null ? null : Number(row.previous) };
+}
+
+/**
+ * Undoes `acceptMessageNumber` for a notification that could not be relayed (answered 503), so Google's retry of
+ * the same message counts again. A later message accepted meanwhile stays: its signal covers this one's change.
+ */
+export async function rewindMessageNumber(
+  db: pg.Pool,
+  channelId: string,
+  messageNumber: number,
+  previous: number | null,
+): Promise<void> {
+  await db.query(
+    'UPDATE watch_channels SET last_message_number = $3 WHERE channel_id = $1 AND last_message_number = $2',
+    [channelId, messageNumber, previous],
+  );
+}

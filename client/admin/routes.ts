@@ -14,7 +14,12 @@ import { WorkflowNotFoundError } from '@temporalio/common';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import type pg from 'pg';
 import { z } from 'zod';
-import { getConnection, listConnections, type Connection } from '../../activities/store/connections.js';
+import {
+  getConnection,
+  listConnections,
+  wipeCredentials,
+  type Connection,
+} from '../../activities/store/connections.js';
 import type { FastifyBaseLogger, FastifyInstance, FastifyRequest } from 'fastify';
 import { parseSettings, type SyncSettings } from '../../sync-rules/settings.js';
 import { status as statusQuery, type SyncStatus } from '../../workflows/calendar-sync.js';
@@ -118,7 +123,12 @@ export function registerAdminRoutes(app: FastifyInstance, deps: AdminDeps): void
     const connection = await requireConnection(deps, req);
     parseBody(emptySchema, req, {});
     const status = await disconnectSync(deps.sync, connection.id);
-    req.log.info({ connectionId: connection.id, wasRunning: status !== null }, 'admin: sync disconnected');
+    // Only after the workflow removed the webhooks and the channel (it needs the credentials for that).
+    const wiped = await wipeCredentials(deps.db, connection.id);
+    req.log.info(
+      { connectionId: connection.id, wasRunning: status !== null, credentialsWiped: wiped },
+      'admin: sync disconnected',
+    );
     return { connectionId: connection.id, status } satisfies ActionResult;
   });
 

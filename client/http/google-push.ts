@@ -5,7 +5,9 @@
  *
  * - `sync`: sent once when a channel is created — nothing changed, no signal;
  * - `exists` / `not_exists`: something in the calendar changed — signal the user's workflow to pull;
- * - unknown channel (404) or wrong token (403): rejected, no signal;
+ * - unknown channel (404), wrong token or resource id (403): rejected, no signal;
+ * - a message number at or below the channel's highest accepted one: a replay (or older than a message already
+ *   relayed) — 200 and ignored;
  * - a stopped or expired channel: 200 and ignored (Google may still deliver after `channels.stop`; any other
  *   answer would only make it retry);
  * - Postgres or Temporal unreachable: 503, so Google retries (and the safety-net pull catches up regardless).
@@ -16,7 +18,7 @@
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { IncomingHttpHeaders } from 'node:http';
 import type pg from 'pg';
-import { checkNotification } from '../../activities/store/watch-channels.js';
+import { acceptMessageNumber, checkNotification, rewindMessageNumber } from '../../activities/store/watch-channels.js';
 import { deliveries, type DeliveryResult } from '../../lib/metrics.js';
 import type { SyncClient } from '../sync-client.js';
 import { errorSummary, SIGNAL_DEADLINE_MS } from './pipedrive-webhook.js';
@@ -30,6 +32,9 @@ export interface GooglePushDeps {
   db: pg.Pool;
   sync: SyncClient;
 }
+
+/** A notification we cannot check or relay is answered 503, so Google retries it. */
+const UNAVAILABLE: PushAnswer = { status: 503, body: { error: 'temporarily unavailable' }, result: 'unavailable' };
 
 export interface PushAnswer {
   status: number;
@@ -51,7 +56,8 @@ export async function handleGooglePush(
   const state = header(headers, 'x-goog-resource-state');
   const token = header(headers, 'x-goog-channel-token') ?? '';
   const resourceId = header(headers, 'x-goog-resource-id');
-  const messageNumber = Number(header(headers, 'x-goog-message-number') ?? NaN);
+  const messageNumberHeader = header(headers, 'x-goog-message-number');
+  const messageNumber = Number(messageNumberHeader ?? NaN);
   if (!channelId || channelId.length > 200 || !state || !RESOURCE_STATES.has(state)) {
     log.warn({ state: state?.slice(0, 20) ?? null }, 'google push without valid channel headers');
     return {
@@ -65,7 +71,7 @@ export async function handleGooglePush(
     check = await checkNotification(deps.db, channelId, token, resourceId);
   } catch (err) {
     log.error({ channelId, err: errorSummary(err) }, 'google push could not be checked');
-    return { status: 503, body: { error: 'temporarily unavailable' }, result: 'unavailable' };
+    return UNAVAILABLE;
   }
   if (!check.ok) {
     log.warn({ channelId, why: check.why }, 'google push rejected');
@@ -75,18 +81,37 @@ export async function handleGooglePush(
       return { status: 403, body: { error: 'channel token does not match' }, result: 'unauthorized' };
     return { status: 200, body: { ok: true, ignored: check.why }, result: 'ignored' };
   }
+  // Google sends both on every message; without them a replay cannot be told from a new message.
+  if (!resourceId || (check.channel.resourceId !== null && check.channel.resourceId !== resourceId)) {
+    log.warn({ channelId, why: 'wrong-resource' }, 'google push rejected');
+    return { status: 403, body: { error: 'resource id does not match the channel' }, result: 'unauthorized' };
+  }
+  if (!/^[1-9]\d{0,14}$/.test(messageNumberHeader ?? '')) {
+    log.warn({ channelId }, 'google push without a valid message number');
+    return { status: 400, body: { error: 'missing or invalid X-Goog-Message-Number' }, result: 'invalid' };
+  }
+  let accepted;
+  try {
+    accepted = await acceptMessageNumber(deps.db, channelId, resourceId, messageNumber);
+  } catch (err) {
+    log.error({ channelId, err: errorSummary(err) }, 'google push could not be checked');
+    return UNAVAILABLE;
+  }
+  if (!accepted.accepted) return { status: 200, body: { ok: true, ignored: 'replayed' }, result: 'duplicate' };
   if (state === 'sync') return { status: 200, body: { ok: true, ignored: 'sync' }, result: 'ignored' };
   try {
     await deps.sync.client.withDeadline(Date.now() + SIGNAL_DEADLINE_MS, () =>
       deps.sync.googleChanged(check.channel.connectionId, {
         channelId,
         resourceState: state,
-        messageNumber: Number.isFinite(messageNumber) ? messageNumber : undefined,
+        messageNumber,
       }),
     );
   } catch (err) {
     log.error({ channelId, err: errorSummary(err) }, 'google push could not be relayed');
-    return { status: 503, body: { error: 'temporarily unavailable' }, result: 'unavailable' };
+    // Google retries a 503 with the same message number: let that retry count.
+    await rewindMessageNumber(deps.db, channelId, messageNumber, accepted.previous).catch(() => undefined);
+    return UNAVAILABLE;
   }
   return { status: 200, body: { ok: true }, result: 'accepted' };
 }

@@ -18,11 +18,12 @@ import type pg from 'pg';
 import { z } from 'zod';
 import { getConnection, loadCredentials, type Connection } from '../../activities/store/connections.js';
 import type { SecretBox } from '../../activities/store/secret-box.js';
-import { markRelayed, storeDelivery } from '../../activities/store/webhook-inbox.js';
+import { storeDelivery } from '../../activities/store/webhook-inbox.js';
 import type { PipedriveChange } from '../../activities/pipedrive-change.js';
 import { deliveries, type DeliveryResult } from '../../lib/metrics.js';
 import type { SyncClient } from '../sync-client.js';
 import { HttpProblem } from './http-problem.js';
+import { relayClaimed } from './inbox-relay.js';
 
 /** How long an ingress waits for Temporal before leaving a delivery to the relay loop. */
 export const SIGNAL_DEADLINE_MS = 3000;
@@ -149,22 +150,13 @@ async function handleDelivery(
   }
   count(stored.isNew ? 'accepted' : 'duplicate');
   // The request id (in this line) ties the HTTP delivery to its inbox row and so to the signal it becomes.
-  req.log.info({ connectionId: connection.id, inboxRow: stored.row.id, isNew: stored.isNew }, 'webhook stored');
-  if (!stored.relayed) {
-    try {
-      // Bounded: Pipedrive gives up after 10 s, and a stored delivery is safe to answer for anyway.
-      await deps.sync.client.withDeadline(Date.now() + SIGNAL_DEADLINE_MS, () =>
-        deps.sync.pipedriveChanged(connection.id, { meta, data: null, previous: null }),
-      );
-      await markRelayed(deps.db, stored.row.id);
-    } catch (err) {
-      // Stored, so accepted: the relay loop delivers it once Temporal (or Postgres) is reachable again.
-      req.log.warn(
-        { connectionId: connection.id, inboxRow: stored.row.id, err: errorSummary(err) },
-        'webhook stored; relay deferred',
-      );
-    }
-  }
+  req.log.info(
+    { connectionId: connection.id, inboxRow: stored.claimed?.id ?? null, isNew: stored.isNew },
+    'webhook stored',
+  );
+  // Only the claim's holder signals (the row's first copy, unless its relay failed): one signal per delivery.
+  // If Temporal is away, the claim is released and the relay loop delivers the stored row later.
+  if (stored.claimed) await relayClaimed({ db: deps.db, sync: deps.sync, log: req.log }, stored.claimed);
   return { ok: true, duplicate: !stored.isNew };
 }
 

@@ -7,9 +7,12 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { saveCredentials, upsertConnection } from '../../activities/store/connections.js';
+import { createPool } from '../../activities/store/pool.js';
 import { SecretBox } from '../../activities/store/secret-box.js';
+import { pruneRelayed, storeDelivery, type InboxRow } from '../../activities/store/webhook-inbox.js';
+import { inboxRetentionFromEnv, startInboxRelay } from '../../client/http/inbox-relay.js';
 import { silentLogger } from '../../lib/logger.js';
 import { startHttpServer } from '../../client/http/server.js';
 import { SyncClient } from '../../client/sync-client.js';
@@ -97,6 +100,127 @@ describe('deliveries while Temporal is down', () => {
     } finally {
       await http.close();
       await connection.close();
+    }
+  });
+});
+
+/** The signals the user's workflow received, by name (history: what Temporal really got). */
+async function signalsIn(client: Client, connectionId: string): Promise<string[]> {
+  const history = await client.workflow.getHandle(workflowIdFor(connectionId)).fetchHistory();
+  return (history.events ?? [])
+    .filter((e) => e.workflowExecutionSignaledEventAttributes)
+    .map((e) => e.workflowExecutionSignaledEventAttributes!.signalName!);
+}
+
+describe('exactly one signal per accepted delivery', () => {
+  it('1,000 concurrent copies of one delivery, across two web processes with racing relay loops, signal once', async () => {
+    const secrets = new SecretBox([{ id: 'k', key: Buffer.alloc(32, 9) }]);
+    const connectionId = `once-${Date.now()}`;
+    await upsertConnection(stack.db, { id: connectionId });
+    await saveCredentials(stack.db, secrets, connectionId, 'webhook', { username: 'u', password: 'p' });
+    // Two web processes: each its own pool, its own Temporal client and a relay loop ticking as fast as it can.
+    const servers = await Promise.all(
+      [0, 1].map(async () => {
+        const db = createPool(inject('databaseUrl'), { max: 10 });
+        const sync = new SyncClient(stack.client, `no-worker-${connectionId}`);
+        const http = await startHttpServer({ db, sync, secrets, log: silentLogger, relayIntervalMs: 5 });
+        return { db, http };
+      }),
+    );
+    try {
+      const auth = `Basic ${Buffer.from('u:p').toString('base64')}`;
+      const body = JSON.stringify(delivery('one-delivery'));
+      const statuses = await Promise.all(
+        Array.from({ length: 1000 }, (_, i) =>
+          fetch(`${servers[i % 2]!.http.url}/webhooks/pipedrive/${connectionId}`, {
+            method: 'POST',
+            body,
+            headers: { authorization: auth, 'content-type': 'application/json' },
+          }).then(async (res) => {
+            await res.arrayBuffer();
+            return res.status;
+          }),
+        ),
+      );
+      expect(statuses.filter((s) => s !== 200)).toEqual([]);
+      await expect
+        .poll(async () => {
+          const { rows } = await stack.db.query('SELECT relayed_at FROM webhook_inbox WHERE connection_id = $1', [
+            connectionId,
+          ]);
+          return rows.map((r) => r.relayed_at !== null);
+        })
+        .toEqual([true]);
+      // Let every relay loop run a few more rounds: a late double signal would show up now.
+      await new Promise((r) => setTimeout(r, 500));
+      expect(await signalsIn(stack.client, connectionId)).toEqual(['pipedriveChanged']);
+    } finally {
+      for (const s of servers) {
+        await s.http.close();
+        await s.db.end();
+      }
+    }
+  });
+});
+
+type InboxMeta = InboxRow['meta'];
+
+describe('inbox retention', () => {
+  async function storeAged(connectionId: string, id: string, relayedDaysAgo: number | null) {
+    const { claimed } = await storeDelivery(stack.db, connectionId, delivery(id).meta as InboxMeta);
+    await stack.db.query(
+      `UPDATE webhook_inbox SET claimed_until = NULL, received_at = now() - make_interval(days => $2),
+         relayed_at = CASE WHEN $3::int IS NULL THEN NULL ELSE now() - make_interval(days => $3::int) END
+       WHERE id = $1`,
+      [claimed!.id, relayedDaysAgo ?? 30, relayedDaysAgo],
+    );
+  }
+  async function deliveryIds(connectionId: string): Promise<string[]> {
+    const { rows } = await stack.db.query<{ delivery_id: string }>(
+      'SELECT delivery_id FROM webhook_inbox WHERE connection_id = $1 ORDER BY delivery_id',
+      [connectionId],
+    );
+    return rows.map((r) => r.delivery_id);
+  }
+
+  it('prunes relayed rows past the retention in bounded batches, and keeps recent and unrelayed ones', async () => {
+    const connectionId = `prune-${Date.now()}`;
+    for (const id of ['old-1', 'old-2', 'old-3']) await storeAged(connectionId, id, 8);
+    await storeAged(connectionId, 'recent', 1);
+    await storeAged(connectionId, 'never-relayed', null);
+    const week = 7 * 24 * 3600;
+    // Two batches of one row each: one call prunes no more than that.
+    expect(await pruneRelayed(stack.db, week, 1, 2)).toBe(2);
+    expect(await pruneRelayed(stack.db, week, 1, 2)).toBe(1);
+    expect(await pruneRelayed(stack.db, week, 1, 2)).toBe(0);
+    expect(await deliveryIds(connectionId)).toEqual(['never-relayed', 'recent']);
+    // What is kept still recognises a redelivery.
+    expect((await storeDelivery(stack.db, connectionId, delivery('recent').meta as InboxMeta)).isNew).toBe(false);
+  });
+
+  it('the relay loop prunes on its own', async () => {
+    const connectionId = `prune-loop-${Date.now()}`;
+    await storeAged(connectionId, 'old', 2);
+    await storeAged(connectionId, 'fresh', 0);
+    const relay = startInboxRelay(
+      { db: stack.db, sync: new SyncClient(stack.client, 'prune-loop'), log: silentLogger },
+      50,
+      { retentionSeconds: 24 * 3600, pruneEveryMs: 60_000 },
+    );
+    try {
+      await expect.poll(() => deliveryIds(connectionId)).toEqual(['fresh']);
+    } finally {
+      await relay.stop();
+    }
+  });
+
+  it('takes its retention from WEBHOOK_INBOX_RETENTION_HOURS: 7 days by default, and refuses less than an hour', () => {
+    expect(inboxRetentionFromEnv({}).retentionSeconds).toBe(7 * 24 * 3600);
+    expect(inboxRetentionFromEnv({ WEBHOOK_INBOX_RETENTION_HOURS: '48' }).retentionSeconds).toBe(48 * 3600);
+    for (const bad of ['0.5', '-1', 'a week']) {
+      expect(() => inboxRetentionFromEnv({ WEBHOOK_INBOX_RETENTION_HOURS: bad })).toThrow(
+        /WEBHOOK_INBOX_RETENTION_HOURS must be a number of hours >= 1/,
+      );
     }
   });
 });

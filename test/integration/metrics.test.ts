@@ -77,7 +77,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await worker?.kill();
-  await web?.kill();
+  await web?.stop();
   await Promise.all([google?.close(), pipedrive?.close()]);
   await stack?.close();
   if (tmp) await rm(tmp, { recursive: true, force: true });

@@ -5,9 +5,10 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Runtime, DefaultLogger, type Worker } from '@temporalio/worker';
-import pg from 'pg';
+import type pg from 'pg';
 import { inject } from 'vitest';
 import type { ActivityDeps } from '../../activities/index.js';
+import { createPool } from '../../activities/store/pool.js';
 import { EncryptionCodec, encryptingDataConverter, PAYLOAD_KEYS_VARIABLE } from '../../lib/payload-codec.js';
 import { createSyncWorker } from '../../worker/create-worker.js';
 
@@ -71,7 +72,7 @@ export async function connectStack(addresses?: StackAddresses): Promise<Stack> {
   const payloadCodec = EncryptionCodec.fromConfig(testPayloadKeys());
   const client = new Client({ connection, namespace: 'default', dataConverter: encryptingDataConverter(payloadCodec) });
   const nativeConnection = await NativeConnection.connect({ address });
-  const db = new pg.Pool({ connectionString: databaseUrl, max: 10 });
+  const db = createPool(databaseUrl);
   const taskQueue = `test-${randomUUID()}`;
   return {
     client,

@@ -1,8 +1,9 @@
 /**
  * The production web service (`client/http/main.ts`) as a child process, configured through the environment as
- * a deployment configures it; ready once its `/healthz` answers 200.
+ * a deployment configures it — so a drill can take its dependencies away and see whether the process itself
+ * survives. Ready when `/healthz` answers 200.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -12,47 +13,54 @@ const webMain = path.join(repo, 'client', 'http', 'main.ts');
 
 export interface WebProcess {
   url: string;
+  /** Output so far (stdout and stderr), for failure messages. */
   output(): string;
-  kill(): Promise<void>;
+  /** Whether the process is still running. */
+  alive(): boolean;
+  /** SIGTERM to the process group, then waits for the exit. */
+  stop(): Promise<void>;
 }
 
-export async function startWebProcess(env: Record<string, string>, port: number, readyTimeoutMs = 30_000) {
-  const child = spawn(process.execPath, [tsxCli, webMain], {
+export async function startWebProcess(
+  env: Record<string, string>,
+  port: number,
+  readyTimeoutMs = 60_000,
+): Promise<WebProcess> {
+  const child: ChildProcess = spawn(process.execPath, [tsxCli, webMain], {
     cwd: repo,
     env: { ...process.env, ...env, PORT: String(port), HOST: '127.0.0.1' },
     stdio: ['ignore', 'pipe', 'pipe'],
+    // Its own process group, so a stop reaches tsx's child too and nothing is left running.
     detached: true,
   });
   let out = '';
-  const onData = (chunk: Buffer) => {
-    out = (out + chunk.toString()).slice(-20_000);
-  };
-  child.stdout.on('data', onData);
-  child.stderr.on('data', onData);
+  const onData = (chunk: Buffer) => (out = (out + chunk.toString()).slice(-50_000));
+  child.stdout!.on('data', onData);
+  child.stderr!.on('data', onData);
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const kill = async () => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
+  const alive = () => child.exitCode === null && child.signalCode === null;
+  const url = `http://127.0.0.1:${port}`;
+  const stop = async () => {
+    if (!alive()) return;
     try {
-      process.kill(-child.pid!, 'SIGKILL');
+      process.kill(-child.pid!, 'SIGTERM');
     } catch {
       // already gone
     }
     await exited;
   };
-  const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + readyTimeoutMs;
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`web process exited (${child.exitCode}) before serving:\n${out}`);
-    const ok = await fetch(`${url}/healthz`).then(
-      (r) => r.ok,
-      () => false,
-    );
+    if (!alive()) throw new Error(`web process exited (${child.exitCode ?? child.signalCode}) before ready:\n${out}`);
+    const ok = await fetch(`${url}/healthz`)
+      .then((r) => r.ok)
+      .catch(() => false);
     if (ok) break;
     if (Date.now() > deadline) {
-      await kill();
-      throw new Error(`web process not serving after ${readyTimeoutMs} ms:\n${out}`);
+      await stop();
+      throw new Error(`web process not ready after ${readyTimeoutMs} ms:\n${out}`);
     }
     await new Promise((r) => setTimeout(r, 200));
   }
-  return { url, output: () => out, kill } satisfies WebProcess;
+  return { url, output: () => out, alive, stop };
 }
