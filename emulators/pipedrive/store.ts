@@ -2,7 +2,7 @@
  * The emulator's whole state: companies, users, their credentials, CRM records and webhooks. Plain maps so
  * `reset()` is one assignment and tests can inspect anything.
  */
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomInt } from 'node:crypto';
 
 /** Pipedrive's timestamp format in API v2: UTC, second precision, `YYYY-MM-DDTHH:MM:SSZ`. */
 export function pdTime(ms: number = Date.now()): string {
@@ -205,9 +205,12 @@ export class Store {
   webhooks = new Map<number, Webhook>();
   activityTypes = new Map<number, ActivityType[]>();
 
-  // Company and user ids come from distinct ranges so `banWebhooks(id)` can tell them apart.
-  private nextCompanyId = 1001;
-  private nextUserId = 100001;
+  // Company and user ids come from distinct ranges so `banWebhooks(id)` can tell them apart. Like Pipedrive's,
+  // they are unique beyond one emulator: each instance starts its companies and users at random places in their ranges, so
+  // emulators that share one database (a test run) never hand out the same (company, user) pair, which the
+  // sync allows only one connection for.
+  private nextCompanyId = 1001 + randomInt(0, 98_000);
+  private nextUserId = 100001 + randomInt(0, 100_000_000);
   private nextId: Record<EntityName | 'webhook', number> = {
     activity: 1,
     deal: 1,

@@ -35,6 +35,7 @@ let workerUrl: string;
 let web: WebProcess;
 /** The web service's `/metrics` before and after the changes, read by the worker's test, checked by its own. */
 const webScrapes: { status: number; text: string }[] = [];
+const ADMIN_TOKEN = randomBytes(24).toString('base64url');
 
 beforeAll(async () => {
   stack = await connectStack();
@@ -61,6 +62,8 @@ beforeAll(async () => {
     GOOGLE_OAUTH_TOKEN_URL: google.tokenUrl,
     GOOGLE_OAUTH_AUTH_URL: google.authUrl,
     PIPEDRIVE_OAUTH_TOKEN_URL: `${pipedrive.oauthUrl}/oauth/token`,
+    // The web service's /metrics is read with the admin token.
+    CALENDAR_SYNC_ADMIN_TOKEN: ADMIN_TOKEN,
   };
   // The web service receives the emulators' webhooks and push notifications and signals the workflows.
   const webPort = await freePort();
@@ -232,7 +235,6 @@ describe('the worker process', () => {
 });
 
 describe('the web service process', () => {
-  // Needs the web service to serve `/metrics` (metricsResponse() of lib/metrics.ts) and to count deliveries.
   it('serves /metrics with the deliveries it received from both services', () => {
     expect(webScrapes.map((s) => s.status)).toEqual([200, 200]);
     const [before, after] = webScrapes.map((s) => parsePrometheusText(s.text));
@@ -246,6 +248,6 @@ describe('the web service process', () => {
 });
 
 async function scrapeWeb(): Promise<{ status: number; text: string }> {
-  const res = await fetch(`${web.url}/metrics`);
+  const res = await fetch(`${web.url}/metrics`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
   return { status: res.status, text: await res.text() };
 }
