@@ -46,17 +46,21 @@ export function createActivities(deps: SyncDeps) {
     let n = 0;
     for (const o of outcomes) {
       n++;
-      if (o.result === 'echo' || o.result === 'ignored') continue;
-      await writeAudit(deps.db, {
-        connectionId,
-        direction: o.direction,
-        action: o.result,
-        subject: o.subject,
-        outcome: 'ok',
-        detail: o.reason ? { reason: o.reason } : {},
-        idempotencyKey: `${info.workflowExecution?.runId}/${info.activityId}/${n}`,
-      });
+      await auditOutcome(connectionId, o, `${info.workflowExecution?.runId}/${info.activityId}/${n}`);
     }
+  }
+
+  async function auditOutcome(connectionId: string, o: SyncOutcome, idempotencyKey: string): Promise<void> {
+    if (o.result === 'echo' || o.result === 'ignored') return;
+    await writeAudit(deps.db, {
+      connectionId,
+      direction: o.direction,
+      action: o.result,
+      subject: o.subject,
+      outcome: 'ok',
+      detail: o.reason ? { reason: o.reason } : {},
+      idempotencyKey,
+    });
   }
 
   return {
@@ -71,11 +75,16 @@ export function createActivities(deps: SyncDeps) {
       return outcome;
     },
 
-    /** A deal/person/organization changed: refresh its name and re-title the events that show it. */
+    /**
+     * A deal/person/organization changed: refresh its name and re-title the events that show it. Each event's
+     * audit row is written as soon as it changed, keyed by the event's activity, so a retry after a failure half-way
+     * neither loses the rows of the events already re-titled nor writes them twice.
+     */
     async refreshPipedriveEntity(connectionId: string, entity: NamedEntity, id: number): Promise<SyncOutcome[]> {
-      const outcomes = await refreshLinkedEntity(await context(connectionId), entity, id);
-      await audit(connectionId, outcomes);
-      return outcomes;
+      const info = Context.current().info;
+      return refreshLinkedEntity(await context(connectionId), entity, id, (o) =>
+        auditOutcome(connectionId, o, `${info.workflowExecution?.runId}/${info.activityId}/${o.subject}`),
+      );
     },
 
     /** After a calendar switch: a batch of linked events moved from the old calendar into the chosen one. */

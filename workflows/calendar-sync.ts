@@ -18,6 +18,7 @@ import {
   defineQuery,
   defineSignal,
   defineUpdate,
+  getExternalWorkflowHandle,
   patched,
   proxyActivities,
   setHandler,
@@ -29,12 +30,14 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import { Mutex } from 'async-mutex';
 import type { SearchAttributeUpdatePair } from '@temporalio/common';
 import type { ChannelInfo, createActivities, SyncOutcome } from '../activities/index.js';
 import type { PipedriveChange } from '../activities/pipedrive-change.js';
 import { parseSettings, type SyncSettings } from '../sync-rules/settings.js';
 import { PIPEDRIVE_COMPANY_ID, PIPEDRIVE_USER_ID, SYNC_MODE, SYNC_STATE, type SyncState } from './search-attributes.js';
 import {
+  cancelUpload,
   parseUploadOptions,
   uploadFinished,
   uploadUnsynced as uploadUnsyncedWorkflow,
@@ -151,6 +154,15 @@ const RECENT_OUTCOMES = 20;
 
 /** Versioning marker of the relocation after a calendar switch (runs that switched before it keep replaying). */
 const RELOCATE_PATCH = 'relocate-events-after-calendar-switch';
+/** Versioning marker of the real mutex around work items and settings changes (see `exclusive`). */
+const MUTEX_PATCH = 'exclusive-is-a-mutex';
+/** Versioning marker of disconnect stopping a running upload before it returns. */
+const DISCONNECT_STOPS_UPLOAD_PATCH = 'disconnect-stops-upload';
+/**
+ * How long a disconnect waits for a running upload to stop. The upload stops after the batch in flight, which
+ * takes seconds; the bound only keeps a disconnect from hanging on an upload whose worker is gone.
+ */
+const UPLOAD_STOP_TIMEOUT = '10 minutes';
 
 // ── Activities ───────────────────────────────────────────────────────────────────────────────────────────
 
@@ -207,8 +219,10 @@ class CalendarSync {
   private lastError: SyncStatus['lastError'];
   private recent: SyncOutcome[];
   private state: SyncState | undefined;
-  /** Held while a work item or a settings change runs: the two never interleave. */
+  /** True while a work item or a settings change runs (under `lock`): the two never interleave. */
   private busy = false;
+  /** The lock behind `exclusive`: one holder at a time, waiters served first come, first served. */
+  private readonly lock = new Mutex();
   /** The latest work item failed permanently. */
   private failing = false;
   /** The mode last written to the `CalendarSyncMode` search attribute. */
@@ -217,6 +231,8 @@ class CalendarSync {
   private nextSafetyNetAt: number | null;
   private disconnected = false;
   private upload: UploadStatus | null;
+  /** Final reports of uploads received (any run): a disconnect waits for the next one after it cancels. */
+  private uploadReports = 0;
   /** An upload start in flight: a second press at the same moment waits for it instead of starting another. */
   private uploadStarting: Promise<UploadStarted> | null = null;
   /** The one durable timer for the next deadline (renewal or safety net); replaced only when that moves. */
@@ -269,6 +285,8 @@ class CalendarSync {
 
   async disconnect(): Promise<SyncStatus> {
     return this.exclusive(async () => {
+      // First the upload: once this update returns, nothing of this sync may write to the user's calendar.
+      if (patched(DISCONNECT_STOPS_UPLOAD_PATCH)) await this.stopUpload();
       await steps.stopWatch(this.connectionId);
       await steps.removeWebhooks(this.connectionId);
       const off = { ...(this.settings ?? (await steps.loadConnection(this.connectionId))?.settings), enabled: false };
@@ -324,8 +342,24 @@ class CalendarSync {
     }
   }
 
+  /**
+   * Cancels the upload child if one runs (it outlives this run: parent-close policy ABANDON, so nothing else
+   * stops it) and waits for its final report, which it sends only once its batch in flight has ended. The signal
+   * goes by workflow id, so it reaches the upload's current run even when this run never knew it.
+   */
+  private async stopUpload(): Promise<void> {
+    const reportsBefore = this.uploadReports;
+    try {
+      await getExternalWorkflowHandle(uploadWorkflowIdFor(this.connectionId)).signal(cancelUpload);
+    } catch {
+      return; // no upload is running
+    }
+    await condition(() => this.uploadReports > reportsBefore, UPLOAD_STOP_TIMEOUT);
+  }
+
   /** The child's final report: the status shows it (the child wrote it to the audit log). */
   uploadEnded(report: UploadFinished): void {
+    this.uploadReports++;
     if (this.upload && this.upload.runId !== report.runId) return; // a report of an older upload
     this.upload = {
       workflowId: report.workflowId,
@@ -384,11 +418,13 @@ class CalendarSync {
     }
     for (;;) {
       const ready = () =>
-        this.disconnected || this.shouldContinueAsNew() || (!this.paused && this.queue.size > 0 && !this.busy);
+        this.disconnected ||
+        this.shouldContinueAsNew() ||
+        (!this.paused && this.queue.size > 0 && !this.busy && !this.lock.isLocked());
       this.armTimer(this.nextTimerAt());
       await condition(() => ready() || this.timer?.fired === true);
       if (this.disconnected) {
-        await condition(() => allHandlersFinished() && !this.busy);
+        await condition(() => allHandlersFinished() && !this.busy && !this.lock.isLocked());
         this.updateState();
         return;
       }
@@ -399,7 +435,7 @@ class CalendarSync {
       }
       if (this.shouldContinueAsNew()) {
         // Let running handlers (a settings change) finish, so nothing they do is lost in the hand-over.
-        await condition(() => allHandlersFinished() && !this.busy);
+        await condition(() => allHandlersFinished() && !this.busy && !this.lock.isLocked());
         return continueAsNew<typeof calendarSync>({
           connectionId: this.connectionId,
           continueAsNewAfterEvents: this.input.continueAsNewAfterEvents,
@@ -546,7 +582,27 @@ class CalendarSync {
     this.lastError = { subject, message, at: new Date().toISOString() };
   }
 
+  /**
+   * Runs `fn` alone: no other work item, settings change or disconnect runs meanwhile, and each one starts from
+   * what the previous one left. A flag plus `condition(() => !busy)` is not enough: the SDK unblocks every
+   * satisfied condition in one pass, so two waiters would both go ahead with the same `previous` settings.
+   */
   private async exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    if (!patched(MUTEX_PATCH)) return this.legacyExclusive(fn);
+    return this.lock.runExclusive(async () => {
+      this.busy = true;
+      this.updateState();
+      try {
+        return await fn();
+      } finally {
+        this.busy = false;
+        this.updateState();
+      }
+    });
+  }
+
+  /** The flag-based lock of runs started before the mutex; kept so their histories replay unchanged. */
+  private async legacyExclusive<T>(fn: () => Promise<T>): Promise<T> {
     if (this.busy) await condition(() => !this.busy);
     this.busy = true;
     this.updateState();
