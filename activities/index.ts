@@ -11,7 +11,7 @@ import { createBackfillActivities } from './backfill/activities.js';
 import { takeOutOfUploads } from './backfill/upload-items.js';
 import { ensurePipedriveWebhooks, removePipedriveWebhooks } from './feeds/pipedrive-webhooks.js';
 import { reconcilePipedrive, type ReconcileResult } from './feeds/reconcile.js';
-import { startWatchChannel, stopWatchChannels, type ChannelInfo } from './feeds/watch-channel.js';
+import { channelIsLive, startWatchChannel, stopWatchChannels, type ChannelInfo } from './feeds/watch-channel.js';
 import { getConnection, saveSettings } from './store/connections.js';
 import { clearSyncState } from './store/google-sync-state.js';
 import type { NamedEntity } from './store/names.js';
@@ -29,6 +29,13 @@ export type { RelocateResult } from './sync/relocate.js';
 export type { ChannelInfo } from './feeds/watch-channel.js';
 export type { ReconcileResult } from './feeds/reconcile.js';
 export type { BatchReport, ScannedPage, UploadCounts, UploadFilter, UploadReport } from './backfill/activities.js';
+
+export interface FeedsCheck {
+  /** Pipedrive webhooks that were missing and have been registered again. */
+  webhooksCreated: number;
+  /** False when the workflow's Google channel is gone, stopped, expired or for another calendar. */
+  channelLive: boolean;
+}
 
 export interface ConnectionSummary {
   settings: SyncSettings;
@@ -154,6 +161,17 @@ export function createActivities(deps: SyncDeps) {
     /** Registers the connection's Pipedrive webhooks that are missing (idempotent). */
     async ensureWebhooks(connectionId: string): Promise<number> {
       return ensurePipedriveWebhooks(await context(connectionId));
+    },
+
+    /**
+     * Checks the change feeds and repairs what it can at once: the Pipedrive webhooks are compared with Pipedrive's
+     * list (`GET /v1/webhooks`) and the missing ones registered; the Google channel is checked against the registry
+     * (`channelLive: false` → the workflow opens a new one).
+     */
+    async verifyFeeds(connectionId: string, channelId: string | null): Promise<FeedsCheck> {
+      const ctx = await context(connectionId);
+      const webhooksCreated = ctx.settings.enabled ? await ensurePipedriveWebhooks(ctx) : 0;
+      return { webhooksCreated, channelLive: await channelIsLive(ctx, channelId) };
     },
 
     async removeWebhooks(connectionId: string): Promise<number> {

@@ -117,6 +117,11 @@ export interface SyncStatus {
   echoes: number;
   failures: number;
   lastError: { subject: string; message: string; at: string } | null;
+  /**
+   * What failed for good (retries exhausted, or refused) and has not succeeded since, latest failure last: what the user
+   * should know about. An entry goes once the same subject syncs successfully.
+   */
+  unresolved: UnresolvedFailure[];
   /** The latest outcomes, newest last. */
   recent: SyncOutcome[];
   settings: SyncSettings | null;
@@ -125,6 +130,17 @@ export interface SyncStatus {
   /** When the next safety-net pass (Google pull + Pipedrive reconciliation) runs. */
   nextSafetyNetAt: string | null;
   upload: UploadStatus | null;
+}
+
+export interface UnresolvedFailure {
+  /** e.g. `activity:42`, `deal:7`, `event:abc`, `change-feeds` */
+  subject: string;
+  message: string;
+  /** When it failed first, and most recently. */
+  firstAt: string;
+  at: string;
+  /** How many times it failed for good. */
+  times: number;
 }
 
 export interface CalendarSyncInput {
@@ -146,11 +162,14 @@ interface CarriedState {
   recent: SyncOutcome[];
   channel: ChannelInfo | null;
   nextSafetyNetAt: number | null;
+  unresolved?: UnresolvedFailure[];
   /** The upload child outlives each run (parent-close policy ABANDON); its id travels on. */
   upload?: UploadStatus | null;
 }
 
 const RECENT_OUTCOMES = 20;
+/** Unresolved failures kept for the status (the audit log has all of them). */
+const UNRESOLVED_KEPT = 50;
 
 /** Versioning marker of the relocation after a calendar switch (runs that switched before it keep replaying). */
 const RELOCATE_PATCH = 'relocate-events-after-calendar-switch';
@@ -163,6 +182,13 @@ const DISCONNECT_STOPS_UPLOAD_PATCH = 'disconnect-stops-upload';
  * takes seconds; the bound only keeps a disconnect from hanging on an upload whose worker is gone.
  */
 const UPLOAD_STOP_TIMEOUT = '10 minutes';
+/**
+ * Versioning marker of the feed checks: re-sent settings re-establish the feeds, and every continue-as-new and
+ * safety-net pass verifies them.
+ */
+const VERIFY_FEEDS_PATCH = 'verify-feeds';
+/** Versioning marker of the safety net retrying the activities and renames that failed for good. */
+const RETRY_UNRESOLVED_PATCH = 'safety-net-retries-unresolved';
 
 // ── Activities ───────────────────────────────────────────────────────────────────────────────────────────
 
@@ -218,6 +244,7 @@ class CalendarSync {
   private counters: CarriedState['counters'];
   private lastError: SyncStatus['lastError'];
   private recent: SyncOutcome[];
+  private readonly unresolved: Map<string, UnresolvedFailure>;
   private state: SyncState | undefined;
   /** True while a work item or a settings change runs (under `lock`): the two never interleave. */
   private busy = false;
@@ -247,6 +274,7 @@ class CalendarSync {
     this.counters = carried?.counters ?? { processed: 0, echoes: 0, failures: 0 };
     this.lastError = carried?.lastError ?? null;
     this.recent = carried?.recent ?? [];
+    this.unresolved = new Map((carried?.unresolved ?? []).map((f) => [f.subject, f]));
     this.channel = carried?.channel ?? null;
     this.nextSafetyNetAt = carried?.nextSafetyNetAt ?? null;
     this.upload = carried?.upload ?? null;
@@ -268,6 +296,11 @@ class CalendarSync {
       this.settings = parsed.settings;
       if (parsed.settings.enabled !== wasEnabled || (parsed.settings.enabled && calendarChanged)) {
         // Switch the change feeds on (or off), and listen to the new calendar.
+        this.queue.add({ kind: 'feeds' });
+      } else if (parsed.settings.enabled && patched(VERIFY_FEEDS_PATCH)) {
+        // Saved again (even unchanged): what a user does when live sync seems dead, and what the sandbox does
+        // after a restart. Google has no way to ask whether a channel still exists, so the feeds are established
+        // anew: webhooks checked against Pipedrive's list, a new channel opened, the old one stopped.
         this.queue.add({ kind: 'feeds' });
       }
       if (parsed.settings.enabled && (!wasEnabled || calendarChanged)) {
@@ -386,6 +419,7 @@ class CalendarSync {
       queued: this.queue.size,
       ...this.counters,
       lastError: this.lastError,
+      unresolved: [...this.unresolved.values()],
       recent: this.recent,
       settings: this.settings,
       channel: this.channel,
@@ -415,6 +449,9 @@ class CalendarSync {
         this.queue.add({ kind: 'feeds' });
         this.scheduleSafetyNet();
       }
+    } else if (this.settings?.enabled && patched(VERIFY_FEEDS_PATCH)) {
+      // A new run after continue-as-new: the feeds it inherited may have been lost meanwhile.
+      this.queue.add({ kind: 'verify-feeds' });
     }
     for (;;) {
       const ready = () =>
@@ -449,6 +486,7 @@ class CalendarSync {
             recent: this.recent,
             channel: this.channel,
             nextSafetyNetAt: this.nextSafetyNetAt,
+            unresolved: [...this.unresolved.values()],
             upload: this.upload,
           },
         });
@@ -478,13 +516,18 @@ class CalendarSync {
           const found = await pulls.reconcile(this.connectionId);
           for (const id of found.activityIds) this.queue.add({ kind: 'activity', id });
           if (found.relocationPending) this.queue.add({ kind: 'relocate' });
-          // Pipedrive deletes webhooks after long failure streaks; put ours back.
-          await steps.ensureWebhooks(this.connectionId);
+          // Pipedrive deletes webhooks after long failure streaks; put ours back (the feed check does it since).
+          if (!patched(VERIFY_FEEDS_PATCH)) await steps.ensureWebhooks(this.connectionId);
           break;
         }
         case 'feeds':
           await this.refreshFeeds();
           break;
+        case 'verify-feeds': {
+          const check = await steps.verifyFeeds(this.connectionId, this.channel?.channelId ?? null);
+          if (!check.channelLive) this.queue.add({ kind: 'feeds' });
+          break;
+        }
         case 'relocate': {
           const batch = await steps.relocateEvents(this.connectionId);
           this.record(batch.outcomes);
@@ -495,6 +538,7 @@ class CalendarSync {
       }
       this.counters.processed++;
       this.failing = this.counters.failures > failuresBefore;
+      this.unresolved.delete(describeItem(item));
     } catch (err) {
       // Retries are exhausted or the failure is permanent: record it and move on — the queue must not stall.
       // The periodic reconciliation picks the item up again later.
@@ -564,12 +608,19 @@ class CalendarSync {
       // Notifications and webhooks are not 100% reliable: look for what they missed.
       this.queue.add({ kind: 'google' });
       this.queue.add({ kind: 'reconcile' });
+      if (patched(VERIFY_FEEDS_PATCH)) this.queue.add({ kind: 'verify-feeds' });
+      if (patched(RETRY_UNRESOLVED_PATCH)) {
+        // What failed for good is tried again: the reconciliation only sees activities changed since its last
+        // pass, so an activity that failed and was not touched again would otherwise stay unsynced.
+        for (const f of this.unresolved.values()) this.enqueue(retryItemFor(f.subject));
+      }
       this.scheduleSafetyNet();
     }
   }
 
   private record(outcomes: SyncOutcome[]): void {
     for (const o of outcomes) {
+      this.unresolved.delete(o.subject); // synced since it failed
       if (o.result === 'echo') this.counters.echoes++;
       if (o.result !== 'echo' && o.result !== 'ignored') this.recent.push(o);
     }
@@ -579,7 +630,18 @@ class CalendarSync {
   private fail(subject: string, message: string): void {
     this.failing = true;
     this.counters.failures++;
-    this.lastError = { subject, message, at: new Date().toISOString() };
+    const at = new Date().toISOString();
+    this.lastError = { subject, message, at };
+    const known = this.unresolved.get(subject);
+    this.unresolved.delete(subject); // re-inserted: the map stays ordered by latest failure
+    this.unresolved.set(subject, {
+      subject,
+      message,
+      firstAt: known?.firstAt ?? at,
+      at,
+      times: (known?.times ?? 0) + 1,
+    });
+    while (this.unresolved.size > UNRESOLVED_KEPT) this.unresolved.delete(this.unresolved.keys().next().value!);
   }
 
   /**
@@ -646,6 +708,16 @@ class CalendarSync {
   }
 }
 
+/** The work item that retries a failed subject (`activity:42`, `deal:7`…); null for the others. */
+function retryItemFor(subject: string): WorkItem | null {
+  const [kind, raw] = subject.split(':');
+  const id = Number(raw);
+  if (!Number.isSafeInteger(id) || id <= 0) return null;
+  if (kind === 'activity') return { kind: 'activity', id };
+  if (kind === 'deal' || kind === 'person' || kind === 'organization') return { kind: 'entity', entity: kind, id };
+  return null;
+}
+
 function describeItem(item: WorkItem): string {
   switch (item.kind) {
     case 'activity':
@@ -658,6 +730,8 @@ function describeItem(item: WorkItem): string {
       return 'pipedrive-reconciliation';
     case 'feeds':
       return 'change-feeds';
+    case 'verify-feeds':
+      return 'change-feeds-check';
     case 'relocate':
       return 'calendar-relocation';
   }
