@@ -79,4 +79,63 @@ describe('failures the user should know about', () => {
       if (!cleared) h.google.control.setFaults({});
     }
   });
+
+  it('retries a rename that failed for good at the next safety-net pass, even when no activity changed', async () => {
+    const user = await h.connectUser();
+    const pd = h.pipedrive.control;
+    const deal = pd.createDeal({ userId: user.pipedriveUserId, title: 'Hammock' }) as { id: number };
+    const a = pd.createActivity({
+      userId: user.pipedriveUserId,
+      subject: 'Kick-off',
+      type: 'call',
+      due_date: '2026-12-09',
+      due_time: '10:00',
+      duration: '00:30',
+      deal_id: deal.id,
+    }) as { id: number };
+    const event = () =>
+      h.google.control
+        .listEvents(user.email, user.calendarId)
+        .find((e) => e.id === eventIdFor(user.connectionId, a.id));
+    await h.sync.pipedriveChanged(user.connectionId, {
+      meta: { action: 'create', entity: 'activity', entity_id: String(a.id), id: `k-${a.id}`, change_source: 'app' },
+      data: null,
+      previous: null,
+    });
+    expect((await eventually(async () => event())).summary).toBe('Hammock > Kick-off');
+    // Older than the reconciliation's one-minute overlap: only the retry of the failed rename can re-title it.
+    await new Promise((r) => setTimeout(r, 62_000));
+
+    pd.updateDeal(deal.id, { title: 'Big hammock' }, { userId: user.pipedriveUserId });
+    h.google.control.setFaults({ errorRates: { 400: 1 } });
+    try {
+      await h.sync.pipedriveChanged(user.connectionId, {
+        meta: {
+          action: 'change',
+          entity: 'deal',
+          entity_id: String(deal.id),
+          id: `d-${deal.id}`,
+          change_source: 'app',
+        },
+        data: null,
+        previous: null,
+      });
+      await eventually(async () => {
+        const s = await h.sync.status(user.connectionId);
+        return s.unresolved.find((f) => f.subject === `deal:${deal.id}`);
+      });
+    } finally {
+      h.google.control.setFaults({});
+    }
+    await eventually(
+      async () => (event()?.summary === 'Big hammock > Kick-off' ? true : undefined),
+      SAFETY_SECONDS * 1000 * 4,
+      'the event to be re-titled',
+    );
+    const after = await eventually(async () => {
+      const s = await h.sync.status(user.connectionId);
+      return s.unresolved.length === 0 ? s : undefined;
+    });
+    expect(after.unresolved).toEqual([]);
+  }, 120_000);
 });
