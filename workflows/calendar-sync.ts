@@ -112,6 +112,7 @@ export interface SyncStatus {
   connectionId: string;
   state: SyncState;
   queued: number;
+  /** Work items done (changes, pulls, reconciliations, feed set-ups; the periodic feed checks are not counted). */
   processed: number;
   /** Our own writes observed again and skipped. */
   echoes: number;
@@ -387,7 +388,11 @@ class CalendarSync {
     } catch {
       return; // no upload is running
     }
-    await condition(() => this.uploadReports > reportsBefore, UPLOAD_STOP_TIMEOUT);
+    // Its report may have arrived just before the cancel (it was finishing anyway): then it has stopped already.
+    await condition(
+      () => this.uploadReports > reportsBefore || (this.upload !== null && this.upload.state !== 'running'),
+      UPLOAD_STOP_TIMEOUT,
+    );
   }
 
   /** The child's final report: the status shows it (the child wrote it to the audit log). */
@@ -536,7 +541,8 @@ class CalendarSync {
           break;
         }
       }
-      this.counters.processed++;
+      // A feed check is housekeeping (one after every continue-as-new), not a change: it is not counted.
+      if (item.kind !== 'verify-feeds') this.counters.processed++;
       this.failing = this.counters.failures > failuresBefore;
       this.unresolved.delete(describeItem(item));
     } catch (err) {
