@@ -4,7 +4,9 @@
  * "did the name just change". Each re-titled event gets its audit row as it changes, exactly once.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { reconcilePipedrive } from '../../activities/feeds/reconcile.js';
 import type { PipedriveChange } from '../../activities/pipedrive-change.js';
+import { loadSyncContext } from '../../activities/sync/context.js';
 import { readEventLinkProperties } from '../../sync-rules/event-properties.js';
 import { startHarness, type Harness, type SyncUser } from '../support/sync-harness.js';
 
@@ -80,5 +82,39 @@ describe('renaming a deal', () => {
     );
     const perEvent = new Map(rows.map((r) => [r.subject, r.n]));
     expect(ids.map((id) => perEvent.get(`activity:${id}`) ?? 0)).toEqual(ids.map(() => 1));
+  });
+
+  it('leaves titles the re-titling never reached to the safety net, which finds them from the name cache', async () => {
+    const user = await h.connectUser();
+    const pd = h.pipedrive.control;
+    const deal = pd.createDeal({ userId: user.pipedriveUserId, title: 'Hammock' }) as { id: number };
+    const a = pd.createActivity({
+      userId: user.pipedriveUserId,
+      subject: 'Visit',
+      type: 'call',
+      due_date: '2026-12-07',
+      due_time: '12:00',
+      duration: '00:30',
+      deal_id: deal.id,
+    }) as { id: number };
+    await h.sync.pipedriveChanged(user.connectionId, webhook('create', 'activity', a.id));
+    await h.settled(user.connectionId);
+    expect(titlesByActivity(user).get(a.id)).toBe('Hammock > Visit');
+
+    // The rename reached the name cache, but its re-titling failed for good (as after exhausted retries).
+    pd.updateDeal(deal.id, { title: 'Big hammock' }, { userId: user.pipedriveUserId });
+    await h.stack.db.query(
+      `UPDATE pipedrive_names SET name = 'Big hammock' WHERE connection_id = $1 AND entity = 'deal' AND entity_id = $2`,
+      [user.connectionId, deal.id],
+    );
+    // A sweep is due, and the activity itself is outside the `updated_since` window (it did not change).
+    await h.stack.db.query(
+      `INSERT INTO pipedrive_reconcile_state (connection_id, updated_since) VALUES ($1, now() + interval '1 hour')
+       ON CONFLICT (connection_id) DO UPDATE SET updated_since = now() + interval '1 hour', last_sweep_at = NULL`,
+      [user.connectionId],
+    );
+    const found = await reconcilePipedrive(await loadSyncContext(h.deps, user.connectionId));
+    expect(found.scanned).toBe(0);
+    expect(found.activityIds).toContain(a.id);
   });
 });
