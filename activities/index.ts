@@ -11,7 +11,7 @@ import { createBackfillActivities } from './backfill/activities.js';
 import { takeOutOfUploads } from './backfill/upload-items.js';
 import { ensurePipedriveWebhooks, removePipedriveWebhooks } from './feeds/pipedrive-webhooks.js';
 import { reconcilePipedrive, type ReconcileResult } from './feeds/reconcile.js';
-import { startWatchChannel, stopWatchChannels, type ChannelInfo } from './feeds/watch-channel.js';
+import { channelIsLive, startWatchChannel, stopWatchChannels, type ChannelInfo } from './feeds/watch-channel.js';
 import { getConnection, saveSettings } from './store/connections.js';
 import { clearSyncState } from './store/google-sync-state.js';
 import type { NamedEntity } from './store/names.js';
@@ -30,6 +30,13 @@ export type { ChannelInfo } from './feeds/watch-channel.js';
 export type { ReconcileResult } from './feeds/reconcile.js';
 export type { BatchReport, ScannedPage, UploadCounts, UploadFilter, UploadReport } from './backfill/activities.js';
 
+export interface FeedsCheck {
+  /** Pipedrive webhooks that were missing and have been registered again. */
+  webhooksCreated: number;
+  /** False when the workflow's Google channel is gone, stopped, expired or for another calendar. */
+  channelLive: boolean;
+}
+
 export interface ConnectionSummary {
   settings: SyncSettings;
   pipedriveUserId: number | null;
@@ -46,17 +53,21 @@ export function createActivities(deps: SyncDeps) {
     let n = 0;
     for (const o of outcomes) {
       n++;
-      if (o.result === 'echo' || o.result === 'ignored') continue;
-      await writeAudit(deps.db, {
-        connectionId,
-        direction: o.direction,
-        action: o.result,
-        subject: o.subject,
-        outcome: 'ok',
-        detail: o.reason ? { reason: o.reason } : {},
-        idempotencyKey: `${info.workflowExecution?.runId}/${info.activityId}/${n}`,
-      });
+      await auditOutcome(connectionId, o, `${info.workflowExecution?.runId}/${info.activityId}/${n}`);
     }
+  }
+
+  async function auditOutcome(connectionId: string, o: SyncOutcome, idempotencyKey: string): Promise<void> {
+    if (o.result === 'echo' || o.result === 'ignored') return;
+    await writeAudit(deps.db, {
+      connectionId,
+      direction: o.direction,
+      action: o.result,
+      subject: o.subject,
+      outcome: 'ok',
+      detail: o.reason ? { reason: o.reason } : {},
+      idempotencyKey,
+    });
   }
 
   return {
@@ -71,11 +82,16 @@ export function createActivities(deps: SyncDeps) {
       return outcome;
     },
 
-    /** A deal/person/organization changed: refresh its name and re-title the events that show it. */
+    /**
+     * A deal/person/organization changed: refresh its name and re-title the events that show it. Each event's
+     * audit row is written as soon as it changed, keyed by the event's activity, so a retry after a failure half-way
+     * neither loses the rows of the events already re-titled nor writes them twice.
+     */
     async refreshPipedriveEntity(connectionId: string, entity: NamedEntity, id: number): Promise<SyncOutcome[]> {
-      const outcomes = await refreshLinkedEntity(await context(connectionId), entity, id);
-      await audit(connectionId, outcomes);
-      return outcomes;
+      const info = Context.current().info;
+      return refreshLinkedEntity(await context(connectionId), entity, id, (o) =>
+        auditOutcome(connectionId, o, `${info.workflowExecution?.runId}/${info.activityId}/${o.subject}`),
+      );
     },
 
     /** After a calendar switch: a batch of linked events moved from the old calendar into the chosen one. */
@@ -145,6 +161,17 @@ export function createActivities(deps: SyncDeps) {
     /** Registers the connection's Pipedrive webhooks that are missing (idempotent). */
     async ensureWebhooks(connectionId: string): Promise<number> {
       return ensurePipedriveWebhooks(await context(connectionId));
+    },
+
+    /**
+     * Checks the change feeds and repairs what it can at once: the Pipedrive webhooks are compared with Pipedrive's
+     * list (`GET /v1/webhooks`) and the missing ones registered; the Google channel is checked against the registry
+     * (`channelLive: false` → the workflow opens a new one).
+     */
+    async verifyFeeds(connectionId: string, channelId: string | null): Promise<FeedsCheck> {
+      const ctx = await context(connectionId);
+      const webhooksCreated = ctx.settings.enabled ? await ensurePipedriveWebhooks(ctx) : 0;
+      return { webhooksCreated, channelLive: await channelIsLive(ctx, channelId) };
     },
 
     async removeWebhooks(connectionId: string): Promise<number> {

@@ -106,6 +106,27 @@ const scenarios: Scenario[] = [
       return user.connectionId;
     },
   },
+  {
+    name: 'resave-concurrent-saves-disconnect-during-upload',
+    async run(h) {
+      const user = await h.connectUser();
+      await createActivity(h, user, { subject: 'Call', type: 'call', due_date: '2026-12-04' });
+      const { settings } = await h.sync.status(user.connectionId);
+      // Two Saves at once (the mutex serialises them), then the same settings again (feeds re-established).
+      await Promise.all([
+        h.sync.configure(user.connectionId, { ...settings, titleTemplate: '{subject} (A)' }),
+        h.sync.configure(user.connectionId, { ...settings, titleTemplate: '{subject} (B)' }),
+      ]);
+      await h.sync.configure(user.connectionId, (await h.sync.status(user.connectionId)).settings!);
+      await h.settled(user.connectionId);
+      // An upload running when the user disconnects: the disconnect cancels it and waits for it to stop.
+      h.unsyncedActivities(user, 200);
+      await h.sync.uploadUnsynced(user.connectionId, { quotaPerMinute: 1200 });
+      await new Promise((r) => setTimeout(r, 1500));
+      await h.sync.disconnect(user.connectionId);
+      return user.connectionId;
+    },
+  },
 ];
 
 async function main(): Promise<void> {

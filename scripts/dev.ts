@@ -204,6 +204,9 @@ async function main(): Promise<void> {
       refreshToken: demo.google.refreshToken,
       accessToken: demo.google.accessToken,
     });
+    // Sent on every start, also when the demo workflow kept the same settings in .data/temporal.db: settings sent
+    // again re-establish the live feeds (the emulators forgot the previous run's webhooks and channel), so live
+    // sync is back within seconds of a restart.
     await sync.configure(DEMO_CONNECTION_ID, {
       ...DEFAULT_SETTINGS,
       enabled: true,

@@ -5,8 +5,13 @@
  * - Time is UTC end to end. Pipedrive's due_time is UTC; we write Google `dateTime` in UTC with a `Z` and no
  *   `timeZone`, and read back any RFC 3339 offset through `Date.parse`. No offset arithmetic by hand, so DST never
  *   matters here; the calendar displays the instant in the user's zone.
- * - A `dateTime` without an offset (Google always sends one) is read as UTC, so the result never depends on the
- *   machine's local zone.
+ * - A `dateTime` without an offset is wall time in its `timeZone` (Google accepts that in requests, and a client
+ *   may hand it to us the same way): it is resolved with the zone's offset as `Intl` reports it for that moment.
+ *   In a DST gap (e.g. 02:30 on the night clocks jump from 02:00 to 03:00) the time does not exist; it is read with
+ *   the offset in force before the gap, i.e. moved forward by the gap (02:30 → 03:30), as RFC 5545 and
+ *   JavaScript's Temporal ("compatible") do. In an overlap (02:30 on the night clocks go back) it exists twice;
+ *   the first occurrence (the earlier instant) is taken. Without an offset and without a `timeZone` it is read as
+ *   UTC, so the result never depends on the machine's local zone; an unknown `timeZone` makes it unreadable.
  * - Minute resolution: Pipedrive has no seconds; seconds in Google times are dropped (truncated).
  * - No due_time → all-day: `{date}` with end = the next day (Google's end date is exclusive). Any duration on an
  *   all-day activity is ignored (Pipedrive shows none either).
@@ -109,12 +114,59 @@ export function scheduleToGoogle(schedule: PdSchedule): {
   return { start: { ...start }, end: { ...end } };
 }
 
-/** Milliseconds of an RFC 3339 `dateTime`, or null if unparseable. Offset-less values are read as UTC. */
-function instantOf(dateTime: string | null | undefined): number | null {
+const LOCAL_DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?$/;
+const GMT_OFFSET = /^GMT(?:([+-])(\d{1,2})(?::(\d{2}))?)?$/;
+const DAY_MS = 24 * 3600_000;
+
+/** Offset of `timeZone` from UTC at instant `ms` in minutes, as `Intl` names it ("GMT+02:00" → 120). */
+function zoneOffsetAt(timeZone: string, ms: number): number {
+  const name = new Intl.DateTimeFormat('en-US', { timeZone, timeZoneName: 'longOffset' })
+    .formatToParts(new Date(ms))
+    .find((p) => p.type === 'timeZoneName')?.value;
+  const m = GMT_OFFSET.exec(name ?? '');
+  if (!m) throw new RangeError(`no offset for time zone ${timeZone}`);
+  if (!m[1]) return 0;
+  return (m[1] === '-' ? -1 : 1) * (Number(m[2]) * 60 + Number(m[3] ?? 0));
+}
+
+/**
+ * The instant of a wall time in `timeZone`. The candidates are the zone's offsets a day before and a day after
+ * (one offset, or the two around a transition); a candidate is right when the zone has that offset at the instant
+ * it gives. Two right ones: an overlap, the earlier wins. None: a gap, the offset before it applies.
+ */
+function wallTimeInZone(local: string, timeZone: string): number | null {
+  const asUtc = Date.parse(`${local}Z`);
+  if (Number.isNaN(asUtc)) return null;
+  const before = zoneOffsetAt(timeZone, asUtc - DAY_MS);
+  const after = zoneOffsetAt(timeZone, asUtc + DAY_MS);
+  const valid = [...new Set([before, after])]
+    .map((offset) => ({ offset, ms: asUtc - offset * MINUTE }))
+    .filter((c) => zoneOffsetAt(timeZone, c.ms) === c.offset)
+    .map((c) => c.ms);
+  return valid.length > 0 ? Math.min(...valid) : asUtc - before * MINUTE;
+}
+
+/**
+ * Milliseconds of an RFC 3339 `dateTime`, or null if unreadable. Without an offset it is wall time in `timeZone`
+ * (UTC when there is none); see the decisions at the top of this file.
+ */
+export function instantOf(dateTime: string | null | undefined, timeZone?: string | null): number | null {
   const value = dateTime?.trim() ?? '';
   if (value === '') return null;
-  const ms = Date.parse(OFFSET.test(value) ? value : `${value}Z`);
-  return Number.isNaN(ms) ? null : ms;
+  if (OFFSET.test(value)) {
+    const ms = Date.parse(value);
+    return Number.isNaN(ms) ? null : ms;
+  }
+  if (!LOCAL_DATE_TIME.test(value)) return null;
+  if (!timeZone) {
+    const ms = Date.parse(`${value}Z`);
+    return Number.isNaN(ms) ? null : ms;
+  }
+  try {
+    return wallTimeInZone(value, timeZone);
+  } catch {
+    return null; // not a time zone Intl knows
+  }
 }
 
 /** The Pipedrive schedule for a Google event's start/end; null when the start is missing or unreadable. */
@@ -123,10 +175,10 @@ export function googleToSchedule(
   end: calendar_v3.Schema$EventDateTime | null | undefined,
 ): PdSchedule | null {
   if (start?.dateTime) {
-    const startMs = instantOf(start.dateTime);
+    const startMs = instantOf(start.dateTime, start.timeZone);
     if (startMs === null) return null;
     const startIso = utcMinute(startMs);
-    const endMs = instantOf(end?.dateTime);
+    const endMs = instantOf(end?.dateTime, end?.timeZone ?? start.timeZone);
     const minutes = endMs === null ? 0 : Math.floor(endMs / MINUTE) - Math.floor(startMs / MINUTE);
     return {
       due_date: startIso.slice(0, 10),

@@ -18,6 +18,7 @@ import {
   defineQuery,
   defineSignal,
   defineUpdate,
+  getExternalWorkflowHandle,
   patched,
   proxyActivities,
   setHandler,
@@ -29,12 +30,14 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import { Mutex } from 'async-mutex';
 import type { SearchAttributeUpdatePair } from '@temporalio/common';
 import type { ChannelInfo, createActivities, SyncOutcome } from '../activities/index.js';
 import type { PipedriveChange } from '../activities/pipedrive-change.js';
 import { parseSettings, type SyncSettings } from '../sync-rules/settings.js';
 import { PIPEDRIVE_COMPANY_ID, PIPEDRIVE_USER_ID, SYNC_MODE, SYNC_STATE, type SyncState } from './search-attributes.js';
 import {
+  cancelUpload,
   parseUploadOptions,
   uploadFinished,
   uploadUnsynced as uploadUnsyncedWorkflow,
@@ -109,11 +112,17 @@ export interface SyncStatus {
   connectionId: string;
   state: SyncState;
   queued: number;
+  /** Work items done (changes, pulls, reconciliations, feed set-ups; the periodic feed checks are not counted). */
   processed: number;
   /** Our own writes observed again and skipped. */
   echoes: number;
   failures: number;
   lastError: { subject: string; message: string; at: string } | null;
+  /**
+   * What failed for good (retries exhausted, or refused) and has not succeeded since, latest failure last: what the user
+   * should know about. An entry goes once the same subject syncs successfully.
+   */
+  unresolved: UnresolvedFailure[];
   /** The latest outcomes, newest last. */
   recent: SyncOutcome[];
   settings: SyncSettings | null;
@@ -122,6 +131,17 @@ export interface SyncStatus {
   /** When the next safety-net pass (Google pull + Pipedrive reconciliation) runs. */
   nextSafetyNetAt: string | null;
   upload: UploadStatus | null;
+}
+
+export interface UnresolvedFailure {
+  /** e.g. `activity:42`, `deal:7`, `event:abc`, `change-feeds` */
+  subject: string;
+  message: string;
+  /** When it failed first, and most recently. */
+  firstAt: string;
+  at: string;
+  /** How many times it failed for good. */
+  times: number;
 }
 
 export interface CalendarSyncInput {
@@ -143,14 +163,33 @@ interface CarriedState {
   recent: SyncOutcome[];
   channel: ChannelInfo | null;
   nextSafetyNetAt: number | null;
+  unresolved?: UnresolvedFailure[];
   /** The upload child outlives each run (parent-close policy ABANDON); its id travels on. */
   upload?: UploadStatus | null;
 }
 
 const RECENT_OUTCOMES = 20;
+/** Unresolved failures kept for the status (the audit log has all of them). */
+const UNRESOLVED_KEPT = 50;
 
 /** Versioning marker of the relocation after a calendar switch (runs that switched before it keep replaying). */
 const RELOCATE_PATCH = 'relocate-events-after-calendar-switch';
+/** Versioning marker of the real mutex around work items and settings changes (see `exclusive`). */
+const MUTEX_PATCH = 'exclusive-is-a-mutex';
+/** Versioning marker of disconnect stopping a running upload before it returns. */
+const DISCONNECT_STOPS_UPLOAD_PATCH = 'disconnect-stops-upload';
+/**
+ * How long a disconnect waits for a running upload to stop. The upload stops after the batch in flight, which
+ * takes seconds; the bound only keeps a disconnect from hanging on an upload whose worker is gone.
+ */
+const UPLOAD_STOP_TIMEOUT = '10 minutes';
+/**
+ * Versioning marker of the feed checks: re-sent settings re-establish the feeds, and every continue-as-new and
+ * safety-net pass verifies them.
+ */
+const VERIFY_FEEDS_PATCH = 'verify-feeds';
+/** Versioning marker of the safety net retrying the activities and renames that failed for good. */
+const RETRY_UNRESOLVED_PATCH = 'safety-net-retries-unresolved';
 
 // ── Activities ───────────────────────────────────────────────────────────────────────────────────────────
 
@@ -206,9 +245,12 @@ class CalendarSync {
   private counters: CarriedState['counters'];
   private lastError: SyncStatus['lastError'];
   private recent: SyncOutcome[];
+  private readonly unresolved: Map<string, UnresolvedFailure>;
   private state: SyncState | undefined;
-  /** Held while a work item or a settings change runs: the two never interleave. */
+  /** True while a work item or a settings change runs (under `lock`): the two never interleave. */
   private busy = false;
+  /** The lock behind `exclusive`: one holder at a time, waiters served first come, first served. */
+  private readonly lock = new Mutex();
   /** The latest work item failed permanently. */
   private failing = false;
   /** The mode last written to the `CalendarSyncMode` search attribute. */
@@ -217,6 +259,8 @@ class CalendarSync {
   private nextSafetyNetAt: number | null;
   private disconnected = false;
   private upload: UploadStatus | null;
+  /** Final reports of uploads received (any run): a disconnect waits for the next one after it cancels. */
+  private uploadReports = 0;
   /** An upload start in flight: a second press at the same moment waits for it instead of starting another. */
   private uploadStarting: Promise<UploadStarted> | null = null;
   /** The one durable timer for the next deadline (renewal or safety net); replaced only when that moves. */
@@ -231,6 +275,7 @@ class CalendarSync {
     this.counters = carried?.counters ?? { processed: 0, echoes: 0, failures: 0 };
     this.lastError = carried?.lastError ?? null;
     this.recent = carried?.recent ?? [];
+    this.unresolved = new Map((carried?.unresolved ?? []).map((f) => [f.subject, f]));
     this.channel = carried?.channel ?? null;
     this.nextSafetyNetAt = carried?.nextSafetyNetAt ?? null;
     this.upload = carried?.upload ?? null;
@@ -253,6 +298,11 @@ class CalendarSync {
       if (parsed.settings.enabled !== wasEnabled || (parsed.settings.enabled && calendarChanged)) {
         // Switch the change feeds on (or off), and listen to the new calendar.
         this.queue.add({ kind: 'feeds' });
+      } else if (parsed.settings.enabled && patched(VERIFY_FEEDS_PATCH)) {
+        // Saved again (even unchanged): what a user does when live sync seems dead, and what the sandbox does
+        // after a restart. Google has no way to ask whether a channel still exists, so the feeds are established
+        // anew: webhooks checked against Pipedrive's list, a new channel opened, the old one stopped.
+        this.queue.add({ kind: 'feeds' });
       }
       if (parsed.settings.enabled && (!wasEnabled || calendarChanged)) {
         // A fresh baseline of the (new) calendar: only what changes from now on is synced.
@@ -269,6 +319,8 @@ class CalendarSync {
 
   async disconnect(): Promise<SyncStatus> {
     return this.exclusive(async () => {
+      // First the upload: once this update returns, nothing of this sync may write to the user's calendar.
+      if (patched(DISCONNECT_STOPS_UPLOAD_PATCH)) await this.stopUpload();
       await steps.stopWatch(this.connectionId);
       await steps.removeWebhooks(this.connectionId);
       const off = { ...(this.settings ?? (await steps.loadConnection(this.connectionId))?.settings), enabled: false };
@@ -324,8 +376,28 @@ class CalendarSync {
     }
   }
 
+  /**
+   * Cancels the upload child if one runs (it outlives this run: parent-close policy ABANDON, so nothing else
+   * stops it) and waits for its final report, which it sends only once its batch in flight has ended. The signal
+   * goes by workflow id, so it reaches the upload's current run even when this run never knew it.
+   */
+  private async stopUpload(): Promise<void> {
+    const reportsBefore = this.uploadReports;
+    try {
+      await getExternalWorkflowHandle(uploadWorkflowIdFor(this.connectionId)).signal(cancelUpload);
+    } catch {
+      return; // no upload is running
+    }
+    // Its report may have arrived just before the cancel (it was finishing anyway): then it has stopped already.
+    await condition(
+      () => this.uploadReports > reportsBefore || (this.upload !== null && this.upload.state !== 'running'),
+      UPLOAD_STOP_TIMEOUT,
+    );
+  }
+
   /** The child's final report: the status shows it (the child wrote it to the audit log). */
   uploadEnded(report: UploadFinished): void {
+    this.uploadReports++;
     if (this.upload && this.upload.runId !== report.runId) return; // a report of an older upload
     this.upload = {
       workflowId: report.workflowId,
@@ -352,6 +424,7 @@ class CalendarSync {
       queued: this.queue.size,
       ...this.counters,
       lastError: this.lastError,
+      unresolved: [...this.unresolved.values()],
       recent: this.recent,
       settings: this.settings,
       channel: this.channel,
@@ -381,14 +454,19 @@ class CalendarSync {
         this.queue.add({ kind: 'feeds' });
         this.scheduleSafetyNet();
       }
+    } else if (this.settings?.enabled && patched(VERIFY_FEEDS_PATCH)) {
+      // A new run after continue-as-new: the feeds it inherited may have been lost meanwhile.
+      this.queue.add({ kind: 'verify-feeds' });
     }
     for (;;) {
       const ready = () =>
-        this.disconnected || this.shouldContinueAsNew() || (!this.paused && this.queue.size > 0 && !this.busy);
+        this.disconnected ||
+        this.shouldContinueAsNew() ||
+        (!this.paused && this.queue.size > 0 && !this.busy && !this.lock.isLocked());
       this.armTimer(this.nextTimerAt());
       await condition(() => ready() || this.timer?.fired === true);
       if (this.disconnected) {
-        await condition(() => allHandlersFinished() && !this.busy);
+        await condition(() => allHandlersFinished() && !this.busy && !this.lock.isLocked());
         this.updateState();
         return;
       }
@@ -399,7 +477,7 @@ class CalendarSync {
       }
       if (this.shouldContinueAsNew()) {
         // Let running handlers (a settings change) finish, so nothing they do is lost in the hand-over.
-        await condition(() => allHandlersFinished() && !this.busy);
+        await condition(() => allHandlersFinished() && !this.busy && !this.lock.isLocked());
         return continueAsNew<typeof calendarSync>({
           connectionId: this.connectionId,
           continueAsNewAfterEvents: this.input.continueAsNewAfterEvents,
@@ -413,6 +491,7 @@ class CalendarSync {
             recent: this.recent,
             channel: this.channel,
             nextSafetyNetAt: this.nextSafetyNetAt,
+            unresolved: [...this.unresolved.values()],
             upload: this.upload,
           },
         });
@@ -442,13 +521,18 @@ class CalendarSync {
           const found = await pulls.reconcile(this.connectionId);
           for (const id of found.activityIds) this.queue.add({ kind: 'activity', id });
           if (found.relocationPending) this.queue.add({ kind: 'relocate' });
-          // Pipedrive deletes webhooks after long failure streaks; put ours back.
-          await steps.ensureWebhooks(this.connectionId);
+          // Pipedrive deletes webhooks after long failure streaks; put ours back (the feed check does it since).
+          if (!patched(VERIFY_FEEDS_PATCH)) await steps.ensureWebhooks(this.connectionId);
           break;
         }
         case 'feeds':
           await this.refreshFeeds();
           break;
+        case 'verify-feeds': {
+          const check = await steps.verifyFeeds(this.connectionId, this.channel?.channelId ?? null);
+          if (!check.channelLive) this.queue.add({ kind: 'feeds' });
+          break;
+        }
         case 'relocate': {
           const batch = await steps.relocateEvents(this.connectionId);
           this.record(batch.outcomes);
@@ -457,8 +541,10 @@ class CalendarSync {
           break;
         }
       }
-      this.counters.processed++;
+      // A feed check is housekeeping (one after every continue-as-new), not a change: it is not counted.
+      if (item.kind !== 'verify-feeds') this.counters.processed++;
       this.failing = this.counters.failures > failuresBefore;
+      this.unresolved.delete(describeItem(item));
     } catch (err) {
       // Retries are exhausted or the failure is permanent: record it and move on — the queue must not stall.
       // The periodic reconciliation picks the item up again later.
@@ -528,12 +614,19 @@ class CalendarSync {
       // Notifications and webhooks are not 100% reliable: look for what they missed.
       this.queue.add({ kind: 'google' });
       this.queue.add({ kind: 'reconcile' });
+      if (patched(VERIFY_FEEDS_PATCH)) this.queue.add({ kind: 'verify-feeds' });
+      if (patched(RETRY_UNRESOLVED_PATCH)) {
+        // What failed for good is tried again: the reconciliation only sees activities changed since its last
+        // pass, so an activity that failed and was not touched again would otherwise stay unsynced.
+        for (const f of this.unresolved.values()) this.enqueue(retryItemFor(f.subject));
+      }
       this.scheduleSafetyNet();
     }
   }
 
   private record(outcomes: SyncOutcome[]): void {
     for (const o of outcomes) {
+      this.unresolved.delete(o.subject); // synced since it failed
       if (o.result === 'echo') this.counters.echoes++;
       if (o.result !== 'echo' && o.result !== 'ignored') this.recent.push(o);
     }
@@ -543,10 +636,41 @@ class CalendarSync {
   private fail(subject: string, message: string): void {
     this.failing = true;
     this.counters.failures++;
-    this.lastError = { subject, message, at: new Date().toISOString() };
+    const at = new Date().toISOString();
+    this.lastError = { subject, message, at };
+    const known = this.unresolved.get(subject);
+    this.unresolved.delete(subject); // re-inserted: the map stays ordered by latest failure
+    this.unresolved.set(subject, {
+      subject,
+      message,
+      firstAt: known?.firstAt ?? at,
+      at,
+      times: (known?.times ?? 0) + 1,
+    });
+    while (this.unresolved.size > UNRESOLVED_KEPT) this.unresolved.delete(this.unresolved.keys().next().value!);
   }
 
+  /**
+   * Runs `fn` alone: no other work item, settings change or disconnect runs meanwhile, and each one starts from
+   * what the previous one left. A flag plus `condition(() => !busy)` is not enough: the SDK unblocks every
+   * satisfied condition in one pass, so two waiters would both go ahead with the same `previous` settings.
+   */
   private async exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    if (!patched(MUTEX_PATCH)) return this.legacyExclusive(fn);
+    return this.lock.runExclusive(async () => {
+      this.busy = true;
+      this.updateState();
+      try {
+        return await fn();
+      } finally {
+        this.busy = false;
+        this.updateState();
+      }
+    });
+  }
+
+  /** The flag-based lock of runs started before the mutex; kept so their histories replay unchanged. */
+  private async legacyExclusive<T>(fn: () => Promise<T>): Promise<T> {
     if (this.busy) await condition(() => !this.busy);
     this.busy = true;
     this.updateState();
@@ -590,6 +714,16 @@ class CalendarSync {
   }
 }
 
+/** The work item that retries a failed subject (`activity:42`, `deal:7`…); null for the others. */
+function retryItemFor(subject: string): WorkItem | null {
+  const [kind, raw] = subject.split(':');
+  const id = Number(raw);
+  if (!Number.isSafeInteger(id) || id <= 0) return null;
+  if (kind === 'activity') return { kind: 'activity', id };
+  if (kind === 'deal' || kind === 'person' || kind === 'organization') return { kind: 'entity', entity: kind, id };
+  return null;
+}
+
 function describeItem(item: WorkItem): string {
   switch (item.kind) {
     case 'activity':
@@ -602,6 +736,8 @@ function describeItem(item: WorkItem): string {
       return 'pipedrive-reconciliation';
     case 'feeds':
       return 'change-feeds';
+    case 'verify-feeds':
+      return 'change-feeds-check';
     case 'relocate':
       return 'calendar-relocation';
   }

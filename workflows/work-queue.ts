@@ -13,6 +13,8 @@ export type WorkItem =
   | { kind: 'reconcile' }
   /** (Re)establish the change feeds: webhooks, and a fresh Google channel replacing any current one. */
   | { kind: 'feeds' }
+  /** Check the change feeds: missing webhooks registered again, a lost channel replaced (via a `feeds` item). */
+  | { kind: 'verify-feeds' }
   /** After a calendar switch: move a batch of linked events from the old calendar into the chosen one. */
   | { kind: 'relocate' };
 
@@ -25,6 +27,7 @@ export function keyOf(item: WorkItem): string {
     case 'google':
     case 'reconcile':
     case 'feeds':
+    case 'verify-feeds':
     case 'relocate':
       return item.kind;
   }

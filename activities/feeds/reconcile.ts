@@ -2,18 +2,28 @@
  * The Pipedrive safety net. Webhooks are lost while Pipedrive bans an endpoint (30 minutes after repeated
  * failures) and on any delivery problem, so every safety interval we ask Pipedrive what changed:
  *
- * - activities of the user updated since the cursor (with a minute of overlap for clock skew): those whose
+ * - activities of the user updated since the cursor (with a minute of overlap for clock skew; without a cursor,
+ *   since the last moment the sync is known to have worked): those whose
  *   synced content differs from what we last wrote, or that have no event yet, go back into the queue;
  * - linked activities that no longer exist (deleted activities never appear in `updated_since` lists): their
  *   ids go back into the queue too, and the normal sync removes the event. This sweep reads the linked ids in
  *   batches of 100 (10 tokens each), so it runs at its own interval (`deletionSweepSeconds`, default an hour):
- *   at 10,000 links every 5 minutes it would cost ~290,000 tokens a day.
+ *   at 10,000 links every 5 minutes it would cost ~290,000 tokens a day;
+ * - linked events whose title still shows an old deal, person or organization name (a rename whose re-titling
+ *   failed for good): the names are compared in our own store, so this costs no API call; it runs with the sweep.
  *
  * Only ids are returned: the workflow queues them like webhooks, so a change seen by both paths syncs once.
  */
 import type { PdActivity } from '../../sync-rules/types.js';
-import { getLastSweep, getReconcileCursor, saveLastSweep, saveReconcileCursor } from '../store/reconcile-state.js';
-import { linkByActivity, linksOutsideCalendar } from '../store/links.js';
+import {
+  getLastSweep,
+  getReconcileCursor,
+  lastKnownSyncTime,
+  saveLastSweep,
+  saveReconcileCursor,
+} from '../store/reconcile-state.js';
+import { linkByActivity, linksOutsideCalendar, linksWithLinkedEntities } from '../store/links.js';
+import { staleTitles } from '../sync/entity-rename.js';
 import type { SyncContext } from '../sync/context.js';
 import { classifyActivity } from '../sync/pipedrive-to-google.js';
 
@@ -33,32 +43,38 @@ export interface ReconcileResult {
 export async function reconcilePipedrive(ctx: SyncContext): Promise<ReconcileResult> {
   if (!ctx.settings.enabled || !ctx.settings.calendarId) return { activityIds: [], scanned: 0 };
   const startedAt = new Date();
-  const cursor = await getReconcileCursor(ctx.db, ctx.connection.id);
+  // Without a cursor (lost with a data dir, or never saved), from the last moment the sync is known to have
+  // worked: never "from now", which would skip what changed while nobody listened.
+  const cursor =
+    (await getReconcileCursor(ctx.db, ctx.connection.id)) ??
+    (await lastKnownSyncTime(ctx.db, ctx.connection.id)) ??
+    startedAt.toISOString();
   const ids = new Set<number>();
   let scanned = 0;
 
-  if (cursor) {
-    const since = new Date(Date.parse(cursor) - OVERLAP_MS).toISOString().replace(/\.\d{3}Z$/, 'Z');
-    let page: string | undefined;
-    do {
-      const res = await ctx.pipedrive.listActivities({
-        owner_id: ctx.ownerId,
-        updated_since: since,
-        limit: 500,
-        cursor: page,
-      });
-      for (const activity of res.data) {
-        scanned++;
-        if (await needsSync(ctx, activity)) ids.add(activity.id);
-      }
-      page = res.nextCursor ?? undefined;
-    } while (page);
-  }
+  const since = new Date(Date.parse(cursor) - OVERLAP_MS).toISOString().replace(/\.\d{3}Z$/, 'Z');
+  let page: string | undefined;
+  do {
+    const res = await ctx.pipedrive.listActivities({
+      owner_id: ctx.ownerId,
+      updated_since: since,
+      limit: 500,
+      cursor: page,
+    });
+    for (const activity of res.data) {
+      scanned++;
+      if (await needsSync(ctx, activity)) ids.add(activity.id);
+    }
+    page = res.nextCursor ?? undefined;
+  } while (page);
 
   await saveReconcileCursor(ctx.db, ctx.connection.id, startedAt.toISOString());
   const lastSweep = await getLastSweep(ctx.db, ctx.connection.id);
   if (!lastSweep || startedAt.getTime() - Date.parse(lastSweep) >= ctx.deps.feeds.deletionSweepSeconds * 1000) {
     for (const id of await missingLinkedActivities(ctx)) ids.add(id);
+    // A rename whose re-titling failed for good (retries exhausted) leaves titles showing the old name.
+    for (const l of await staleTitles(ctx, await linksWithLinkedEntities(ctx.db, ctx.connection.id)))
+      ids.add(l.activityId);
     await saveLastSweep(ctx.db, ctx.connection.id, startedAt.toISOString());
   }
   const relocationPending =

@@ -5,7 +5,7 @@
  * first notification (`sync`, sent right away) already finds it.
  */
 import { randomBytes } from 'node:crypto';
-import { activeChannels, markChannelStopped, saveChannel } from '../store/watch-channels.js';
+import { activeChannels, channelById, channelToken, markChannelStopped, saveChannel } from '../store/watch-channels.js';
 import type { SyncContext } from '../sync/context.js';
 
 export interface ChannelInfo {
@@ -21,7 +21,14 @@ export async function startWatchChannel(ctx: SyncContext, channelId: string): Pr
   if (!ctx.settings.enabled || !calendarId) return null;
   const feeds = ctx.deps.feeds;
   if (!feeds.publicUrl) return null;
-  const token = randomBytes(24).toString('base64url');
+  // One token per channel id, whatever attempt this is (see `channelToken`).
+  const token = await channelToken(
+    ctx.db,
+    ctx.deps.secrets,
+    ctx.connection.id,
+    channelId,
+    randomBytes(24).toString('base64url'),
+  );
   const requestedExpiry = new Date(Date.now() + feeds.channelTtlSeconds * 1000).toISOString();
   await saveChannel(
     ctx.db,
@@ -35,6 +42,7 @@ export async function startWatchChannel(ctx: SyncContext, channelId: string): Pr
     },
     token,
   );
+  ctx.deps.crashPoint?.('before-google-watch');
   const result = await ctx.google.request(
     'events.watch',
     (cal) =>
@@ -91,4 +99,19 @@ export async function stopWatchChannels(ctx: SyncContext, keep?: string): Promis
     stopped++;
   }
   return stopped;
+}
+
+/**
+ * Whether the channel the workflow listens on is still one Google delivers on, as far as we can tell without
+ * asking Google (the Calendar API has no `channels.get`): registered here, active, for the calendar the settings
+ * name, and not past its expiry (or so close to it that renewal is due). A channel Google dropped without telling
+ * us cannot be seen from here; it is replaced whenever the feeds are re-established (the workflow starts, the
+ * settings are saved again, the sandbox restarts, renewal), and the safety-net pull covers the gap.
+ */
+export async function channelIsLive(ctx: SyncContext, channelId: string | null): Promise<boolean> {
+  if (!ctx.settings.enabled || !ctx.settings.calendarId || !ctx.deps.feeds.publicUrl) return true; // none expected
+  if (!channelId) return false;
+  const channel = await channelById(ctx.db, channelId);
+  if (!channel || channel.state !== 'active' || channel.calendarId !== ctx.settings.calendarId) return false;
+  return Date.parse(channel.expiration) > Date.now();
 }

@@ -96,6 +96,16 @@ export async function linksByLinkedEntity(
   return rows.map(toLink);
 }
 
+/** Every link whose title shows a deal, person or organization (the safety net's check for stale titles). */
+export async function linksWithLinkedEntities(db: pg.Pool, connectionId: string): Promise<Link[]> {
+  const { rows } = await db.query<LinkRow>(
+    `SELECT * FROM links WHERE connection_id = $1
+       AND (deal_id IS NOT NULL OR person_id IS NOT NULL OR org_id IS NOT NULL) ORDER BY activity_id`,
+    [connectionId],
+  );
+  return rows.map(toLink);
+}
+
 /** Up to `limit` links whose event is in another calendar than `calendarId` (left there by a calendar switch). */
 export async function linksOutsideCalendar(
   db: pg.Pool,

@@ -31,3 +31,21 @@ export async function saveLastSweep(db: pg.Pool, connectionId: string, at: strin
     at,
   ]);
 }
+
+/**
+ * The latest moment the sync of this connection is known to have been working: its last Google pull, the newest
+ * link write, the newest audit row, the last settings change. A reconciliation that lost its cursor (a new data
+ * dir, a restored backup) starts there instead of "now", so what changed while nobody listened is still found.
+ */
+export async function lastKnownSyncTime(db: pg.Pool, connectionId: string): Promise<string | null> {
+  const { rows } = await db.query<{ at: Date | null }>(
+    `SELECT GREATEST(
+       (SELECT max(last_pulled_at) FROM google_sync_state WHERE connection_id = $1),
+       (SELECT max(updated_at) FROM links WHERE connection_id = $1),
+       (SELECT max(at) FROM audit_log WHERE connection_id = $1),
+       (SELECT updated_at FROM connections WHERE id = $1)
+     ) AS at`,
+    [connectionId],
+  );
+  return rows[0]?.at?.toISOString() ?? null;
+}

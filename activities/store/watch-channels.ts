@@ -4,6 +4,7 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type pg from 'pg';
+import { secretContext, type SecretBox } from './secret-box.js';
 
 export interface WatchChannel {
   channelId: string;
@@ -125,4 +126,36 @@ export async function rewindMessageNumber(
     'UPDATE watch_channels SET last_message_number = $3 WHERE channel_id = $1 AND last_message_number = $2',
     [channelId, messageNumber, previous],
   );
+}
+
+/**
+ * The channel's token: the one stored for `channelId` if any, else `fresh`, stored now (encrypted). The first
+ * attempt of the watch step fixes the token; a retry (after a crash before or after Google created the channel)
+ * reads it back instead of inventing another, so the registry's hash and Google's copy never disagree.
+ */
+export async function channelToken(
+  db: pg.Pool,
+  secrets: SecretBox,
+  connectionId: string,
+  channelId: string,
+  fresh: string,
+): Promise<string> {
+  // Bound to its channel: a token row copied to another channel does not decrypt.
+  const context = secretContext('watch_channel_tokens', 'token_ciphertext', channelId);
+  await db.query(
+    `INSERT INTO watch_channel_tokens (channel_id, connection_id, token_ciphertext) VALUES ($1, $2, $3)
+     ON CONFLICT (channel_id) DO NOTHING`,
+    [channelId, connectionId, secrets.encrypt(fresh, context)],
+  );
+  const { rows } = await db.query<{ token_ciphertext: string }>(
+    'SELECT token_ciphertext FROM watch_channel_tokens WHERE channel_id = $1',
+    [channelId],
+  );
+  return secrets.decrypt(rows[0]!.token_ciphertext, context);
+}
+
+/** The registry's row of one channel, or null. */
+export async function channelById(db: pg.Pool, channelId: string): Promise<WatchChannel | null> {
+  const { rows } = await db.query<ChannelRow>('SELECT * FROM watch_channels WHERE channel_id = $1', [channelId]);
+  return rows[0] ? toChannel(rows[0]) : null;
 }

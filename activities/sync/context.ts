@@ -56,7 +56,7 @@ export interface SyncDeps {
   relocateBatch?: number;
 }
 
-export type CrashPoint = 'after-pipedrive-create' | 'after-google-insert' | 'after-google-move';
+export type CrashPoint = 'after-pipedrive-create' | 'after-google-insert' | 'after-google-move' | 'before-google-watch';
 
 export interface SyncContext {
   deps: SyncDeps;

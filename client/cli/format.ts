@@ -4,6 +4,7 @@
  */
 import type { AuditEntryView, ConnectionDetail, ConnectionSummary, UploadProgress } from '../admin/types.js';
 import type { SyncSettings } from '../../sync-rules/settings.js';
+import type { UnresolvedFailure } from '../../workflows/calendar-sync.js';
 
 export function table(headers: string[], rows: string[][]): string {
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
@@ -56,11 +57,21 @@ export function statusReport(d: ConnectionDetail): string {
       `Processed    ${s.processed} (echoes skipped: ${s.echoes}, failures: ${s.failures})`,
     );
     if (s.lastError) lines.push(`Last error   ${s.lastError.at} ${s.lastError.subject}: ${s.lastError.message}`);
+    lines.push(...unresolvedLines(s.unresolved ?? []));
     if (s.channel) lines.push(`Google push  channel until ${s.channel.expiration}, renewed at ${s.channel.renewAt}`);
     if (s.nextSafetyNetAt) lines.push(`Safety net   next at ${s.nextSafetyNetAt}`);
   }
   lines.push('', 'Recent activity (newest first):', auditTable(d.audit));
   return lines.join('\n');
+}
+
+/** What failed for good and has not synced since: the user has to know (and may have to act). */
+export function unresolvedLines(unresolved: UnresolvedFailure[]): string[] {
+  if (unresolved.length === 0) return [];
+  return [
+    `Not synced   ${unresolved.length} item${unresolved.length === 1 ? '' : 's'} failed for good (shown until synced):`,
+    ...unresolved.map((f) => `  ${f.subject}: ${f.message} (${f.times > 1 ? `${f.times} times, ` : ''}last ${f.at})`),
+  ];
 }
 
 export function auditTable(entries: AuditEntryView[]): string {

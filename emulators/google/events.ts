@@ -7,7 +7,7 @@ import { errors } from './errors.js';
 import { expand, MAX_INSTANCES, Occurrence, parseInstanceId, stampInstant, validateRecurrence } from './recurrence.js';
 import { AccessRole, Calendar, GoogleEvent, ROLE_RANK, Store, StoredEvent, User } from './store.js';
 import { decodePageToken, decodeSyncToken, encodePageToken, encodeSyncToken } from './sync-token.js';
-import { EventDateTime, hasOffset, instantOf, isValidTimeZone, parseInstant, rfc3339Ms } from './time.js';
+import { EventDateTime, hasOffset, instantOf, isValidTimeZone, parseInstant, rfc3339Ms, withOffset } from './time.js';
 
 export const EXT_PROP_LIMITS = { keyChars: 44, valueChars: 1024, count: 300, totalBytes: 32 * 1024 };
 const READ_ONLY = [
@@ -109,6 +109,7 @@ export class EventService {
     } as GoogleEvent;
     if (resource.status === 'cancelled') resource.status = 'confirmed';
     validateEvent(resource);
+    normalizeTimes(resource);
     this.commit(cal, resource, now, ctx, true);
     return clone(resource);
   }
@@ -219,6 +220,7 @@ export class EventService {
       throw errors.badRequest('Invalid event status.');
     if (resource.status !== 'cancelled') validateEvent(resource);
     else validateExtendedProperties(resource.extendedProperties);
+    normalizeTimes(resource);
     this.commit(cal, resource, this.store.nextUpdated(), ctx, false);
     return clone(resource);
   }
@@ -592,6 +594,12 @@ function validateTime(t: unknown, which: 'start' | 'end', recurring: boolean): E
     if (recurring && tz == null) throw errors.required(`Missing time zone definition for ${which} time.`);
   }
   return t as EventDateTime;
+}
+
+/** Responses carry the offset, as Google's do (a request may give wall time plus `timeZone`). */
+function normalizeTimes(ev: GoogleEvent): void {
+  if (ev.start) ev.start = withOffset(ev.start);
+  if (ev.end) ev.end = withOffset(ev.end);
 }
 
 export function validateEvent(ev: GoogleEvent): void {

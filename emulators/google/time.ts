@@ -95,3 +95,14 @@ export function instantOf(t: EventDateTime | undefined): number | undefined {
   if (t.dateTime) return parseInstant(t.dateTime, t.timeZone);
   return undefined;
 }
+
+/**
+ * An event time as Google answers it. Requests may give a `dateTime` without offset plus a `timeZone`; responses
+ * always carry the offset (the events resource reference: "A time zone offset is required unless a time zone is
+ * explicitly specified in timeZone"; what Google returns is an RFC 3339 value with offset, timeZone kept).
+ */
+export function withOffset<T extends EventDateTime | undefined>(t: T): T {
+  if (!t?.dateTime || hasOffset(t.dateTime) || !t.timeZone) return t;
+  const ms = parseInstant(t.dateTime, t.timeZone);
+  return ms === undefined ? t : { ...t, dateTime: formatInZone(ms, t.timeZone) };
+}

@@ -3,6 +3,8 @@
  * the Google emulator delivers push notifications to it, and the safety nets catch what both drop.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { reconcilePipedrive } from '../../activities/feeds/reconcile.js';
+import { loadSyncContext } from '../../activities/sync/context.js';
 import { eventIdFor } from '../../sync-rules/event-id.js';
 import { eventually } from '../support/stack.js';
 import { startHarness, type Harness, type SyncUser } from '../support/sync-harness.js';
@@ -161,5 +163,74 @@ describe('change feeds', () => {
       SAFETY_SECONDS * 1000 * 4,
     );
     expect(back.id).not.toBe(hook.id);
+  });
+
+  it('re-sent identical settings bring back a channel and webhooks that were lost, within seconds', async () => {
+    const user = await h.connectUser({ mode: 'two-way' });
+    const url = `${h.http!.url}/webhooks/pipedrive/${user.connectionId}`;
+    const before = await h.settled(user.connectionId);
+    const lost = before.channel!.channelId;
+    // Google forgets the channel (as after an emulator restart, or a channel dropped on Google's side) and
+    // Pipedrive the webhooks, while our registry still lists both.
+    const { rows } = await h.stack.db.query('SELECT resource_id FROM watch_channels WHERE channel_id = $1', [lost]);
+    await user.calendar.channels.stop({ requestBody: { id: lost, resourceId: rows[0].resource_id } });
+    for (const w of h.pipedrive.control.listWebhooks().filter((w) => w.subscription_url === url)) {
+      await fetch(`${h.pipedrive.url}/v1/webhooks/${w.id}`, {
+        method: 'DELETE',
+        headers: { 'x-api-token': user.apiToken },
+      });
+    }
+
+    await h.sync.configure(user.connectionId, before.settings!);
+    const live = await eventually(
+      async () => h.google.control.listChannels().find((c) => c.ownerEmail === user.email && !c.stopped),
+      5_000,
+      'a live channel again',
+    );
+    expect(live.id).not.toBe(lost);
+    expect((await h.settled(user.connectionId)).channel?.channelId).toBe(live.id);
+    expect(h.pipedrive.control.listWebhooks().filter((w) => w.subscription_url === url)).toHaveLength(4);
+  });
+
+  it('replaces at the next safety-net pass a channel the registry no longer holds as live', async () => {
+    const user = await h.connectUser({ mode: 'two-way' });
+    const before = (await h.settled(user.connectionId)).channel!.channelId;
+    // Expired early (Google may end a channel before its requested expiry); renewal is days away.
+    await h.stack.db.query(`UPDATE watch_channels SET expiration = now() - interval '1 second' WHERE channel_id = $1`, [
+      before,
+    ]);
+    const replaced = await eventually(
+      async () => {
+        const s = await h.sync.status(user.connectionId);
+        return s.channel && s.channel.channelId !== before ? s.channel : undefined;
+      },
+      SAFETY_SECONDS * 1000 * 4,
+      'the channel to be replaced',
+    );
+    expect(
+      h.google.control
+        .listChannels()
+        .some((c) => c.id === replaced.channelId && c.ownerEmail === user.email && !c.stopped),
+    ).toBe(true);
+  });
+
+  it('reconciles from the last known sync time when the cursor is lost: an activity created right after is synced', async () => {
+    const user = await h.connectUser();
+    await h.settled(user.connectionId);
+    // Nothing runs meanwhile: the pass below is the first one after the loss.
+    await h.sync.pause(user.connectionId);
+    h.pipedrive.control.banWebhooks(user.pipedriveUserId, 60_000);
+    try {
+      await h.stack.db.query('DELETE FROM pipedrive_reconcile_state WHERE connection_id = $1', [user.connectionId]);
+      const id = activity(user, 'Right after the restart');
+      const found = await reconcilePipedrive(await loadSyncContext(h.deps, user.connectionId));
+      expect(found.activityIds).toContain(id);
+
+      await h.sync.resume(user.connectionId);
+      const event = await eventually(async () => liveEvent(user, id), SAFETY_SECONDS * 1000 * 4);
+      expect(event.summary).toBe('Right after the restart');
+    } finally {
+      h.pipedrive.control.unbanWebhooks();
+    }
   });
 });

@@ -142,6 +142,32 @@ describe('upload unsynced activities', () => {
     expect([...events.keys()].every((id) => ids.includes(id))).toBe(true);
   });
 
+  it('stops a running upload when the user disconnects: no Google write happens after the disconnect returns', async () => {
+    const user = await h.connectUser();
+    h.unsyncedActivities(user, 600);
+    // Slow Google answers make each batch (100 events, 10 at a time) take seconds, back to back at this quota.
+    h.google.control.setFaults({ latencyMs: 200 });
+    try {
+      await h.sync.uploadUnsynced(user.connectionId, { quotaPerMinute: FAST });
+      await progressReaching(user, 100);
+      await new Promise((r) => setTimeout(r, 300)); // well inside the next batch
+      const status = await h.sync.disconnect(user.connectionId);
+      const returnedAt = Date.now();
+      expect(status.state).toBe('disconnected');
+      // Time enough for a batch left running to write the rest of its events.
+      await new Promise((r) => setTimeout(r, 4000));
+      const events = h.google.control.listEvents(user.email, user.calendarId, { includeDeleted: true });
+      expect(events.length).toBeGreaterThanOrEqual(100);
+      const late = events.filter((e) => Date.parse(String(e.updated)) > returnedAt).map((e) => e.id);
+      expect(late).toEqual([]);
+      expect(events.length).toBeLessThan(600);
+      const progress = await h.sync.uploadProgress(user.connectionId);
+      expect(progress?.state).toBe('cancelled');
+    } finally {
+      h.google.control.setFaults({});
+    }
+  });
+
   it('resumes after a worker restart and crashes between the Google write and the link, with one event per activity', async () => {
     const user = await h.connectUser();
     const ids = h.unsyncedActivities(user, 400);

@@ -225,6 +225,7 @@ function renderActivity() {
   $('sync-state').textContent = s
     ? `Sync is ${s.state}${s.queued ? ` (${s.queued} waiting)` : ''}${s.lastError ? `. Last problem: ${s.lastError.message}` : '.'}`
     : 'The sync has not started yet.';
+  renderUnresolved(s ? (s.unresolved ?? []) : []);
   const list = $('audit');
   list.replaceChildren();
   for (const a of me.audit) {
@@ -242,6 +243,20 @@ function renderActivity() {
   }
   if (!me.audit.length)
     list.append(Object.assign(document.createElement('li'), { textContent: 'Nothing synced yet.' }));
+}
+
+/** Items that failed for good and have not synced since: shown until they do. */
+function renderUnresolved(unresolved) {
+  const box = $('unresolved');
+  box.hidden = unresolved.length === 0;
+  const list = $('unresolved-list');
+  list.replaceChildren();
+  for (const f of unresolved) {
+    const li = document.createElement('li');
+    const times = f.times > 1 ? `, ${f.times} times` : '';
+    li.textContent = `${f.subject}: ${f.message} (since ${new Date(f.firstAt).toLocaleString()}${times})`;
+    list.append(li);
+  }
 }
 
 async function refreshActivity() {
