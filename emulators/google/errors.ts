@@ -69,6 +69,14 @@ export const errors = {
       reason: 'cannotChangeOrganizerOfInstance',
       message: 'Cannot change the organizer of an instance.',
     }),
+  forbiddenForNonOrganizer: () =>
+    googleError(403, {
+      domain: 'calendar',
+      reason: 'forbiddenForNonOrganizer',
+      message: 'Shared properties can only be changed by the organizer of the event.',
+    }),
+  webhookUrlNotHttps: (address: string) =>
+    googleError(400, { reason: 'push.webhookUrlNotHttps', message: `WebHook callback must be HTTPS: ${address}` }),
   deleted: () => googleError(410, { reason: 'deleted', message: 'Resource has been deleted' }),
   fullSyncRequired: () =>
     googleError(410, {
