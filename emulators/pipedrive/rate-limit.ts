@@ -3,7 +3,12 @@
  * - a daily token budget per company: every request spends its endpoint's token cost; the budget resets at
  *   UTC midnight;
  * - a burst limit per rolling 2-second window per token (api_token or OAuth access_token).
- * Either one exceeded → 429. Every API response carries the rate-limit headers.
+ * Either one exceeded → 429. Every API response carries the documented headers: `x-ratelimit-limit`,
+ * `x-ratelimit-remaining`, `x-ratelimit-reset` (the 2-second burst window) and `x-daily-requests-left`.
+ * Reading: `x-daily-requests-left` is documented for the older daily request limit; the emulator reports the
+ * company's remaining daily token budget in it (the token-based page names no header of its own).
+ * Once the budget is spent, every request is refused until it resets ("further requests will be temporarily
+ * blocked until the budget resets at the start of the next day").
  */
 
 /** Token cost per route, mirroring the published cost table for the endpoints served here. */
@@ -95,9 +100,6 @@ export class RateLimiter {
       'x-ratelimit-remaining': String(Math.max(0, remaining)),
       'x-ratelimit-reset': String(reset),
       'x-daily-requests-left': String(Math.max(0, dailyLeft)),
-      'x-daily-ratelimit-limit': String(budget),
-      'x-daily-ratelimit-remaining': String(Math.max(0, dailyLeft)),
-      'x-daily-ratelimit-reset': String(secondsToMidnight),
     });
 
     if (window.length >= limit) {
@@ -107,12 +109,14 @@ export class RateLimiter {
         headers: { ...headers(0, burstReset, budget - spent), 'retry-after': String(burstReset) },
       };
     }
-    if (spent + cost > budget) {
+    // A request is admitted while budget is left and spends its whole cost (the last one may overdraw it); from
+    // then on everything is refused until midnight UTC.
+    if (spent >= budget) {
       return {
         ok: false,
         reason: 'daily',
         headers: {
-          ...headers(limit - window.length, secondsToMidnight, budget - spent),
+          ...headers(limit - window.length, burstReset, 0),
           'retry-after': String(secondsToMidnight),
         },
       };
