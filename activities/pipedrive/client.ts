@@ -93,6 +93,8 @@ export interface PdWebhookCreate {
   http_auth_user: string;
   http_auth_password: string;
   version: '2.0';
+  /** Required by Pipedrive (`AddWebhookRequest.name`); shown in the user's webhook settings. */
+  name: string;
 }
 export interface PdWebhook {
   id: number;
@@ -126,6 +128,25 @@ interface Envelope<T> {
 const DEFAULT_TIMEOUT_MS = 10_000;
 /** v2 activity reads only carry attendees when asked for. */
 const WITH_ATTENDEES = { include_fields: 'attendees' };
+
+/**
+ * How a field is cleared without `null`, which the v2 request schema allows for none of the fields we write
+ * (`AddActivityRequest` in the pipedrive package's v2 models types them `string` / an object). Pipedrive documents
+ * no other way to clear them; an empty value is the reading that stays within the schema's types (unverified
+ * against the real API). On create there is nothing to clear: the field is left out.
+ */
+const CLEARED: Record<string, unknown> = { location: { value: '' }, due_time: '', duration: '' };
+
+/** The request body as Pipedrive's v2 schema allows it: never a `null`. */
+export function v2ActivityBody<T extends object>(body: T, mode: 'create' | 'update'): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(body)) {
+    if (value === undefined) continue;
+    if (value !== null) out[key] = value;
+    else if (mode === 'update' && key in CLEARED) out[key] = CLEARED[key];
+  }
+  return out;
+}
 
 export class PipedriveApi {
   private auth: PipedriveAuth;
@@ -174,7 +195,7 @@ export class PipedriveApi {
       method: 'POST',
       route: '/api/v2/activities',
       path: '/api/v2/activities',
-      body,
+      body: v2ActivityBody(body, 'create'),
     });
     return res!.data;
   }
@@ -185,7 +206,7 @@ export class PipedriveApi {
       method: 'PATCH',
       route: '/api/v2/activities/:id',
       path: `/api/v2/activities/${id}`,
-      body,
+      body: v2ActivityBody(body, 'update'),
       absentOn: [404],
     });
     return res?.data ?? null;

@@ -203,7 +203,8 @@ export function parseActivityInput(
         if (v !== null && typeof v !== 'string') throw badRequest(`location.${k} must be a string`);
         l[k] = v;
       }
-      out.location = l;
+      // An address with nothing in it is no address (how a client clears it without null).
+      out.location = Object.values(l).some((v) => v !== null && v !== '') ? l : null;
     } else throw badRequest('location must be an object');
   }
   if (body.participants !== undefined) {

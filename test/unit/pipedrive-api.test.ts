@@ -255,6 +255,7 @@ describe('linked records and v1', () => {
       http_auth_user: 'pd',
       http_auth_password: 'hook-secret',
       version: '2.0',
+      name: 'calendar-sync activity.*',
     });
     expect(hook).toEqual({ id: expect.any(Number) });
     expect(await api.listWebhooks()).toContainEqual({
