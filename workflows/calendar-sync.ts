@@ -114,6 +114,8 @@ export interface SyncStatus {
   echoes: number;
   failures: number;
   lastError: { subject: string; message: string; at: string } | null;
+  /** An account whose authorization was revoked or expired (e.g. Google `invalid_grant`): the user must reconnect it. */
+  needsReconnect: 'google' | 'pipedrive' | null;
   /** The latest outcomes, newest last. */
   recent: SyncOutcome[];
   settings: SyncSettings | null;
@@ -205,6 +207,7 @@ class CalendarSync {
   private settings: SyncSettings | null;
   private counters: CarriedState['counters'];
   private lastError: SyncStatus['lastError'];
+  private needsReconnect: SyncStatus['needsReconnect'] = null;
   private recent: SyncOutcome[];
   private state: SyncState | undefined;
   /** Held while a work item or a settings change runs: the two never interleave. */
@@ -352,6 +355,7 @@ class CalendarSync {
       queued: this.queue.size,
       ...this.counters,
       lastError: this.lastError,
+      needsReconnect: this.needsReconnect,
       recent: this.recent,
       settings: this.settings,
       channel: this.channel,
@@ -459,12 +463,16 @@ class CalendarSync {
       }
       this.counters.processed++;
       this.failing = this.counters.failures > failuresBefore;
+      if (!this.failing) this.needsReconnect = null;
     } catch (err) {
       // Retries are exhausted or the failure is permanent: record it and move on — the queue must not stall.
       // The periodic reconciliation picks the item up again later.
       if (!(err instanceof ActivityFailure)) throw err;
       const subject = describeItem(item);
       const message = err.cause?.message ?? err.message;
+      const authType = err.cause instanceof ApplicationFailure ? err.cause.type : undefined;
+      if (authType === 'GoogleAuthFailed' || authType === 'PipedriveAuthFailed')
+        this.needsReconnect = authType === 'GoogleAuthFailed' ? 'google' : 'pipedrive';
       this.fail(subject, message);
       await steps.recordFailure(this.connectionId, subject, message).catch(() => undefined);
     }

@@ -12,7 +12,16 @@
  * the new tokens through `onTokens`, and the request is sent again once.
  */
 import type { PdActivity, PdActivityWrite } from '../../sync-rules/types.js';
-import { authFailed, failureFromNetworkError, failureFromResponse, pipedriveErrorText, redact } from './errors.js';
+import { budgetPausedUntil, pauseBudget } from './budget-pause.js';
+import {
+  authFailed,
+  budgetPaused,
+  failureFromNetworkError,
+  failureFromResponse,
+  pipedriveErrorText,
+  redact,
+  type RateLimitDetails,
+} from './errors.js';
 
 export type PipedriveAuth =
   | { kind: 'api-token'; token: string }
@@ -42,6 +51,14 @@ export interface PipedriveApiOptions {
   timeoutMs?: number;
   /** One call per HTTP attempt (status 0 when no answer arrived); `route` is a template such as `GET /api/v2/activities/:id`. */
   onRequest?: (info: { method: string; route: string; status: number; ms: number }) => void;
+  /**
+   * Whose daily budget the calls spend (Pipedrive counts it per company, e.g. `company:1001`). With it, a 429 for
+   * a spent budget pauses every later call under the same key until the reset (budget-pause.ts) instead of
+   * spending requests that are refused anyway.
+   */
+  budgetKey?: string;
+  /** Told once per pause when the daily budget is found spent (e.g. for the audit log). */
+  onBudgetSpent?: (resumeAt: string) => Promise<void> | void;
 }
 
 export interface ListActivitiesQuery {
@@ -339,6 +356,9 @@ export class PipedriveApi {
    * or `undefined` for a status in `absentOn`; rejects with a classified `ApplicationFailure` otherwise.
    */
   private async call<T>(req: Request): Promise<T | undefined> {
+    const key = this.opts.budgetKey;
+    const pausedUntil = key === undefined ? undefined : budgetPausedUntil(key);
+    if (pausedUntil !== undefined) throw budgetPaused(`${req.method} ${req.route}`, pausedUntil);
     const url = new URL(this.base + req.path);
     for (const [k, v] of Object.entries(req.query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
 
@@ -360,7 +380,12 @@ export class PipedriveApi {
         await this.refreshAfter401(usedAccessToken!);
         continue;
       }
-      throw failureFromResponse({ ...res, route: `${req.method} ${req.route}` }, this.secrets());
+      const failure = failureFromResponse({ ...res, route: `${req.method} ${req.route}` }, this.secrets());
+      const details = failure.details?.[0] as RateLimitDetails | undefined;
+      if (res.status === 429 && details?.scope === 'daily' && details.resumeAt && key !== undefined) {
+        if (pauseBudget(key, Date.parse(details.resumeAt))) await this.opts.onBudgetSpent?.(details.resumeAt);
+      }
+      throw failure;
     }
   }
 

@@ -90,6 +90,10 @@ export interface GoogleControl {
   invalidateSyncTokens(email?: string, calendarId?: string): void;
   expireAccessTokens(email?: string): void;
   setQuota(perMinute: number): void;
+  /** While true, every API request answers 403 `dailyLimitExceeded` (the project's daily quota is spent). */
+  setDailyLimitExceeded(exceeded: boolean): void;
+  /** Revokes a user's refresh token (the user removed the app's access): refreshing then answers invalid_grant. */
+  revokeRefreshToken(email: string): void;
   setFaults(config: FaultConfig): void;
   listChannels(): Channel[];
   stats(): GoogleStats;
@@ -98,6 +102,7 @@ export interface GoogleControl {
 }
 
 export interface ControlDeps {
+  dailyLimit: { exceeded: boolean };
   store: Store;
   events: EventService;
   push: PushService;
@@ -234,6 +239,14 @@ export function createControl(d: ControlDeps): GoogleControl {
     setQuota(perMinute) {
       d.quota.set(perMinute);
     },
+    setDailyLimitExceeded(exceeded) {
+      d.dailyLimit.exceeded = exceeded;
+    },
+    revokeRefreshToken(email) {
+      const u = userOf(email);
+      store.refreshTokens.delete(u.refreshToken);
+      for (const t of store.accessTokens.values()) if (t.email === email) t.expiresAt = 0;
+    },
     setFaults(config) {
       d.faults.configure(config);
     },
@@ -250,6 +263,7 @@ export function createControl(d: ControlDeps): GoogleControl {
       d.push.clear();
       store.clear();
       d.quota.reset(d.defaultQuota);
+      d.dailyLimit.exceeded = false;
       d.faults.configure({});
       d.state.stats = emptyStats();
     },

@@ -108,6 +108,8 @@ export const errors = {
       : kind === '403-rate'
         ? googleError(403, { domain: 'usageLimits', reason: 'rateLimitExceeded', message: 'Rate Limit Exceeded' })
         : googleError(429, { domain: 'usageLimits', reason: 'rateLimitExceeded', message: 'Rate Limit Exceeded' }),
+  dailyLimitExceeded: () =>
+    googleError(403, { domain: 'usageLimits', reason: 'dailyLimitExceeded', message: 'Daily Limit Exceeded' }),
   backendError: () => googleError(500, { reason: 'backendError', message: 'Backend Error' }),
   unavailable: () => googleError(503, { reason: 'backendError', message: 'The service is currently unavailable.' }),
 };

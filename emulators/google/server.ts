@@ -86,7 +86,10 @@ export async function startGoogleEmulator(opts: GoogleEmulatorOptions = {}): Pro
       if (log.length > 10_000) log.splice(0, log.length - 10_000);
     },
   );
+  /** The project's daily quota (`setDailyLimitExceeded`): every API request answers 403 dailyLimitExceeded. */
+  const dailyLimit = { exceeded: false };
   const control = createControl({
+    dailyLimit,
     store,
     events,
     push,
@@ -124,6 +127,10 @@ export async function startGoogleEmulator(opts: GoogleEmulatorOptions = {}): Pro
       if (injected !== undefined) {
         s.injectedErrors++;
         throw injectedError(injected);
+      }
+      if (dailyLimit.exceeded) {
+        s.rateLimited++;
+        throw errors.dailyLimitExceeded();
       }
       const limited = quota.check(user.email);
       if (limited) {
@@ -382,6 +389,14 @@ function registerControlRoutes(router: Router, c: GoogleControl, body: (req: Emu
   });
   router.on('PUT', '/_emulator/faults', (req) => {
     c.setFaults(obj(req));
+    return ok();
+  });
+  router.on('PUT', '/_emulator/daily-limit', (req) => {
+    c.setDailyLimitExceeded(obj(req).exceeded === true);
+    return ok();
+  });
+  router.on('POST', '/_emulator/users/:email/revoke', (req) => {
+    c.revokeRefreshToken(req.params.email!);
     return ok();
   });
   router.on('GET', '/_emulator/channels', () => ok(c.listChannels()));

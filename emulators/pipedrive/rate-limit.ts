@@ -45,9 +45,18 @@ export const costOf = (route: string): number => TOKEN_COSTS[route] ?? 1;
 export interface RateLimitSettings {
   dailyTokenBudget: number;
   burstLimitPer2s: number;
+  /**
+   * Length of a budget "day" (default 24 h, aligned to UTC midnight). Tests shorten it to see a spent budget
+   * return without waiting until midnight; periods are aligned to multiples of it since the epoch.
+   */
+  budgetPeriodMs: number;
 }
 
-export const DEFAULT_RATE_LIMITS: RateLimitSettings = { dailyTokenBudget: 1_000_000, burstLimitPer2s: 80 };
+export const DEFAULT_RATE_LIMITS: RateLimitSettings = {
+  dailyTokenBudget: 1_000_000,
+  burstLimitPer2s: 80,
+  budgetPeriodMs: 86_400_000,
+};
 
 const WINDOW_MS = 2000;
 
@@ -61,7 +70,7 @@ export class RateLimiter {
   private windows = new Map<string, number[]>();
   /** Tokens spent today per company; `day` is the UTC date the counters belong to. */
   private spent = new Map<number, number>();
-  private day = utcDay(Date.now());
+  private day = -1;
 
   constructor(settings: Partial<RateLimitSettings> = {}) {
     this.settings = { ...DEFAULT_RATE_LIMITS, ...settings };
@@ -82,7 +91,8 @@ export class RateLimiter {
 
   /** Checks both limits and, when allowed, records the request and spends its cost. */
   take(credential: string, companyId: number, cost: number, now = Date.now()): RateDecision {
-    const today = utcDay(now);
+    const period = this.settings.budgetPeriodMs;
+    const today = Math.floor(now / period);
     if (today !== this.day) {
       this.day = today;
       this.spent.clear();
@@ -92,7 +102,7 @@ export class RateLimiter {
     const limit = this.settings.burstLimitPer2s;
     const spent = this.spent.get(companyId) ?? 0;
     const budget = this.settings.dailyTokenBudget;
-    const secondsToMidnight = Math.ceil((Date.UTC(...nextUtcMidnight(now)) - now) / 1000);
+    const secondsToMidnight = Math.max(1, Math.ceil(((today + 1) * period - now) / 1000));
     const burstReset = window.length > 0 ? Math.max(1, Math.ceil((window[0]! + WINDOW_MS - now) / 1000)) : 2;
 
     const headers = (remaining: number, reset: number, dailyLeft: number): Record<string, string> => ({
@@ -125,13 +135,4 @@ export class RateLimiter {
     this.spent.set(companyId, spent + cost);
     return { ok: true, headers: headers(limit - window.length, burstReset, budget - spent - cost) };
   }
-}
-
-function utcDay(ms: number): string {
-  return new Date(ms).toISOString().slice(0, 10);
-}
-
-function nextUtcMidnight(ms: number): [number, number, number] {
-  const d = new Date(ms);
-  return [d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate() + 1];
 }
