@@ -16,7 +16,7 @@
  */
 import type { calendar_v3 } from '@googleapis/calendar';
 import { ApplicationFailure } from '@temporalio/common';
-import { activityToEvent, sendUpdatesFor } from '../../sync-rules/mapping.js';
+import { activityToEvent, isNeutralized, sendUpdatesFor } from '../../sync-rules/mapping.js';
 import type { LinkedNames, PdActivity } from '../../sync-rules/types.js';
 import type { SyncContext } from './context.js';
 import { contactDetails } from './linked-names.js';
@@ -106,7 +106,7 @@ export type UpdateResult =
   | { ok: false; reason: 'not-organizer'; current: calendar_v3.Schema$Event };
 
 /** The fields of an event body the sync writes; everything else on the event belongs to the user. */
-const OWNED_FIELDS = ['summary', 'description', 'location', 'start', 'end', 'transparency', 'visibility'] as const;
+const OWNED_FIELDS = ['summary', 'description', 'location', 'start', 'end', 'transparency'] as const;
 
 /**
  * `current` with the sync's fields taken from `body`: read-only fields dropped, attendees merged by e-mail (an
@@ -158,6 +158,18 @@ export async function updateEvent(
   if (!current) return { ok: false, reason: 'gone' };
   if (etag && current.etag !== etag) return { ok: false, reason: 'changed', current };
   if (isInvitation(current)) return { ok: false, reason: 'not-organizer', current };
+  // A private event stands in Pipedrive as a neutral activity: only its time and busy state are written back,
+  // never the neutral text over the user's private content.
+  if (isNeutralized(current, ctx.settings)) {
+    body = {
+      ...current,
+      start: body.start,
+      end: body.end,
+      transparency: body.transparency,
+      extendedProperties: body.extendedProperties,
+      id: body.id,
+    };
+  }
   const result = await ctx.google.request(
     'events.update',
     (cal) =>

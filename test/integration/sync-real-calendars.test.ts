@@ -188,6 +188,51 @@ describe('invitations organized by someone else', () => {
   });
 });
 
+describe('private Google events (Pipedrive has no private activities)', () => {
+  it('imports a private event as a neutral activity, and a Pipedrive time change moves it without exposing or overwriting its content', async () => {
+    const user = await h.connectUser({ privateEvents: 'private' });
+    const { data: event } = await user.calendar.events.insert({
+      calendarId: user.calendarId,
+      requestBody: {
+        id: 'privatemeet01',
+        summary: 'Job interview elsewhere',
+        description: 'Do not tell anyone',
+        location: 'Competitor HQ',
+        visibility: 'private',
+        start: { dateTime: `${day(4)}T15:00:00Z` },
+        end: { dateTime: `${day(4)}T16:00:00Z` },
+      },
+    });
+    await pull(user);
+    const link = await linkByEvent(h.stack.db, user.connectionId, user.calendarId, event.id!);
+    expect(link).not.toBeNull();
+    const imported = h.pipedrive.control.getActivity(link!.activityId) as Record<string, unknown>;
+    expect(imported).toMatchObject({ subject: 'Private event', due_date: day(4), due_time: '15:00', location: null });
+    expect(JSON.stringify(imported)).not.toMatch(/interview|Do not tell|Competitor/);
+
+    // Pulling again finds nothing new (the neutral activity is the event's echo, not a difference).
+    const writesBefore = [...h.apiCalls]
+      .filter(([k]) => /^pipedrive (POST|PATCH)/.test(k))
+      .reduce((n, [, c]) => n + c, 0);
+    h.pipedrive.control.updateActivity(link!.activityId, { due_time: '17:00' });
+    await pushActivity(user, 'change', link!.activityId);
+    const { data: moved } = await user.calendar.events.get({ calendarId: user.calendarId, eventId: event.id! });
+    expect(moved).toMatchObject({
+      summary: 'Job interview elsewhere',
+      description: 'Do not tell anyone',
+      location: 'Competitor HQ',
+      visibility: 'private',
+      start: { dateTime: `${day(4)}T17:00:00Z` },
+    });
+    await pull(user);
+    const writesAfter = [...h.apiCalls]
+      .filter(([k]) => /^pipedrive (POST|PATCH)/.test(k))
+      .reduce((n, [, c]) => n + c, 0);
+    expect(writesAfter).toBe(writesBefore);
+    expect(activity(link!.activityId).subject).toBe('Private event');
+  });
+});
+
 describe('recurring series', () => {
   it('removes the activities of every instance when the whole series is deleted in Google (deletion: delete)', async () => {
     const user = await h.connectUser({ recurringHorizonDays: 30 });
