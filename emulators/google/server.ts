@@ -132,7 +132,7 @@ export async function startGoogleEmulator(opts: GoogleEmulatorOptions = {}): Pro
         s.rateLimited++;
         throw errors.dailyLimitExceeded();
       }
-      const limited = quota.check(user.email);
+      const limited = quota.check(user.email, Date.now(), operation === 'events.patch' ? 3 : 1);
       if (limited) {
         s.rateLimited++;
         throw errors.rateLimit(limited);
