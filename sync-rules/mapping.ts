@@ -115,13 +115,12 @@ export function activityToEvent(activity: PdActivity, ctx: EventMappingContext):
 
 /**
  * Google attendees that are people the activity is with: rooms/resources are not, and neither is the calendar owner
- * as organizer (Google lists the organizer among attendees of events created in its UI).
+ * (`self`: as organizer of their own events, or as the invited attendee of someone else's — an invitation lists the
+ * user among its attendees).
  * Limit: if a Pipedrive activity lists its owner's own e-mail, that attendee is dropped on the way back.
  */
 function googleAttendeeEmails(event: calendar_v3.Schema$Event): string[] {
-  return normalizeEmails(
-    (event.attendees ?? []).filter((a) => !a.resource && !(a.self && a.organizer)).map((a) => a.email),
-  );
+  return normalizeEmails((event.attendees ?? []).filter((a) => !a.resource && !a.self).map((a) => a.email));
 }
 
 /**

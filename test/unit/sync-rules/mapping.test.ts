@@ -270,6 +270,19 @@ describe('eventToSyncedFields', () => {
     expect(eventToSyncedFields({ ...secret, visibility: 'default' }, { names: {}, settings }).subject).toBe('Therapy');
   });
 
+  it('leaves the user out of an invitation’s attendees (Google lists them with self), keeping the organizer', () => {
+    const invitation = {
+      ...base,
+      organizer: { email: 'boss@other.com' },
+      attendees: [
+        { email: 'boss@other.com', organizer: true, responseStatus: 'accepted' },
+        { email: 'me@mine.com', self: true, responseStatus: 'accepted' },
+        { email: 'room@resource.calendar.google.com', resource: true },
+      ],
+    };
+    expect(eventToSyncedFields(invitation, { names: {}, settings }).attendees).toEqual(['boss@other.com']);
+  });
+
   it('ignores attendee order and case', () => {
     const a = eventToSyncedFields(
       { ...base, attendees: [{ email: 'B@x.com' }, { email: 'a@x.com' }] },
