@@ -64,7 +64,7 @@ export function createActivities(deps: SyncDeps) {
       direction: o.direction,
       action: o.result,
       subject: o.subject,
-      outcome: 'ok',
+      outcome: o.result === 'skipped' ? 'skipped' : 'ok',
       detail: o.reason ? { reason: o.reason } : {},
       idempotencyKey,
     });

@@ -6,7 +6,11 @@ import { seedDemo } from './demo-data.js';
 import { startGoogleEmulator } from './google/index.js';
 import { startPipedriveEmulator } from './pipedrive/index.js';
 
-const google = await startGoogleEmulator({ port: Number(process.env.GOOGLE_EMULATOR_PORT ?? 4010) });
+const google = await startGoogleEmulator({
+  port: Number(process.env.GOOGLE_EMULATOR_PORT ?? 4010),
+  // The sandbox's receiver is plain loopback HTTP; real Google requires HTTPS push addresses.
+  allowInsecurePushAddresses: true,
+});
 const pipedrive = await startPipedriveEmulator({ port: Number(process.env.PIPEDRIVE_EMULATOR_PORT ?? 4020) });
 const demo = seedDemo(google, pipedrive);
 

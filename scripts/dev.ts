@@ -103,7 +103,11 @@ async function main(): Promise<void> {
     );
 
     // Stand-ins for Google and Pipedrive, so the sandbox needs no accounts (docs/emulators.md).
-    const google = await startGoogleEmulator({ port: Number(process.env.GOOGLE_EMULATOR_PORT ?? 4010) });
+    const google = await startGoogleEmulator({
+      port: Number(process.env.GOOGLE_EMULATOR_PORT ?? 4010),
+      // The sandbox's receiver is plain loopback HTTP; real Google requires HTTPS push addresses.
+      allowInsecurePushAddresses: true,
+    });
     stops.push(() => google.close());
     const pipedrive = await startPipedriveEmulator({ port: Number(process.env.PIPEDRIVE_EMULATOR_PORT ?? 4020) });
     stops.push(() => pipedrive.close());

@@ -8,10 +8,15 @@
  * (seconds, multi-day all-day events, a Google-only privacy toggle) is dropped exactly as it would be when written,
  * so it never shows up as a difference that can never be reconciled.
  *
- * Privacy (`privateEvents`): `'private'` — a private activity becomes an event with `visibility: 'private'`;
- * `'public'` — private activities become ordinary events; `'skip'` — private activities and private/confidential
- * Google events are not synced (see echo.ts). Pipedrive's activity write API has no privacy field, so privacy only
- * flows Pipedrive → Google.
+ * Privacy (`privateEvents`) is defined on what both sides have: Pipedrive activities have no privacy field (in
+ * neither API version), so privacy exists only on Google events (`visibility` private/confidential).
+ * - `'private'` (default): a private Google event becomes an activity with neutral content — subject
+ *   `PRIVATE_SUBJECT`, no description, location or attendees — and its real time and busy state; what the user
+ *   keeps private in Google does not end up in the CRM for colleagues to read. Pipedrive edits of such an activity
+ *   only move its time or busy state in Google (google-event-writes.ts keeps the private content).
+ * - `'public'`: private events are synced like any other, content included.
+ * - `'skip'`: private events are not synced at all (echo.ts).
+ * The sync never sets or changes an event's `visibility`: it is the user's, like colours and reminders.
  *
  * Attachments are never transferred: no `attachments` on events, no files on activities.
  */
@@ -62,6 +67,14 @@ function isPrivateVisibility(visibility: string | null | undefined): boolean {
   return visibility === 'private' || visibility === 'confidential';
 }
 
+/** The subject of an activity that stands for a private Google event under the `'private'` policy. */
+export const PRIVATE_SUBJECT = 'Private event';
+
+/** A Google event whose content stays out of Pipedrive (private and the policy is `'private'`). */
+export function isNeutralized(event: calendar_v3.Schema$Event, settings: SyncSettings): boolean {
+  return settings.privateEvents === 'private' && isPrivateVisibility(event.visibility);
+}
+
 /** The canonical content of an activity. Throws for an activity without a due date. */
 export function activityToSyncedFields(activity: PdActivity, ctx: MappingContext): SyncedFields {
   const subject = activity.subject ?? '';
@@ -73,7 +86,8 @@ export function activityToSyncedFields(activity: PdActivity, ctx: MappingContext
     location: activity.location?.value ?? '',
     busy: activity.busy ?? true,
     attendees: normalizeEmails((activity.attendees ?? []).map((a) => a.email)),
-    private: ctx.settings.privateEvents === 'private' && activity.private === true,
+    // Pipedrive has no privacy field: an activity is never private.
+    private: false,
   };
 }
 
@@ -88,8 +102,6 @@ export function activityToEvent(activity: PdActivity, ctx: EventMappingContext):
     location: fields.location,
     ...scheduleToGoogle(scheduleOrThrow(activity)),
     transparency: fields.busy ? 'opaque' : 'transparent',
-    // 'default' (not omitted) so that an activity made public again also turns the event public on update.
-    visibility: fields.private ? 'private' : 'default',
     attendees: fields.attendees.map((email) => ({ email })),
     extendedProperties: {
       private: eventLinkProperties({
@@ -103,13 +115,12 @@ export function activityToEvent(activity: PdActivity, ctx: EventMappingContext):
 
 /**
  * Google attendees that are people the activity is with: rooms/resources are not, and neither is the calendar owner
- * as organizer (Google lists the organizer among attendees of events created in its UI).
+ * (`self`: as organizer of their own events, or as the invited attendee of someone else's — an invitation lists the
+ * user among its attendees).
  * Limit: if a Pipedrive activity lists its owner's own e-mail, that attendee is dropped on the way back.
  */
 function googleAttendeeEmails(event: calendar_v3.Schema$Event): string[] {
-  return normalizeEmails(
-    (event.attendees ?? []).filter((a) => !a.resource && !(a.self && a.organizer)).map((a) => a.email),
-  );
+  return normalizeEmails((event.attendees ?? []).filter((a) => !a.resource && !a.self).map((a) => a.email));
 }
 
 /**
@@ -119,6 +130,16 @@ function googleAttendeeEmails(event: calendar_v3.Schema$Event): string[] {
 export function eventToActivityFields(event: calendar_v3.Schema$Event, ctx: MappingContext): PdActivityWrite {
   const schedule = googleToSchedule(event.start, event.end);
   if (schedule === null) throw new Error(`event ${event.id ?? '(no id)'} has no readable start`);
+  if (isNeutralized(event, ctx.settings)) {
+    return {
+      subject: PRIVATE_SUBJECT,
+      public_description: '',
+      location: null,
+      ...schedule,
+      busy: event.transparency !== 'transparent',
+      attendees: [],
+    };
+  }
   const location = event.location ?? '';
   return {
     subject: stripTitlePrefix(ctx.settings.titleTemplate, ctx.names, event.summary ?? ''),
@@ -140,13 +161,16 @@ export function eventToSyncedFields(event: calendar_v3.Schema$Event, ctx: Mappin
   const write = eventToActivityFields(event, ctx);
   return {
     subject: write.subject,
-    title: event.summary ?? '',
+    // A neutralized event's title is what its activity would render: its real title is not ours to compare.
+    title: isNeutralized(event, ctx.settings)
+      ? renderTitle(ctx.settings.titleTemplate, ctx.names, PRIVATE_SUBJECT)
+      : (event.summary ?? ''),
     ...scheduleToTimes(write),
     description: write.public_description,
     location: write.location?.value ?? '',
     busy: write.busy,
     attendees: write.attendees.map((a) => a.email),
-    private: ctx.settings.privateEvents === 'private' && isPrivateVisibility(event.visibility),
+    private: false,
   };
 }
 

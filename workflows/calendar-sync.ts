@@ -123,6 +123,8 @@ export interface SyncStatus {
    * should know about. An entry goes once the same subject syncs successfully.
    */
   unresolved: UnresolvedFailure[];
+  /** An account whose authorization was revoked or expired (e.g. Google `invalid_grant`): the user must reconnect it. */
+  needsReconnect: 'google' | 'pipedrive' | null;
   /** The latest outcomes, newest last. */
   recent: SyncOutcome[];
   settings: SyncSettings | null;
@@ -244,6 +246,7 @@ class CalendarSync {
   private settings: SyncSettings | null;
   private counters: CarriedState['counters'];
   private lastError: SyncStatus['lastError'];
+  private needsReconnect: SyncStatus['needsReconnect'] = null;
   private recent: SyncOutcome[];
   private readonly unresolved: Map<string, UnresolvedFailure>;
   private state: SyncState | undefined;
@@ -425,6 +428,7 @@ class CalendarSync {
       ...this.counters,
       lastError: this.lastError,
       unresolved: [...this.unresolved.values()],
+      needsReconnect: this.needsReconnect,
       recent: this.recent,
       settings: this.settings,
       channel: this.channel,
@@ -545,12 +549,16 @@ class CalendarSync {
       if (item.kind !== 'verify-feeds') this.counters.processed++;
       this.failing = this.counters.failures > failuresBefore;
       this.unresolved.delete(describeItem(item));
+      if (!this.failing) this.needsReconnect = null;
     } catch (err) {
       // Retries are exhausted or the failure is permanent: record it and move on — the queue must not stall.
       // The periodic reconciliation picks the item up again later.
       if (!(err instanceof ActivityFailure)) throw err;
       const subject = describeItem(item);
       const message = err.cause?.message ?? err.message;
+      const authType = err.cause instanceof ApplicationFailure ? err.cause.type : undefined;
+      if (authType === 'GoogleAuthFailed' || authType === 'PipedriveAuthFailed')
+        this.needsReconnect = authType === 'GoogleAuthFailed' ? 'google' : 'pipedrive';
       this.fail(subject, message);
       await steps.recordFailure(this.connectionId, subject, message).catch(() => undefined);
     }

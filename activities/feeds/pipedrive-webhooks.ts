@@ -45,6 +45,7 @@ export async function ensurePipedriveWebhooks(ctx: SyncContext): Promise<number>
       http_auth_user: creds.username,
       http_auth_password: creds.password,
       version: '2.0',
+      name: `calendar-sync ${wanted.event_object}.${wanted.event_action}`,
     });
     created++;
   }

@@ -61,9 +61,11 @@ export function createGoogleCalendarApi(
     attempt?: number;
     /** Told about every API call and its status (0 when no answer), e.g. for benchmarks. */
     onCall?: (what: string, status: number) => void;
+    /** Delay after 403 `dailyLimitExceeded` (default `DAILY_LIMIT_RETRY_MS`). */
+    dailyLimitRetryMs?: number;
   } = {},
 ): GoogleCalendarApi {
-  const { attempt = 1, onCall } = options;
+  const { attempt = 1, onCall, dailyLimitRetryMs } = options;
   const auth = createOAuthClient(app);
   auth.setCredentials({
     refresh_token: credentials.refreshToken,
@@ -110,7 +112,7 @@ export function createGoogleCalendarApi(
       if (info.status !== undefined && accept.includes(info.status)) {
         return { ok: false, status: info.status, reason: info.reason };
       }
-      throw toGoogleFailure(err, what, attempt);
+      throw toGoogleFailure(err, what, attempt, dailyLimitRetryMs);
     } finally {
       await pendingSave;
     }

@@ -13,6 +13,13 @@ export interface GoogleErrorInfo {
 }
 
 const RATE_LIMIT_REASONS = new Set(['rateLimitExceeded', 'userRateLimitExceeded', 'quotaExceeded']);
+/**
+ * A daily quota (403 `dailyLimitExceeded`, "Handle API errors"): waiting seconds does not help, and it is no
+ * permanent refusal either. Google resets daily quotas at midnight Pacific time; we look again at most an hour
+ * later (the quota may be the project's and be raised meanwhile).
+ */
+const DAILY_LIMIT_REASONS = new Set(['dailyLimitExceeded']);
+export const DAILY_LIMIT_RETRY_MS = 3_600_000;
 
 export function googleErrorInfo(err: unknown): GoogleErrorInfo {
   const e = err as {
@@ -22,17 +29,33 @@ export function googleErrorInfo(err: unknown): GoogleErrorInfo {
     response?: { status?: number; data?: unknown; headers?: Record<string, string> | Headers };
   };
   const status = e.response?.status ?? e.status ?? (typeof e.code === 'number' ? e.code : undefined);
-  const body = e.response?.data as { error?: { message?: string; errors?: { reason?: string }[] } } | undefined;
-  const reason = body?.error?.errors?.[0]?.reason;
+  const data = e.response?.data as
+    { error?: { message?: string; errors?: { reason?: string }[] } | string; error_description?: string } | undefined;
+  // The OAuth token endpoint answers `{error: 'invalid_grant', error_description}`; the API `{error: {…}}`.
+  const oauthError = typeof data?.error === 'string' ? data.error : undefined;
+  const body =
+    typeof data?.error === 'object'
+      ? (data as { error: { message?: string; errors?: { reason?: string }[] } })
+      : undefined;
+  const reason = oauthError ?? body?.error?.errors?.[0]?.reason;
   const headers = e.response?.headers;
   const retryAfter = headers instanceof Headers ? headers.get('retry-after') : headers?.['retry-after'];
   const seconds = retryAfter !== undefined && retryAfter !== null ? Number(retryAfter) : NaN;
   return {
     status,
     reason,
-    message: body?.error?.message ?? e.message ?? String(err),
+    message: body?.error?.message ?? data?.error_description ?? e.message ?? String(err),
     retryAfterMs: Number.isFinite(seconds) ? seconds * 1000 : undefined,
   };
+}
+
+export function isDailyLimit(info: GoogleErrorInfo): boolean {
+  return info.status === 403 && DAILY_LIMIT_REASONS.has(info.reason ?? '');
+}
+
+/** The refresh token was revoked or expired (`invalid_grant` at the token endpoint): only reconnecting helps. */
+export function needsReconnect(info: GoogleErrorInfo): boolean {
+  return info.reason === 'invalid_grant';
 }
 
 export function isRateLimit(info: GoogleErrorInfo): boolean {
@@ -52,10 +75,30 @@ export const GOOGLE_FAILURE_TYPES = [
 ] as const;
 
 /** Turns any Google failure into an ApplicationFailure the activity retry policy understands. */
-export function toGoogleFailure(err: unknown, what: string, attempt = 1): ApplicationFailure {
+export function toGoogleFailure(
+  err: unknown,
+  what: string,
+  attempt = 1,
+  dailyLimitRetryMs = DAILY_LIMIT_RETRY_MS,
+): ApplicationFailure {
   if (err instanceof ApplicationFailure) return err;
   const info = googleErrorInfo(err);
   const detail = `${what}: Google answered ${info.status ?? 'no response'}${info.reason ? ` ${info.reason}` : ''}: ${info.message}`;
+  if (needsReconnect(info)) {
+    return ApplicationFailure.nonRetryable(
+      `Google refused the stored authorization (invalid_grant): the connection needs reconnecting — ${detail}`,
+      'GoogleAuthFailed',
+      { status: info.status, reason: info.reason, needsReconnect: true },
+    );
+  }
+  if (isDailyLimit(info)) {
+    return ApplicationFailure.create({
+      type: 'GoogleRateLimited',
+      message: `${detail} (daily quota: retrying in ${Math.round(dailyLimitRetryMs / 1000)} s)`,
+      nextRetryDelay: dailyLimitRetryMs,
+      details: [{ status: info.status, reason: info.reason, daily: true }],
+    });
+  }
   if (isRateLimit(info)) {
     return ApplicationFailure.create({
       type: 'GoogleRateLimited',

@@ -13,7 +13,16 @@
  */
 import { recordApiCall } from '../../lib/metrics.js';
 import type { PdActivity, PdActivityWrite } from '../../sync-rules/types.js';
-import { authFailed, failureFromNetworkError, failureFromResponse, pipedriveErrorText, redact } from './errors.js';
+import { budgetPausedUntil, pauseBudget } from './budget-pause.js';
+import {
+  authFailed,
+  budgetPaused,
+  failureFromNetworkError,
+  failureFromResponse,
+  pipedriveErrorText,
+  redact,
+  type RateLimitDetails,
+} from './errors.js';
 
 export type PipedriveAuth =
   | { kind: 'api-token'; token: string }
@@ -43,6 +52,14 @@ export interface PipedriveApiOptions {
   timeoutMs?: number;
   /** One call per HTTP attempt (status 0 when no answer arrived); `route` is a template such as `GET /api/v2/activities/:id`. */
   onRequest?: (info: { method: string; route: string; status: number; ms: number }) => void;
+  /**
+   * Whose daily budget the calls spend (Pipedrive counts it per company, e.g. `company:1001`). With it, a 429 for
+   * a spent budget pauses every later call under the same key until the reset (budget-pause.ts) instead of
+   * spending requests that are refused anyway.
+   */
+  budgetKey?: string;
+  /** Told once per pause when the daily budget is found spent (e.g. for the audit log). */
+  onBudgetSpent?: (resumeAt: string) => Promise<void> | void;
 }
 
 export interface ListActivitiesQuery {
@@ -94,6 +111,8 @@ export interface PdWebhookCreate {
   http_auth_user: string;
   http_auth_password: string;
   version: '2.0';
+  /** Required by Pipedrive (`AddWebhookRequest.name`); shown in the user's webhook settings. */
+  name: string;
 }
 export interface PdWebhook {
   id: number;
@@ -127,6 +146,25 @@ interface Envelope<T> {
 const DEFAULT_TIMEOUT_MS = 10_000;
 /** v2 activity reads only carry attendees when asked for. */
 const WITH_ATTENDEES = { include_fields: 'attendees' };
+
+/**
+ * How a field is cleared without `null`, which the v2 request schema allows for none of the fields we write
+ * (`AddActivityRequest` in the pipedrive package's v2 models types them `string` / an object). Pipedrive documents
+ * no other way to clear them; an empty value is the reading that stays within the schema's types (unverified
+ * against the real API). On create there is nothing to clear: the field is left out.
+ */
+const CLEARED: Record<string, unknown> = { location: { value: '' }, due_time: '', duration: '' };
+
+/** The request body as Pipedrive's v2 schema allows it: never a `null`. */
+export function v2ActivityBody<T extends object>(body: T, mode: 'create' | 'update'): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(body)) {
+    if (value === undefined) continue;
+    if (value !== null) out[key] = value;
+    else if (mode === 'update' && key in CLEARED) out[key] = CLEARED[key];
+  }
+  return out;
+}
 
 export class PipedriveApi {
   private auth: PipedriveAuth;
@@ -175,7 +213,7 @@ export class PipedriveApi {
       method: 'POST',
       route: '/api/v2/activities',
       path: '/api/v2/activities',
-      body,
+      body: v2ActivityBody(body, 'create'),
     });
     return res!.data;
   }
@@ -186,7 +224,7 @@ export class PipedriveApi {
       method: 'PATCH',
       route: '/api/v2/activities/:id',
       path: `/api/v2/activities/${id}`,
-      body,
+      body: v2ActivityBody(body, 'update'),
       absentOn: [404],
     });
     return res?.data ?? null;
@@ -319,6 +357,9 @@ export class PipedriveApi {
    * or `undefined` for a status in `absentOn`; rejects with a classified `ApplicationFailure` otherwise.
    */
   private async call<T>(req: Request): Promise<T | undefined> {
+    const key = this.opts.budgetKey;
+    const pausedUntil = key === undefined ? undefined : budgetPausedUntil(key);
+    if (pausedUntil !== undefined) throw budgetPaused(`${req.method} ${req.route}`, pausedUntil);
     const url = new URL(this.base + req.path);
     for (const [k, v] of Object.entries(req.query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
 
@@ -340,7 +381,12 @@ export class PipedriveApi {
         await this.refreshAfter401(usedAccessToken!);
         continue;
       }
-      throw failureFromResponse({ ...res, route: `${req.method} ${req.route}` }, this.secrets());
+      const failure = failureFromResponse({ ...res, route: `${req.method} ${req.route}` }, this.secrets());
+      const details = failure.details?.[0] as RateLimitDetails | undefined;
+      if (res.status === 429 && details?.scope === 'daily' && details.resumeAt && key !== undefined) {
+        if (pauseBudget(key, Date.parse(details.resumeAt))) await this.opts.onBudgetSpent?.(details.resumeAt);
+      }
+      throw failure;
     }
   }
 

@@ -3,7 +3,7 @@
  *
  * | what happened                         | type                       | retry?                                      |
  * | ------------------------------------- | -------------------------- | ------------------------------------------- |
- * | 429 (burst window or daily budget)    | `PipedriveRateLimited`     | yes, after the delay Pipedrive's headers ask |
+ * | 429 (burst window or daily budget)    | `PipedriveRateLimited`     | yes, after the burst window / at the budget's reset |
  * | 5xx, network error, timeout           | `PipedriveUnavailable`     | yes, with the activity's own backoff         |
  * | 401 that a token refresh cannot cure  | `PipedriveAuthFailed`      | no: the user must reconnect                  |
  * | any other 4xx                         | `PipedriveRequestRejected` | no: the same request will be rejected again  |
@@ -41,9 +41,11 @@ export interface RateLimitDetails extends PipedriveFailureDetails {
   scope: 'burst' | 'daily';
   remaining: number | null;
   limit: number | null;
+  /** `x-daily-requests-left`. */
   dailyRemaining: number | null;
-  dailyLimit: number | null;
   retryAfterMs: number;
+  /** When the daily budget returns (ISO time; daily scope only). Until then no call is sent (budget-pause.ts). */
+  resumeAt?: string;
 }
 
 /** What the transport saw; `headers` is a fetch `Headers`, so lookups are case-insensitive. */
@@ -82,22 +84,66 @@ const num = (headers: Headers, name: string): number | null => {
   return Number.isFinite(n) ? n : null;
 };
 
+/** Milliseconds until the next midnight UTC, when Pipedrive's daily budget resets. */
+export function msUntilUtcMidnight(now = Date.now()): number {
+  const d = new Date(now);
+  return Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate() + 1) - now;
+}
+
 /**
- * Reads Pipedrive's rate-limit headers. A 429 is the daily budget (not the burst window) when the burst window
- * still had room, when nothing of the daily budget is left, or when Pipedrive says so in the error text; the
- * daily reset header then gives the delay. `x-ratelimit-reset` and `x-daily-ratelimit-reset` are seconds.
+ * Reads the rate-limit headers Pipedrive documents (rate-limiting page): `x-ratelimit-limit`,
+ * `x-ratelimit-remaining`, `x-ratelimit-reset` (the 2-second burst window, seconds) and `x-daily-requests-left`.
+ * A 429 is the daily budget (not the burst window) when the burst window still had room, when
+ * `x-daily-requests-left` is 0, or when Pipedrive says so in the error text. The budget resets at midnight UTC;
+ * a `retry-after` (not documented for it) is taken when present, else the time to the next UTC midnight.
  */
-export function rateLimitInfo(headers: Headers, errorText = ''): Omit<RateLimitDetails, keyof PipedriveFailureDetails> {
+export function rateLimitInfo(
+  headers: Headers,
+  errorText = '',
+  now = Date.now(),
+): Omit<RateLimitDetails, keyof PipedriveFailureDetails> {
   const remaining = num(headers, 'x-ratelimit-remaining');
   const limit = num(headers, 'x-ratelimit-limit');
-  const dailyRemaining = num(headers, 'x-daily-ratelimit-remaining') ?? num(headers, 'x-daily-requests-left');
-  const dailyLimit = num(headers, 'x-daily-ratelimit-limit');
-  const dailyReset = num(headers, 'x-daily-ratelimit-reset');
+  const dailyRemaining = num(headers, 'x-daily-requests-left');
   const daily = (remaining !== null && remaining > 0) || dailyRemaining === 0 || /daily/i.test(errorText);
-  const seconds =
-    (daily ? dailyReset : null) ?? num(headers, 'x-ratelimit-reset') ?? num(headers, 'retry-after') ?? null;
+  const retryAfter = num(headers, 'retry-after');
+  if (daily) {
+    const retryAfterMs = retryAfter !== null && retryAfter > 0 ? Math.ceil(retryAfter * 1000) : msUntilUtcMidnight(now);
+    return {
+      scope: 'daily',
+      remaining,
+      limit,
+      dailyRemaining,
+      retryAfterMs,
+      resumeAt: new Date(now + retryAfterMs).toISOString(),
+    };
+  }
+  const seconds = num(headers, 'x-ratelimit-reset') ?? retryAfter;
   const retryAfterMs = seconds !== null && seconds > 0 ? Math.ceil(seconds * 1000) : DEFAULT_RATE_LIMIT_DELAY_MS;
-  return { scope: daily ? 'daily' : 'burst', remaining, limit, dailyRemaining, dailyLimit, retryAfterMs };
+  return { scope: 'burst', remaining, limit, dailyRemaining, retryAfterMs };
+}
+
+/** The failure of a call not sent because the daily budget is spent until `resumeAt`. */
+export function budgetPaused(route: string, resumeAt: number, now = Date.now()): ApplicationFailure {
+  const retryAfterMs = Math.max(1000, resumeAt - now);
+  const details: RateLimitDetails = {
+    status: 429,
+    error: 'daily budget spent (not sent)',
+    route,
+    scope: 'daily',
+    remaining: null,
+    limit: null,
+    dailyRemaining: 0,
+    retryAfterMs,
+    resumeAt: new Date(resumeAt).toISOString(),
+  };
+  return ApplicationFailure.create({
+    type: 'PipedriveRateLimited',
+    message: `Pipedrive daily API budget spent: calls paused until ${details.resumeAt}; ${route} not sent`,
+    nonRetryable: false,
+    nextRetryDelay: retryAfterMs,
+    details: [details],
+  });
 }
 
 const show = (n: number | null) => (n === null ? '?' : String(n));
@@ -112,7 +158,7 @@ export function failureFromResponse(res: FailedResponse, secrets: readonly (stri
     const budget =
       info.scope === 'burst'
         ? `${show(info.remaining)}/${show(info.limit)} requests left in the 2 s window`
-        : `${show(info.dailyRemaining)}/${show(info.dailyLimit)} daily tokens left`;
+        : `daily API budget spent (${show(info.dailyRemaining)} requests left), calls paused until ${info.resumeAt}`;
     const details: RateLimitDetails = { ...base, ...info };
     return ApplicationFailure.create({
       type: 'PipedriveRateLimited',

@@ -9,6 +9,7 @@ import { createGoogleCalendarApi, type GoogleAppConfig, type GoogleCalendarApi }
 import { PipedriveApi, type PipedriveAuth } from '../pipedrive/client.js';
 import { getConnection, loadCredentials, saveCredentials, type Connection } from '../store/connections.js';
 import type { SecretBox } from '../store/secret-box.js';
+import { writeAudit } from '../audit-log.js';
 
 export interface PipedriveAppConfig {
   clientId: string;
@@ -54,6 +55,8 @@ export interface SyncDeps {
   crashPoint?: (name: CrashPoint) => void;
   /** Events moved per call after a calendar switch (default `RELOCATE_BATCH`; tests lower it). */
   relocateBatch?: number;
+  /** How long to wait after Google's 403 `dailyLimitExceeded` (default `DAILY_LIMIT_RETRY_MS`; tests lower it). */
+  googleDailyLimitRetryMs?: number;
 }
 
 export type CrashPoint = 'after-pipedrive-create' | 'after-google-insert' | 'after-google-move' | 'before-google-watch';
@@ -109,12 +112,27 @@ export async function loadSyncContext(deps: SyncDeps, connectionId: string, atte
         expiresAt: t.expiresAt,
       }),
     onRequest: deps.onApiCall ? (i) => deps.onApiCall!('pipedrive', `${i.method} ${i.route}`, i.status) : undefined,
+    // The daily budget is the company's: one spent budget pauses every connection of that company.
+    budgetKey: `${connection.pipedriveApiDomain}#${connection.pipedriveCompanyId ?? connectionId}`,
+    onBudgetSpent: (resumeAt) =>
+      writeAudit(deps.db, {
+        connectionId,
+        direction: 'system',
+        action: 'pipedrive-budget-spent',
+        outcome: 'skipped',
+        detail: { resumeAt, note: 'Pipedrive calls are paused until the daily API budget returns' },
+        idempotencyKey: `${connectionId}/pipedrive-budget/${resumeAt.slice(0, 10)}`,
+      }),
   });
   const google = createGoogleCalendarApi(
     deps.google,
     googleCreds,
     (c) => saveCredentials(deps.db, deps.secrets, connectionId, 'google', c),
-    { attempt, onCall: deps.onApiCall ? (what, status) => deps.onApiCall!('google', what, status) : undefined },
+    {
+      attempt,
+      onCall: deps.onApiCall ? (what, status) => deps.onApiCall!('google', what, status) : undefined,
+      dailyLimitRetryMs: deps.googleDailyLimitRetryMs,
+    },
   );
   return {
     deps,

@@ -23,7 +23,7 @@ import { getSyncState, saveSyncToken } from '../store/google-sync-state.js';
 import { deleteLink, linkByEvent, saveLink, type Link } from '../store/links.js';
 import type { SyncContext } from './context.js';
 import { createActivityOnce, finishCreate } from './create-activity.js';
-import { eventBody, updateEvent } from './google-event-writes.js';
+import { eventBody, isInvitation, updateEvent } from './google-event-writes.js';
 import { linkedNames } from './linked-names.js';
 import type { SyncOutcome } from './outcome.js';
 import { linkFor, syncedFieldsOrNull } from './pipedrive-to-google.js';
@@ -193,7 +193,10 @@ async function pullUpdate(
     return ['ignored', 'activity-deleted-in-pipedrive'];
   }
   const pdFields = syncedFieldsOrNull(activity, ctx, names);
-  if (pdFields === null || contentHash(pdFields) === link.lastWrittenHash) {
+  // An invitation's content is its organizer's: nothing of it can be written back to Google, so there is no
+  // conflict to resolve — the event as the organizer left it is applied to the activity.
+  const googleOnly = isInvitation(event);
+  if (pdFields === null || contentHash(pdFields) === link.lastWrittenHash || googleOnly) {
     const written = await ctx.pipedrive.updateActivity(
       activity.id,
       eventToActivityFields(event, { names, settings: ctx.settings }),

@@ -10,7 +10,17 @@ import { activityToSyncedFields, eventToSyncedFields, syncedFieldsToActivityWrit
 import type { LinkedNames, PdActivity, SyncedFields } from '../../sync-rules/types.js';
 import { deleteLink, linkByActivity, saveLink, type Link } from '../store/links.js';
 import type { SyncContext } from './context.js';
-import { deleteEvent, eventBody, getEvent, insertEvent, moveEvent, updateEvent } from './google-event-writes.js';
+import {
+  deleteEvent,
+  eventBody,
+  getEvent,
+  insertEvent,
+  isCannotMove,
+  isInvitation,
+  moveEvent,
+  updateEvent,
+  type CannotMove,
+} from './google-event-writes.js';
 import { linkedNames } from './linked-names.js';
 import type { SyncOutcome } from './outcome.js';
 
@@ -34,10 +44,18 @@ export async function syncActivityToGoogle(ctx: SyncContext, activityId: number)
     case 'unlink':
       await deleteLink(ctx.db, ctx.connection.id, activityId);
       return outcome('unlinked', decision.reason);
-    case 'delete-event':
+    case 'delete-event': {
+      // Someone else's meeting stays in the user's calendar: removing an attendee's copy is not ours to do
+      // (the user may still attend); the pair is only unlinked.
+      const current = link!.origin === 'google' ? await getEvent(ctx, link!.calendarId, link!.eventId) : null;
+      if (current && isInvitation(current)) {
+        await deleteLink(ctx.db, ctx.connection.id, activityId);
+        return outcome('unlinked', 'invitation-kept-in-calendar');
+      }
       await deleteEvent(ctx, link!.calendarId, link!.eventId);
       await deleteLink(ctx.db, ctx.connection.id, activityId);
       return outcome('deleted', decision.reason);
+    }
     case 'create-event': {
       const written = await insertEvent(ctx, calendarId!, activity!, names);
       await saveLink(
@@ -82,6 +100,7 @@ async function pushUpdate(
   const calendarId = ctx.settings.calendarId!;
   if (link.calendarId !== calendarId) {
     const moved = await moveLinkedEvent(ctx, link, calendarId);
+    if (isCannotMove(moved)) return ['skipped', `cannot-move-${moved.cannotMove}`];
     if (!moved) {
       const written = await insertEvent(ctx, calendarId, activity, names, link.eventGeneration);
       await saveLink(
@@ -94,6 +113,12 @@ async function pushUpdate(
   }
   const body = await eventBody(ctx, activity, names, link.eventGeneration);
   const updated = await updateEvent(ctx, link.calendarId, link.eventId, body, link.googleEtag);
+  if (!updated.ok && updated.reason === 'not-organizer') {
+    // An invitation (someone else organizes the event): Google lets an attendee change none of the fields the
+    // sync writes but transparency, and a half-applied edit would only confuse. The Pipedrive edit stays in
+    // Pipedrive; the link keeps the old hash, so the organizer's next change in Google is still applied.
+    return ['skipped', 'invitation-organized-by-someone-else'];
+  }
   if (updated.ok) {
     await saveLink(ctx.db, {
       ...linkFor(ctx, activity, fields, updated.event, link.eventGeneration, link.calendarId, link.origin),
@@ -106,8 +131,8 @@ async function pushUpdate(
     return ['ignored', 'event-deleted-in-google'];
   }
 
-  // 412: both sides changed since the last sync.
-  const current = await getEvent(ctx, link.calendarId, link.eventId);
+  // Both sides changed since the last sync (the etag moved, or a 412 when it moved between our read and write).
+  const current = updated.current ?? (await getEvent(ctx, link.calendarId, link.eventId));
   if (!current) return ['ignored', 'event-deleted-in-google'];
   const resolution = resolveConflict({
     base: link.baseFields,
@@ -130,6 +155,7 @@ async function pushUpdate(
       link.eventId,
       await eventBody(ctx, merged, names, link.eventGeneration),
       current.etag ?? null,
+      current,
     );
     // Changed yet again in between: this step fails and is retried with fresh state.
     if (!again.ok) throw new Error(`event ${link.eventId} changed again while resolving a conflict; retrying`);
@@ -144,9 +170,13 @@ async function pushUpdate(
  * Moves a linked event from the calendar it was written to into `calendarId` and points the link there. Null
  * when the event is no longer in its old calendar.
  */
-export async function moveLinkedEvent(ctx: SyncContext, link: Link, calendarId: string): Promise<Link | null> {
+export async function moveLinkedEvent(
+  ctx: SyncContext,
+  link: Link,
+  calendarId: string,
+): Promise<Link | CannotMove | null> {
   const moved = await moveEvent(ctx, link.calendarId, calendarId, link.eventId);
-  if (!moved) return null;
+  if (!moved || isCannotMove(moved)) return moved;
   ctx.deps.crashPoint?.('after-google-move');
   const next = linkInCalendar(link, calendarId, moved);
   await saveLink(ctx.db, next);

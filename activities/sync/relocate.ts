@@ -8,12 +8,18 @@
  * the move and the link) — then it is found in the new calendar and linked there — or deleted by the user while
  * that calendar was no longer synced. That deletion is not applied to Pipedrive (it would act on a stale
  * calendar); the pair is unlinked instead, and the activity's next change writes a fresh event.
+ *
+ * Google does not move everything: a recurring instance (400 `cannotChangeOrganizerOfInstance`) and an invitation
+ * organized by someone else (403 `forbiddenForNonOrganizer`) stay where they are. Such an event is skipped —
+ * reported as a `skipped` outcome (status and audit log), remembered so later batches go past it — and its link
+ * stays as it is, so the pair keeps its history; the events after it are moved as usual.
  */
 import { deleteLink, linksOutsideCalendar, saveLink } from '../store/links.js';
 import type { SyncContext } from './context.js';
-import { getEvent } from './google-event-writes.js';
+import { getEvent, isCannotMove } from './google-event-writes.js';
 import type { SyncOutcome } from './outcome.js';
 import { linkInCalendar, moveLinkedEvent } from './pipedrive-to-google.js';
+import { recordRelocationSkip, relocationSkips } from './relocation-skips.js';
 
 export const RELOCATE_BATCH = 25;
 /** Half of Google's default per-user quota (600/min): the live sync keeps the other half. */
@@ -28,7 +34,10 @@ export interface RelocateResult {
 export async function relocateEvents(ctx: SyncContext, batch = RELOCATE_BATCH): Promise<RelocateResult> {
   const calendarId = ctx.settings.calendarId;
   if (!ctx.settings.enabled || !calendarId) return { outcomes: [], more: false };
-  const links = await linksOutsideCalendar(ctx.db, ctx.connection.id, calendarId, batch + 1);
+  const skipped = await relocationSkips(ctx.db, ctx.connection.id, calendarId);
+  const links = (await linksOutsideCalendar(ctx.db, ctx.connection.id, calendarId, batch + 1 + skipped.size)).filter(
+    (l) => !skipped.has(l.activityId),
+  );
   const outcomes: SyncOutcome[] = [];
   const spacingMs = 60_000 / RELOCATE_PER_MINUTE;
   const started = Date.now();
@@ -41,7 +50,13 @@ export async function relocateEvents(ctx: SyncContext, batch = RELOCATE_BATCH): 
       result,
       reason,
     });
-    if (await moveLinkedEvent(ctx, link, calendarId)) {
+    const moved = await moveLinkedEvent(ctx, link, calendarId);
+    if (isCannotMove(moved)) {
+      await recordRelocationSkip(ctx.db, ctx.connection.id, link.activityId, calendarId, moved.cannotMove);
+      outcomes.push(outcome('skipped', `cannot-move-${moved.cannotMove}`));
+      continue;
+    }
+    if (moved) {
       outcomes.push(outcome('moved', 'calendar-changed'));
       continue;
     }

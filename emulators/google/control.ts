@@ -61,6 +61,13 @@ export const emptyStats = (): GoogleStats => ({
   invitations: [],
 });
 
+/** An event organized by someone else that lands on the user's calendar as their attendee copy. */
+export interface InvitationInput extends Record<string, unknown> {
+  organizer: { email: string; displayName?: string };
+  /** The user's answer; default `needsAction`. */
+  responseStatus?: 'needsAction' | 'declined' | 'tentative' | 'accepted';
+}
+
 export interface EventInspection {
   event: GoogleEvent;
   /** `sendUpdates` of the last API write of this event, if one was given. */
@@ -76,12 +83,17 @@ export interface GoogleControl {
   ): CalendarListEntryInfo;
   listCalendars(email: string): CalendarListEntryInfo[];
   upsertEvent(email: string, calendarId: string, event: Record<string, unknown>): GoogleEvent;
+  createInvitation(email: string, calendarId: string, input: InvitationInput): GoogleEvent;
   deleteEvent(email: string, calendarId: string, eventId: string): void;
   listEvents(email: string, calendarId: string, opts?: { includeDeleted?: boolean }): GoogleEvent[];
   inspectEvent(email: string, calendarId: string, eventId: string): EventInspection;
   invalidateSyncTokens(email?: string, calendarId?: string): void;
   expireAccessTokens(email?: string): void;
   setQuota(perMinute: number): void;
+  /** While true, every API request answers 403 `dailyLimitExceeded` (the project's daily quota is spent). */
+  setDailyLimitExceeded(exceeded: boolean): void;
+  /** Revokes a user's refresh token (the user removed the app's access): refreshing then answers invalid_grant. */
+  revokeRefreshToken(email: string): void;
   setFaults(config: FaultConfig): void;
   listChannels(): Channel[];
   stats(): GoogleStats;
@@ -90,6 +102,7 @@ export interface GoogleControl {
 }
 
 export interface ControlDeps {
+  dailyLimit: { exceeded: boolean };
   store: Store;
   events: EventService;
   push: PushService;
@@ -163,7 +176,9 @@ export function createControl(d: ControlDeps): GoogleControl {
     upsertEvent(email, calendarId, event) {
       const u = userOf(email);
       const cal = d.events.resolveCalendar(u, calendarId, 'reader');
-      const ctx = { user: u, operation: 'control.upsertEvent' };
+      // As the organizer: on the user's own events that is the user; on an invitation it is the other person
+      // editing their event (the attendee copy follows the organizer's edits).
+      const ctx = { user: u, operation: 'control.upsertEvent', asOrganizer: true };
       const id = typeof event.id === 'string' ? event.id : undefined;
       const existing = id ? cal.events.get(id) : undefined;
       if (!existing) return d.events.insert(cal, event, ctx);
@@ -173,6 +188,18 @@ export function createControl(d: ControlDeps): GoogleControl {
           ? { ...event, status: 'confirmed' }
           : event;
       return d.events.patch(cal, existing.resource.id, body, ctx);
+    },
+    createInvitation(email, calendarId, input) {
+      const u = userOf(email);
+      const cal = d.events.resolveCalendar(u, calendarId, 'writer');
+      const { organizer, responseStatus, ...event } = input;
+      if (typeof organizer?.email !== 'string' || organizer.email === u.email)
+        throw errors.badRequest('An invitation needs an organizer other than the user.');
+      return d.events.insertInvitation(cal, event, organizer, {
+        user: u,
+        operation: 'control.createInvitation',
+        ...(responseStatus ? { responseStatus } : {}),
+      });
     },
     deleteEvent(email, calendarId, eventId) {
       const u = userOf(email);
@@ -212,6 +239,14 @@ export function createControl(d: ControlDeps): GoogleControl {
     setQuota(perMinute) {
       d.quota.set(perMinute);
     },
+    setDailyLimitExceeded(exceeded) {
+      d.dailyLimit.exceeded = exceeded;
+    },
+    revokeRefreshToken(email) {
+      const u = userOf(email);
+      store.refreshTokens.delete(u.refreshToken);
+      for (const t of store.accessTokens.values()) if (t.email === email) t.expiresAt = 0;
+    },
     setFaults(config) {
       d.faults.configure(config);
     },
@@ -228,6 +263,7 @@ export function createControl(d: ControlDeps): GoogleControl {
       d.push.clear();
       store.clear();
       d.quota.reset(d.defaultQuota);
+      d.dailyLimit.exceeded = false;
       d.faults.configure({});
       d.state.stats = emptyStats();
     },

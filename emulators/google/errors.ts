@@ -69,6 +69,14 @@ export const errors = {
       reason: 'cannotChangeOrganizerOfInstance',
       message: 'Cannot change the organizer of an instance.',
     }),
+  forbiddenForNonOrganizer: () =>
+    googleError(403, {
+      domain: 'calendar',
+      reason: 'forbiddenForNonOrganizer',
+      message: 'Shared properties can only be changed by the organizer of the event.',
+    }),
+  webhookUrlNotHttps: (address: string) =>
+    googleError(400, { reason: 'push.webhookUrlNotHttps', message: `WebHook callback must be HTTPS: ${address}` }),
   deleted: () => googleError(410, { reason: 'deleted', message: 'Resource has been deleted' }),
   fullSyncRequired: () =>
     googleError(410, {
@@ -100,6 +108,8 @@ export const errors = {
       : kind === '403-rate'
         ? googleError(403, { domain: 'usageLimits', reason: 'rateLimitExceeded', message: 'Rate Limit Exceeded' })
         : googleError(429, { domain: 'usageLimits', reason: 'rateLimitExceeded', message: 'Rate Limit Exceeded' }),
+  dailyLimitExceeded: () =>
+    googleError(403, { domain: 'usageLimits', reason: 'dailyLimitExceeded', message: 'Daily Limit Exceeded' }),
   backendError: () => googleError(500, { reason: 'backendError', message: 'Backend Error' }),
   unavailable: () => googleError(503, { reason: 'backendError', message: 'The service is currently unavailable.' }),
 };

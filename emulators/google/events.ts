@@ -45,7 +45,21 @@ export interface WriteContext {
   ifMatch?: string;
   /** Which operation, for the invitation log. */
   operation: string;
+  /**
+   * The write comes from the organizer's side (control API: the organizer edits the invitation, or the user edits
+   * their own event in the UI), so the attendee-copy restrictions do not apply.
+   */
+  asOrganizer?: boolean;
 }
+
+/**
+ * What an attendee may change on their copy of someone else's event ("Handle API errors",
+ * 403 forbiddenForNonOrganizer; Events resource: reminders, colorId, transparency and private extended properties
+ * are per-copy, and an attendee answers through their own `attendees[].responseStatus`). Everything else belongs to
+ * the organizer. Stricter reading: `guestsCanModify` is not honoured (an attendee never changes shared fields).
+ */
+const ATTENDEE_CHANGEABLE = new Set(['reminders', 'colorId', 'transparency']);
+const SELF_ATTENDEE_CHANGEABLE = new Set(['responseStatus', 'comment', 'additionalGuests']);
 
 export interface InvitationRecord {
   operation: string;
@@ -114,9 +128,41 @@ export class EventService {
     return clone(resource);
   }
 
+  /**
+   * An invitation: an event organized by someone else, as it appears on an attendee's calendar — `organizer` is
+   * the other person (no `self`: the Events resource says it defaults to false), `creator` likewise, and the
+   * attendee list holds the organizer (`organizer: true`) and the user (`self: true`, `responseStatus`).
+   */
+  insertInvitation(
+    cal: Calendar,
+    body: unknown,
+    organizer: { email: string; displayName?: string },
+    ctx: WriteContext & { responseStatus?: string },
+  ): GoogleEvent {
+    const input = asObject(body);
+    const me = ctx.user.email;
+    const others = (Array.isArray(input.attendees) ? (input.attendees as Array<Record<string, unknown>>) : []).filter(
+      (a) => a.email !== me && a.email !== organizer.email,
+    );
+    const response = ctx.responseStatus ?? 'needsAction';
+    if (!['needsAction', 'declined', 'tentative', 'accepted'].includes(response))
+      throw errors.badRequest('Invalid responseStatus value.');
+    const attendees = [
+      { ...organizer, organizer: true, responseStatus: 'accepted' },
+      ...others,
+      { email: me, self: true, responseStatus: response },
+    ];
+    const created = this.insert(cal, { ...input, attendees }, { ...ctx, asOrganizer: true });
+    const stored = cal.events.get(created.id)!;
+    stored.resource.organizer = { ...organizer };
+    stored.resource.creator = { ...organizer };
+    return clone(stored.resource);
+  }
+
   patch(cal: Calendar, eventId: string, body: unknown, ctx: WriteContext): GoogleEvent {
     const stored = this.findForWrite(cal, eventId, ctx);
     const next = deepMerge(structuredClone(stored.resource) as Record<string, unknown>, stripReadOnly(asObject(body)));
+    this.checkAttendeeWrite(stored.resource, next, ctx);
     return this.rewrite(cal, next, ctx);
   }
 
@@ -140,7 +186,16 @@ export class EventService {
     const fields = dropNulls(stripReadOnly(asObject(body)));
     delete fields.id;
     delete fields.iCalUID;
-    return this.rewrite(cal, { ...keep, ...fields }, ctx);
+    const next = { ...keep, ...fields };
+    this.checkAttendeeWrite(r, next, ctx);
+    return this.rewrite(cal, next, ctx);
+  }
+
+  /** 403 forbiddenForNonOrganizer when an attendee's write changes anything but their own per-copy fields. */
+  private checkAttendeeWrite(before: GoogleEvent, next: Record<string, unknown>, ctx: WriteContext): void {
+    if (ctx.asOrganizer || !isAttendeeCopy(before)) return;
+    const changed = changedAttendeeForbiddenFields(before as Record<string, unknown>, next, ctx.user.email);
+    if (changed.length > 0) throw errors.forbiddenForNonOrganizer();
   }
 
   delete(cal: Calendar, eventId: string, ctx: WriteContext): void {
@@ -151,6 +206,14 @@ export class EventService {
     const now = this.store.nextUpdated();
     const next = { ...stored.resource, status: 'cancelled' as const };
     this.commit(cal, next, now, ctx, false);
+    // Deleting a series deletes its modified instances too (they belong to it; the recurring-events guide).
+    if (next.recurrence) {
+      for (const ex of [...cal.events.values()]) {
+        const r = ex.resource;
+        if (r.recurringEventId === next.id && r.status !== 'cancelled')
+          this.commit(cal, { ...r, status: 'cancelled' }, this.store.nextUpdated(), ctx, false);
+      }
+    }
   }
 
   /**
@@ -164,6 +227,8 @@ export class EventService {
     if (!stored) throw errors.notFound();
     if (stored.resource.status === 'cancelled') throw errors.deleted();
     if (stored.resource.recurringEventId) throw errors.cannotChangeOrganizerOfInstance();
+    // Only the organizer can change the organizer, which is what a move does (Events resource, `organizer`).
+    if (isAttendeeCopy(stored.resource)) throw errors.forbiddenForNonOrganizer();
     const type = stored.resource.eventType;
     if (type !== undefined && type !== 'default')
       throw errors.badRequest(`Cannot move events of type ${String(type)}.`);
@@ -354,6 +419,14 @@ export class EventService {
         for (const inst of this.expandMaster(cal, ev, timeMin, timeMax)) items.push(inst);
         continue;
       }
+      if (ev.recurrence && singleEvents && cancelled) {
+        // events.list `showDeleted`: "If showDeleted and singleEvents are both True, only single instances of
+        // deleted events (but not the underlying recurring events) are returned." A sync token implies
+        // showDeleted (deletions are always in an incremental result).
+        for (const inst of this.expandMaster(cal, ev, timeMin, timeMax))
+          items.push({ ev: minimalCancelled(inst.ev), startMs: inst.startMs });
+        continue;
+      }
       const s = instantOf(ev.start) ?? 0;
       if (timeMin !== undefined || timeMax !== undefined) {
         if (ev.recurrence) {
@@ -530,6 +603,45 @@ function instanceOf(master: GoogleEvent, occ: Occurrence): GoogleEvent {
   inst.end = occ.end;
   inst.htmlLink = master.htmlLink;
   return inst;
+}
+
+/** Someone else's event on this calendar: the organizer is not this calendar (Events resource, `organizer.self`). */
+export function isAttendeeCopy(ev: GoogleEvent): boolean {
+  const organizer = ev.organizer as { self?: boolean } | undefined;
+  return organizer !== undefined && organizer.self !== true;
+}
+
+/** Top-level fields (or `attendees`) an attendee's write would change beyond what an attendee may change. */
+function changedAttendeeForbiddenFields(
+  before: Record<string, unknown>,
+  next: Record<string, unknown>,
+  selfEmail: string,
+): string[] {
+  const keys = new Set([...Object.keys(before), ...Object.keys(next)]);
+  const out: string[] = [];
+  for (const k of keys) {
+    if (READ_ONLY.includes(k) || ATTENDEE_CHANGEABLE.has(k) || k === 'id' || k === 'iCalUID') continue;
+    if (k === 'extendedProperties') {
+      const b = (before[k] ?? {}) as Record<string, unknown>;
+      const n = (next[k] ?? {}) as Record<string, unknown>;
+      if (JSON.stringify(b.shared ?? {}) !== JSON.stringify(n.shared ?? {})) out.push('extendedProperties.shared');
+      continue;
+    }
+    if (k === 'attendees') {
+      const strip = (list: unknown) =>
+        JSON.stringify(
+          (Array.isArray(list) ? (list as Array<Record<string, unknown>>) : []).map((a) =>
+            a.email === selfEmail || a.self === true
+              ? Object.fromEntries(Object.entries(a).filter(([f]) => !SELF_ATTENDEE_CHANGEABLE.has(f) && f !== 'self'))
+              : a,
+          ),
+        );
+      if (strip(before[k]) !== strip(next[k])) out.push('attendees');
+      continue;
+    }
+    if (JSON.stringify(before[k]) !== JSON.stringify(next[k])) out.push(k);
+  }
+  return out;
 }
 
 function minimalCancelled(ev: GoogleEvent): GoogleEvent {

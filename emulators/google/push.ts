@@ -58,6 +58,7 @@ export class PushService {
     private readonly state: { stats: { push: PushStats } },
     private readonly retryDelaysMs: number[],
     private readonly baseUrl: () => string,
+    private readonly allowInsecureAddresses = false,
   ) {}
 
   watch(user: User, cal: Calendar, calendarIdParam: string, body: unknown, defaultTtlSeconds: number): unknown {
@@ -67,6 +68,9 @@ export class PushService {
       throw errors.badRequest(`Invalid channel type: ${String(b.type)}`);
     if (typeof b.address !== 'string' || !/^https?:\/\//.test(b.address))
       throw errors.badRequest('Invalid channel address.');
+    // Push guide: the address "must use HTTPS". The error's reason and message are those real Google answers
+    // (not listed in the guide; unverified here without an account).
+    if (!this.allowInsecureAddresses && !b.address.startsWith('https://')) throw errors.webhookUrlNotHttps(b.address);
     if (this.channels.has(b.id)) {
       throw googleError(400, {
         domain: 'global',

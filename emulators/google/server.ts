@@ -16,7 +16,7 @@ import {
   type RunningServer,
 } from '../../lib/http-server.js';
 import { sleep } from '../shared/random.js';
-import { createControl, emptyStats, type GoogleControl, type GoogleStats } from './control.js';
+import { createControl, emptyStats, type GoogleControl, type GoogleStats, type InvitationInput } from './control.js';
 import { errors, googleError, googleErrorBody, injectedError } from './errors.js';
 import { EventService, type WriteContext } from './events.js';
 import { bearerUser, registerOAuthRoutes } from './oauth.js';
@@ -37,6 +37,11 @@ export interface GoogleEmulatorOptions {
   accessTokenTtlSeconds?: number;
   /** Delays before retrying a push delivery answered 5xx or failing to connect (default [1000, 5000, 30000]). */
   pushRetryDelaysMs?: number[];
+  /**
+   * Accept `http://` push addresses in `events.watch` (default false: Google requires HTTPS, push guide). For
+   * the sandbox and tests, whose receivers listen on plain loopback HTTP.
+   */
+  allowInsecurePushAddresses?: boolean;
 }
 
 export interface GoogleEmulator {
@@ -64,7 +69,13 @@ export async function startGoogleEmulator(opts: GoogleEmulatorOptions = {}): Pro
   const faults = new FaultInjector({ seed });
   const quota = new Quota(defaultQuota, seed);
   let baseUrl = '';
-  const push = new PushService(faults, state, opts.pushRetryDelaysMs ?? [1000, 5000, 30000], () => baseUrl);
+  const push = new PushService(
+    faults,
+    state,
+    opts.pushRetryDelaysMs ?? [1000, 5000, 30000],
+    () => baseUrl,
+    opts.allowInsecurePushAddresses ?? false,
+  );
   const events = new EventService(
     store,
     (cal) => push.notify(cal),
@@ -75,7 +86,10 @@ export async function startGoogleEmulator(opts: GoogleEmulatorOptions = {}): Pro
       if (log.length > 10_000) log.splice(0, log.length - 10_000);
     },
   );
+  /** The project's daily quota (`setDailyLimitExceeded`): every API request answers 403 dailyLimitExceeded. */
+  const dailyLimit = { exceeded: false };
   const control = createControl({
+    dailyLimit,
     store,
     events,
     push,
@@ -114,7 +128,11 @@ export async function startGoogleEmulator(opts: GoogleEmulatorOptions = {}): Pro
         s.injectedErrors++;
         throw injectedError(injected);
       }
-      const limited = quota.check(user.email);
+      if (dailyLimit.exceeded) {
+        s.rateLimited++;
+        throw errors.dailyLimitExceeded();
+      }
+      const limited = quota.check(user.email, Date.now(), operation === 'events.patch' ? 3 : 1);
       if (limited) {
         s.rateLimited++;
         throw errors.rateLimit(limited);
@@ -151,7 +169,20 @@ export async function startGoogleEmulator(opts: GoogleEmulatorOptions = {}): Pro
     const min = req.query.get('minAccessRole');
     if (min !== null && !(min in ROLE_RANK))
       throw errors.badRequest('Invalid minAccessRole value.', 'invalid', 'minAccessRole');
-    const items = [...user.calendarList.entries()]
+    const maxRaw = req.query.get('maxResults');
+    // calendarList.list: maxResults "Default is 100 entries. The page size can never be larger than 250".
+    let max = 100;
+    if (maxRaw !== null) {
+      const n = Number(maxRaw);
+      if (!Number.isInteger(n) || n < 1)
+        throw errors.badRequest('Invalid value for maxResults.', 'invalid', 'maxResults');
+      max = Math.min(n, 250);
+    }
+    const pageTokenRaw = req.query.get('pageToken');
+    const offset = pageTokenRaw === null ? 0 : Number(Buffer.from(pageTokenRaw, 'base64url').toString('utf8'));
+    if (!Number.isInteger(offset) || offset < 0)
+      throw errors.badRequest('Invalid page token value.', 'invalid', 'pageToken');
+    const all = [...user.calendarList.entries()]
       .filter(([, e]) => min === null || ROLE_RANK[e.accessRole] >= ROLE_RANK[min as AccessRole])
       .map(([id, e]) => {
         const cal = store.calendars.get(id)!;
@@ -171,7 +202,17 @@ export async function startGoogleEmulator(opts: GoogleEmulatorOptions = {}): Pro
           ...(e.primary ? { primary: true } : {}),
         };
       });
-    return { status: 200, body: { kind: 'calendar#calendarList', etag: `"${store.currentChange}"`, items } };
+    const items = all.slice(offset, offset + max);
+    const next = offset + max < all.length ? Buffer.from(String(offset + max)).toString('base64url') : undefined;
+    return {
+      status: 200,
+      body: {
+        kind: 'calendar#calendarList',
+        etag: `"${store.currentChange}"`,
+        ...(next ? { nextPageToken: next } : {}),
+        items,
+      },
+    };
   });
   const calendarResource = (id: string) => {
     const cal = store.calendars.get(id)!;
@@ -321,6 +362,9 @@ function registerControlRoutes(router: Router, c: GoogleControl, body: (req: Emu
   router.on('POST', '/_emulator/users/:email/calendars/:calendarId/events', (req) =>
     ok(c.upsertEvent(req.params.email!, req.params.calendarId!, obj(req))),
   );
+  router.on('POST', '/_emulator/users/:email/calendars/:calendarId/invitations', (req) =>
+    ok(c.createInvitation(req.params.email!, req.params.calendarId!, obj(req) as InvitationInput)),
+  );
   router.on('GET', '/_emulator/users/:email/calendars/:calendarId/events/:eventId', (req) =>
     ok(c.inspectEvent(req.params.email!, req.params.calendarId!, req.params.eventId!)),
   );
@@ -345,6 +389,14 @@ function registerControlRoutes(router: Router, c: GoogleControl, body: (req: Emu
   });
   router.on('PUT', '/_emulator/faults', (req) => {
     c.setFaults(obj(req));
+    return ok();
+  });
+  router.on('PUT', '/_emulator/daily-limit', (req) => {
+    c.setDailyLimitExceeded(obj(req).exceeded === true);
+    return ok();
+  });
+  router.on('POST', '/_emulator/users/:email/revoke', (req) => {
+    c.revokeRefreshToken(req.params.email!);
     return ok();
   });
   router.on('GET', '/_emulator/channels', () => ok(c.listChannels()));

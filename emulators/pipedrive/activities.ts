@@ -75,9 +75,43 @@ function validDate(s: string): boolean {
   return d.toISOString().slice(0, 10) === s;
 }
 
-/** Validates a request body into a partial activity; every field is optional (v2 PATCH semantics). */
-export function parseActivityInput(core: Core, companyId: number, raw: unknown): ActivityInput {
+/**
+ * Fields the v2 request schema does not let be `null` (AddActivityRequest in the pipedrive package's v2 models:
+ * only `outcome` is `number | null`). An API request that sends `null` for one gets a 400. Stricter reading of a
+ * schema that simply omits `null`: the real API may coerce some of them. The link ids (`deal_id`, `person_id`,
+ * `org_id`, `lead_id`, `project_id`) are not in this list: the schema offers no other way to unlink.
+ */
+export const NOT_NULLABLE = [
+  'subject',
+  'type',
+  'owner_id',
+  'due_date',
+  'due_time',
+  'duration',
+  'busy',
+  'done',
+  'location',
+  'participants',
+  'attendees',
+  'public_description',
+  'priority',
+  'note',
+] as const;
+
+/**
+ * Validates a request body into a partial activity; every field is optional (v2 PATCH semantics). `api` requests
+ * are held to the v2 schema's nullability; the control API (the web app) may clear fields with `null`.
+ */
+export function parseActivityInput(
+  core: Core,
+  companyId: number,
+  raw: unknown,
+  opts: { api?: boolean } = {},
+): ActivityInput {
   const body = asObject(raw);
+  if (opts.api) {
+    for (const key of NOT_NULLABLE) if (body[key] === null) throw badRequest(`${key} must not be null`);
+  }
   const out: ActivityInput = {};
   const store = core.store();
 
@@ -169,7 +203,8 @@ export function parseActivityInput(core: Core, companyId: number, raw: unknown):
         if (v !== null && typeof v !== 'string') throw badRequest(`location.${k} must be a string`);
         l[k] = v;
       }
-      out.location = l;
+      // An address with nothing in it is no address (how a client clears it without null).
+      out.location = Object.values(l).some((v) => v !== null && v !== '') ? l : null;
     } else throw badRequest('location must be an object');
   }
   if (body.participants !== undefined) {
@@ -383,14 +418,14 @@ export function registerActivityRoutes(router: Router, api: ApiRoute, core: Core
   });
 
   api(router, 'POST', '/api/v2/activities', (req, caller) => {
-    const input = parseActivityInput(core, caller.company.id, req.json());
+    const input = parseActivityInput(core, caller.company.id, req.json(), { api: true });
     const a = createActivity(core, caller.company.id, caller.user.id, input, 'api');
     return { status: 200, body: { success: true, data: serializeFull(a) } };
   });
 
   api(router, 'PATCH', '/api/v2/activities/:id', (req, caller) => {
     const id = getVisible(core, caller, req.params.id).id;
-    const input = parseActivityInput(core, caller.company.id, req.json());
+    const input = parseActivityInput(core, caller.company.id, req.json(), { api: true });
     const a = updateActivity(core, id, caller.company.id, caller.user.id, input, 'api');
     return { status: 200, body: { success: true, data: serializeFull(a) } };
   });

@@ -49,6 +49,8 @@ export interface PipedriveControl {
     email: string;
     isAdmin?: boolean;
     timezoneName?: string;
+    /** Scopes of the user's OAuth app, comma-separated (default: all the emulated scopes, see scopes.ts). */
+    oauthScopes?: string;
   }): CreatedUser;
 
   createActivity(input: ActivityInput & { userId: number }): Record<string, unknown>;
@@ -155,7 +157,7 @@ export function createControl(deps: ControlDeps): PipedriveControl {
       return { companyId: id };
     },
 
-    createUser({ companyId, name, email, isAdmin, timezoneName }) {
+    createUser({ companyId, name, email, isAdmin, timezoneName, oauthScopes }) {
       const s = store();
       if (!s.companies.has(companyId))
         throw new HttpError(400, { success: false, error: `company ${companyId} does not exist` });
@@ -175,8 +177,9 @@ export function createControl(deps: ControlDeps): PipedriveControl {
       s.apiTokens.set(apiToken, id);
       const clientId = `client-${id}-${randomToken(4)}`;
       const clientSecret = randomToken(16);
-      s.oauthClients.set(clientId, { clientId, clientSecret, userId: id });
-      const tokens = issueTokens(s, { userId: id, clientId, scope: DEFAULT_SCOPE });
+      const scope = oauthScopes ?? DEFAULT_SCOPE;
+      s.oauthClients.set(clientId, { clientId, clientSecret, userId: id, scope });
+      const tokens = issueTokens(s, { userId: id, clientId, scope });
       return {
         userId: id,
         companyId,

@@ -18,6 +18,8 @@ export interface Caller {
   /** The api_token or access_token used; the burst limit is counted per credential. */
   credential: string;
   kind: 'api_token' | 'oauth';
+  /** The access token's scopes (OAuth only). */
+  scope?: string;
 }
 
 /**
@@ -45,6 +47,8 @@ export function commit<T extends EntityRecord>(
       if (JSON.stringify(b[key]) !== JSON.stringify(a[key])) previous[key] = b[key];
     }
     if (Object.keys(previous).length === 0) return; // nothing changed: no update_time bump, no webhook
+    // The v2 guide's `previous` carries the old `update_time` alongside the changed fields.
+    previous.update_time = b.update_time ?? null;
   }
   store.table(entity).set(after.id, after);
   if (action === 'delete' && before) previous = serialize(before);

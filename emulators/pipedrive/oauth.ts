@@ -11,7 +11,9 @@ import type { OAuthGrant, Store } from './store.js';
 import { randomToken } from './store.js';
 
 export const ACCESS_TOKEN_TTL_S = 3599;
-export const DEFAULT_SCOPE = 'base,deals:full,activities:full,contacts:full,admin';
+import { ALL_SCOPES } from './scopes.js';
+
+export const DEFAULT_SCOPE = ALL_SCOPES;
 
 const oauthError = (status: number, error: string, description: string) =>
   new HttpError(status, { success: false, error, error_description: description, message: description });
@@ -48,7 +50,7 @@ export function registerOAuthRoutes(router: Router, store: () => Store, apiDomai
     store().authCodes.set(code, {
       userId: client.userId,
       clientId,
-      scope: DEFAULT_SCOPE,
+      scope: client.scope ?? DEFAULT_SCOPE,
       redirectUri,
       expiresAt: Date.now() + 5 * 60 * 1000,
     });

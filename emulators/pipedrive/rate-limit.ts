@@ -3,7 +3,12 @@
  * - a daily token budget per company: every request spends its endpoint's token cost; the budget resets at
  *   UTC midnight;
  * - a burst limit per rolling 2-second window per token (api_token or OAuth access_token).
- * Either one exceeded → 429. Every API response carries the rate-limit headers.
+ * Either one exceeded → 429. Every API response carries the documented headers: `x-ratelimit-limit`,
+ * `x-ratelimit-remaining`, `x-ratelimit-reset` (the 2-second burst window) and `x-daily-requests-left`.
+ * Reading: `x-daily-requests-left` is documented for the older daily request limit; the emulator reports the
+ * company's remaining daily token budget in it (the token-based page names no header of its own).
+ * Once the budget is spent, every request is refused until it resets ("further requests will be temporarily
+ * blocked until the budget resets at the start of the next day").
  */
 
 /** Token cost per route, mirroring the published cost table for the endpoints served here. */
@@ -40,9 +45,18 @@ export const costOf = (route: string): number => TOKEN_COSTS[route] ?? 1;
 export interface RateLimitSettings {
   dailyTokenBudget: number;
   burstLimitPer2s: number;
+  /**
+   * Length of a budget "day" (default 24 h, aligned to UTC midnight). Tests shorten it to see a spent budget
+   * return without waiting until midnight; periods are aligned to multiples of it since the epoch.
+   */
+  budgetPeriodMs: number;
 }
 
-export const DEFAULT_RATE_LIMITS: RateLimitSettings = { dailyTokenBudget: 1_000_000, burstLimitPer2s: 80 };
+export const DEFAULT_RATE_LIMITS: RateLimitSettings = {
+  dailyTokenBudget: 1_000_000,
+  burstLimitPer2s: 80,
+  budgetPeriodMs: 86_400_000,
+};
 
 const WINDOW_MS = 2000;
 
@@ -56,7 +70,7 @@ export class RateLimiter {
   private windows = new Map<string, number[]>();
   /** Tokens spent today per company; `day` is the UTC date the counters belong to. */
   private spent = new Map<number, number>();
-  private day = utcDay(Date.now());
+  private day = -1;
 
   constructor(settings: Partial<RateLimitSettings> = {}) {
     this.settings = { ...DEFAULT_RATE_LIMITS, ...settings };
@@ -77,7 +91,8 @@ export class RateLimiter {
 
   /** Checks both limits and, when allowed, records the request and spends its cost. */
   take(credential: string, companyId: number, cost: number, now = Date.now()): RateDecision {
-    const today = utcDay(now);
+    const period = this.settings.budgetPeriodMs;
+    const today = Math.floor(now / period);
     if (today !== this.day) {
       this.day = today;
       this.spent.clear();
@@ -87,7 +102,7 @@ export class RateLimiter {
     const limit = this.settings.burstLimitPer2s;
     const spent = this.spent.get(companyId) ?? 0;
     const budget = this.settings.dailyTokenBudget;
-    const secondsToMidnight = Math.ceil((Date.UTC(...nextUtcMidnight(now)) - now) / 1000);
+    const secondsToMidnight = Math.max(1, Math.ceil(((today + 1) * period - now) / 1000));
     const burstReset = window.length > 0 ? Math.max(1, Math.ceil((window[0]! + WINDOW_MS - now) / 1000)) : 2;
 
     const headers = (remaining: number, reset: number, dailyLeft: number): Record<string, string> => ({
@@ -95,9 +110,6 @@ export class RateLimiter {
       'x-ratelimit-remaining': String(Math.max(0, remaining)),
       'x-ratelimit-reset': String(reset),
       'x-daily-requests-left': String(Math.max(0, dailyLeft)),
-      'x-daily-ratelimit-limit': String(budget),
-      'x-daily-ratelimit-remaining': String(Math.max(0, dailyLeft)),
-      'x-daily-ratelimit-reset': String(secondsToMidnight),
     });
 
     if (window.length >= limit) {
@@ -107,12 +119,14 @@ export class RateLimiter {
         headers: { ...headers(0, burstReset, budget - spent), 'retry-after': String(burstReset) },
       };
     }
-    if (spent + cost > budget) {
+    // A request is admitted while budget is left and spends its whole cost (the last one may overdraw it); from
+    // then on everything is refused until midnight UTC.
+    if (spent >= budget) {
       return {
         ok: false,
         reason: 'daily',
         headers: {
-          ...headers(limit - window.length, secondsToMidnight, budget - spent),
+          ...headers(limit - window.length, burstReset, 0),
           'retry-after': String(secondsToMidnight),
         },
       };
@@ -121,13 +135,4 @@ export class RateLimiter {
     this.spent.set(companyId, spent + cost);
     return { ok: true, headers: headers(limit - window.length, burstReset, budget - spent - cost) };
   }
-}
-
-function utcDay(ms: number): string {
-  return new Date(ms).toISOString().slice(0, 10);
-}
-
-function nextUtcMidnight(ms: number): [number, number, number] {
-  const d = new Date(ms);
-  return [d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate() + 1];
 }

@@ -16,6 +16,7 @@ import type { PipedriveControl } from './control.js';
 import { registerEntityRoutes } from './entities.js';
 import { errorBody, pdError } from './errors.js';
 import { registerOAuthRoutes } from './oauth.js';
+import { checkScope } from './scopes.js';
 import { costOf, RateLimiter } from './rate-limit.js';
 import type { RateLimitSettings } from './rate-limit.js';
 import { emptyStats } from './stats.js';
@@ -108,10 +109,12 @@ export async function startPipedriveEmulator(opts: PipedriveEmulatorOptions = {}
     let userId: number | undefined;
     let credential = '';
     let kind: Caller['kind'] = 'api_token';
+    let scope: string | undefined;
     if (bearer) {
       const grant = store.accessTokens.get(bearer);
       if (grant && grant.expiresAt <= Date.now()) throw pdError(401, 'Access token expired');
       userId = grant?.userId;
+      scope = grant?.scope;
       credential = bearer;
       kind = 'oauth';
     } else if (apiToken) {
@@ -121,7 +124,7 @@ export async function startPipedriveEmulator(opts: PipedriveEmulatorOptions = {}
     const user = userId === undefined ? undefined : store.users.get(userId);
     const company = user ? store.companies.get(user.company_id) : undefined;
     if (!user || !company) throw pdError(401, 'unauthorized access');
-    return { user, company, credential, kind };
+    return { user, company, credential, kind, ...(scope !== undefined ? { scope } : {}) };
   };
 
   const api: ApiRoute = (router, method, pattern, handler, routeName) => {
@@ -131,6 +134,7 @@ export async function startPipedriveEmulator(opts: PipedriveEmulatorOptions = {}
       const latency = faults.latency();
       if (latency > 0) await sleep(latency);
       const caller = authenticate(req);
+      if (caller.kind === 'oauth') checkScope(name, caller.scope ?? '');
       const injected = faults.pickError();
       if (injected !== undefined) {
         if (injected === 429) {

@@ -32,6 +32,8 @@ export interface OAuthClient {
   clientId: string;
   clientSecret: string;
   userId: number;
+  /** The scopes the app was given (set in the app's Marketplace settings), comma-separated. */
+  scope?: string;
 }
 
 export interface OAuthGrant {

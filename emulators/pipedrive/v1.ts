@@ -138,7 +138,11 @@ export function registerV1Routes(router: Router, api: ApiRoute, core: Core): voi
     if (!action || !ACTIONS.includes(action)) throw badRequest(`event_action must be one of: ${ACTIONS.join(', ')}`);
     const object = optString(body, 'event_object');
     if (!object || !OBJECTS.includes(object)) throw badRequest(`event_object must be one of: ${OBJECTS.join(', ')}`);
-    const version = optString(body, 'version') ?? '1.0';
+    // `name` is required (AddWebhookRequest in the pipedrive package's v1 models).
+    const name = optString(body, 'name');
+    if (name === undefined || name === null || name.trim() === '') throw badRequest('name is required');
+    // Webhooks v2 is the default version since 17 March 2025 (AddWebhookRequest `version`).
+    const version = optString(body, 'version') ?? '2.0';
     if (version !== '2.0')
       throw badRequest(`version '${version}' is not supported by the emulator: create webhooks with version '2.0'`);
     const userId = optInt(body, 'user_id') ?? caller.user.id;
@@ -156,7 +160,7 @@ export function registerV1Routes(router: Router, api: ApiRoute, core: Core): voi
       company_id: caller.company.id,
       owner_id: caller.user.id,
       user_id: userId,
-      name: optString(body, 'name') ?? `${object}.${action}`,
+      name,
       subscription_url: url,
       event_action: action,
       event_object: object,

@@ -59,6 +59,26 @@ export const DEFAULT_WEBHOOK_POLICY: WebhookPolicy = {
   banDurationMs: 30 * 60 * 1000,
 };
 
+/**
+ * The object as webhooks v2 carry it, which is not quite the API v2 shape (guide for webhooks v2, "data"):
+ * activities have `busy_flag` instead of `busy`, no `attendees`, and every entity has `custom_fields`. Applied to
+ * `previous` too, so its keys name the same fields as `data`'s.
+ * Not emulated (unverified without an account): the `{timezone_id, value}` shape of some time fields.
+ */
+export function webhookData(entity: EntityName, obj: Record<string, unknown> | null): Record<string, unknown> | null {
+  if (obj === null) return null;
+  const out: Record<string, unknown> = { ...obj };
+  if (entity === 'activity') {
+    if ('busy' in out) {
+      out.busy_flag = out.busy;
+      delete out.busy;
+    }
+    delete out.attendees;
+  }
+  if (!('custom_fields' in out) && 'id' in out) out.custom_fields = {};
+  return out;
+}
+
 export class WebhookDispatcher {
   private timers = new Set<NodeJS.Timeout>();
   private inflight = new Set<AbortController>();
@@ -124,8 +144,8 @@ export class WebhookDispatcher {
         attempt,
         host: `${this.store().companies.get(event.companyId)?.domain ?? 'company'}.pipedrive.com`,
       },
-      data: event.data,
-      previous: event.previous,
+      data: webhookData(event.entity, event.data),
+      previous: webhookData(event.entity, event.previous),
     });
     if (plan.copies > 1) stats.duplicated += plan.copies - 1;
     for (let copy = 0; copy < plan.copies; copy++) {

@@ -258,10 +258,11 @@ describe('Pipedrive → Google', () => {
 
   // The Pipedrive emulator has no privacy field on activities (Pipedrive's public v2 schema has none either), so the
   // policy is exercised where privacy is observable: private events made in Google, and the visibility we write.
-  it('applies the private-events policy: private Google events are imported unless the policy is skip', async () => {
+  it('applies the private-events policy: private Google events are imported neutrally, in full, or not at all', async () => {
     const synced = await h.connectUser({ privateEvents: 'private' });
+    const open = await h.connectUser({ privateEvents: 'public' });
     const skipping = await h.connectUser({ privateEvents: 'skip' });
-    for (const user of [synced, skipping]) {
+    for (const user of [synced, open, skipping]) {
       await user.calendar.events.insert({
         calendarId: user.calendarId,
         requestBody: {
@@ -280,11 +281,13 @@ describe('Pipedrive → Google', () => {
         .filter((a) => a.owner_id === user.pipedriveUserId)
         .map((a) => a.subject);
 
-    expect(subjectsOf(synced)).toEqual(['Doctor']);
+    // Pipedrive has no private activities: under 'private' the CRM gets the time, not the content.
+    expect(subjectsOf(synced)).toEqual(['Private event']);
+    expect(subjectsOf(open)).toEqual(['Doctor']);
     expect(subjectsOf(skipping)).toEqual([]);
-    // An ordinary activity is written as an ordinary event under every policy.
+    // An activity's event gets no visibility from the sync under any policy (Pipedrive has none to give).
     const id = await createActivity(skipping, { subject: 'Ordinary' });
-    expect((await theEventOf(skipping, id)).visibility).toBe('default');
+    expect((await theEventOf(skipping, id)).visibility).toBeUndefined();
   });
 
   it('titles events with the default template, leaving out absent deal, person and organization', async () => {

@@ -31,7 +31,7 @@ const workers: WorkerProcess[] = [];
 
 beforeAll(async () => {
   stack = await connectStack();
-  google = await startGoogleEmulator({ seed: 3 });
+  google = await startGoogleEmulator({ seed: 3, allowInsecurePushAddresses: true });
   pipedrive = await startPipedriveEmulator({ seed: 3 });
   const key = randomBytes(32);
   secrets = new SecretBox([{ id: 'crash', key }]);

@@ -136,6 +136,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     quotaPerMinute: opts.googleQuotaPerMinute ?? 600,
     seed: opts.seed ?? 1,
     pushRetryDelaysMs: [100, 200],
+    allowInsecurePushAddresses: true,
   });
   const pipedrive = await startPipedriveEmulator({ seed: opts.seed ?? 1, webhookRetryDelaysMs: [100, 200, 300] });
   const { companyId } = pipedrive.control.createCompany({ name: `Company ${randomUUID().slice(0, 8)}` });

@@ -255,6 +255,7 @@ describe('linked records and v1', () => {
       http_auth_user: 'pd',
       http_auth_password: 'hook-secret',
       version: '2.0',
+      name: 'calendar-sync activity.*',
     });
     expect(hook).toEqual({ id: expect.any(Number) });
     expect(await api.listWebhooks()).toContainEqual({
@@ -314,30 +315,71 @@ describe('failure classification', () => {
     const own = tokenApi(newUser());
     emu.control.setRateLimits({ dailyTokenBudget: 1 });
     try {
+      // Spends what is left of the budget (earlier tests of this company may have spent it already).
+      await own.getActivity(1).catch(() => undefined);
       const f = await failureOf(own.listActivities({}));
       const midnight = new Date();
       midnight.setUTCHours(24, 0, 0, 0);
       const untilMidnight = midnight.getTime() - Date.now();
       expect(f.type).toBe('PipedriveRateLimited');
-      expect(detailsOf(f)).toMatchObject({ scope: 'daily', dailyLimit: 1 });
+      expect(f.nonRetryable).toBe(false);
+      expect(detailsOf(f)).toMatchObject({ scope: 'daily', dailyRemaining: 0 });
       expect(Math.abs((f.nextRetryDelay as number) - untilMidnight)).toBeLessThan(5000);
-      expect(f.message).toMatch(/daily tokens left/);
+      expect(f.message).toMatch(/daily API budget spent/);
     } finally {
       emu.control.setRateLimits(DEFAULT_LIMITS);
     }
   });
 
-  it('waits for the daily reset header, not the burst window, when the daily budget is what ran out', () => {
-    // Pipedrive's own headers: the burst window still has room, the daily budget does not.
+  it('pauses every later call under the same budget until it returns, without sending them', async () => {
+    const u = newUser();
+    const key = `test-budget-${u.userId}`;
+    const told: string[] = [];
+    const first = tokenApi(u, { budgetKey: key, onBudgetSpent: (at) => void told.push(at) });
+    const second = tokenApi(u, { budgetKey: key });
+    emu.control.setRateLimits({ dailyTokenBudget: 1, budgetPeriodMs: 3000 });
+    try {
+      await first.getActivity(1);
+      const spent = await failureOf(first.getActivity(2));
+      expect(detailsOf(spent)).toMatchObject({ scope: 'daily' });
+      expect(told).toHaveLength(1);
+      const sent = emu.control.stats().apiCalls['GET /api/v2/activities/:id'];
+      const paused = await failureOf(second.getActivity(3));
+      expect(paused.type).toBe('PipedriveRateLimited');
+      expect(paused.nonRetryable).toBe(false);
+      expect(paused.message).toMatch(/paused until/);
+      expect(paused.nextRetryDelay as number).toBeGreaterThan(0);
+      expect(paused.nextRetryDelay as number).toBeLessThanOrEqual(3000);
+      expect(emu.control.stats().apiCalls['GET /api/v2/activities/:id']).toBe(sent);
+      // Once the (short) budget period is over, calls go out again.
+      await new Promise((r) => setTimeout(r, paused.nextRetryDelay as number));
+      emu.control.setRateLimits({ dailyTokenBudget: 1000 });
+      expect(await second.getActivity(987_655)).toBeNull();
+    } finally {
+      emu.control.setRateLimits({ ...DEFAULT_LIMITS, budgetPeriodMs: 86_400_000 });
+    }
+  });
+
+  it('reads the documented headers: x-daily-requests-left 0 means the daily budget, which returns at the retry-after', () => {
+    // The burst window still has room; the daily budget does not.
     const headers = new Headers({
       'x-ratelimit-limit': '80',
       'x-ratelimit-remaining': '79',
       'x-ratelimit-reset': '2',
-      'x-daily-ratelimit-limit': '30000',
-      'x-daily-ratelimit-remaining': '0',
-      'x-daily-ratelimit-reset': '3600',
+      'x-daily-requests-left': '0',
+      'retry-after': '3600',
     });
     expect(rateLimitInfo(headers)).toMatchObject({ scope: 'daily', retryAfterMs: 3_600_000, dailyRemaining: 0 });
+  });
+
+  it('waits until the next UTC midnight for a spent daily budget when no retry-after is given', () => {
+    const now = Date.UTC(2030, 0, 1, 23, 0, 0);
+    const headers = new Headers({ 'x-ratelimit-remaining': '5', 'x-daily-requests-left': '0' });
+    expect(rateLimitInfo(headers, '', now)).toMatchObject({
+      scope: 'daily',
+      retryAfterMs: 3_600_000,
+      resumeAt: '2030-01-02T00:00:00.000Z',
+    });
   });
 
   it('falls back to 2 s when a 429 carries no rate-limit headers', () => {

@@ -189,6 +189,41 @@ describe('quota and injected faults', () => {
     expect([403, 429]).toContain(err.response.status);
   });
 
+  it('charges a patch three quota units and a get plus an update two', async () => {
+    const { data } = await h.cal.events.insert({ calendarId: 'primary', requestBody: slot });
+    h.emu.control.setQuota(3);
+    await h.cal.events.patch({ calendarId: 'primary', eventId: data.id!, requestBody: { summary: 'a' } });
+    const err = (await h.cal.events.get({ calendarId: 'primary', eventId: data.id! }).catch((e: unknown) => e)) as {
+      response: { status: number };
+    };
+    expect([403, 429]).toContain(err.response.status);
+    h.emu.control.setQuota(3);
+    const { data: current } = await h.cal.events.get({ calendarId: 'primary', eventId: data.id! });
+    await h.cal.events.update({ calendarId: 'primary', eventId: data.id!, requestBody: { ...current, summary: 'b' } });
+    expect((await h.cal.events.get({ calendarId: 'primary', eventId: data.id! })).data.summary).toBe('b');
+  });
+
+  it('answers invalid_grant at the token endpoint once the user revoked the app (control revokeRefreshToken)', async () => {
+    h.emu.control.revokeRefreshToken(h.user.email);
+    const auth = oauthClient(h.emu, h.user);
+    auth.setCredentials({ refresh_token: h.user.refreshToken, expiry_date: 1 });
+    const err = (await auth.getAccessToken().catch((e: unknown) => e)) as {
+      response?: { status: number; data: { error: string } };
+    };
+    expect(err.response?.status).toBe(400);
+    expect(err.response?.data.error).toBe('invalid_grant');
+    const stale = (await h.cal.calendarList.list().catch((e: unknown) => e)) as { response: { status: number } };
+    expect(stale.response.status).toBe(401);
+  });
+
+  it('answers every request with 403 dailyLimitExceeded while the daily quota is spent', async () => {
+    h.emu.control.setDailyLimitExceeded(true);
+    const body = await expectGoogleError(h.cal.calendarList.list(), 403, 'dailyLimitExceeded');
+    expect(body.error.errors[0]!.domain).toBe('usageLimits');
+    h.emu.control.setDailyLimitExceeded(false);
+    expect((await h.cal.calendarList.list()).status).toBe(200);
+  });
+
   it('injects errors in the real shapes: 500 backendError, 503, 429 and 403 rateLimitExceeded', async () => {
     const cases: Array<[number, string, string]> = [
       [500, 'backendError', 'global'],

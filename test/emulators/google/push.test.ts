@@ -6,7 +6,7 @@ import { expectGoogleError, sleep, startHarness, startReceiver, timed, type Harn
 let h: Harness;
 let rx: Awaited<ReturnType<typeof startReceiver>>;
 beforeEach(async () => {
-  h = await startHarness({ pushRetryDelaysMs: [30, 30] });
+  h = await startHarness({ pushRetryDelaysMs: [30, 30], allowInsecurePushAddresses: true });
   rx = await startReceiver();
 });
 afterEach(async () => {

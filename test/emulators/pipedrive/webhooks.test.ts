@@ -62,14 +62,39 @@ describe('v1 webhooks API', () => {
     expect((await api.webhooks.getWebhooks()).data).toEqual([]);
   });
 
-  it('rejects a webhook without version 2.0 with 400 because only v2 payloads are emulated', async () => {
+  it('creates a v2 webhook when no version is given (the documented default) and rejects 1.0 with 400', async () => {
+    const hooks = raw(clients(emu, { apiKey: user.apiToken }).webhooks);
+    const created = await hooks.addWebhook({
+      AddWebhookRequest: { subscription_url: receiver.url, event_action: '*', event_object: '*', name: 'default' },
+    });
+    expect(created.data.data!.version).toBe('2.0');
     const res = await failure(
-      raw(clients(emu, { apiKey: user.apiToken }).webhooks).addWebhook({
-        AddWebhookRequest: { subscription_url: receiver.url, event_action: '*', event_object: '*', name: 'v1' },
+      hooks.addWebhook({
+        AddWebhookRequest: {
+          subscription_url: receiver.url,
+          event_action: '*',
+          event_object: '*',
+          name: 'v1',
+          version: '1.0',
+        },
       }),
     );
     expect(res.status).toBe(400);
     expect(res.data.error).toMatch(/2\.0/);
+  });
+
+  it('requires a name (AddWebhookRequest.name) with 400', async () => {
+    const hooks = raw(clients(emu, { apiKey: user.apiToken }).webhooks);
+    for (const name of [undefined, '', '  ']) {
+      const res = await failure(
+        hooks.addWebhook({
+          AddWebhookRequest: { subscription_url: receiver.url, event_action: '*', event_object: '*', name } as never,
+        }),
+      );
+      expect(res.status).toBe(400);
+      expect(res.data.error).toMatch(/name/);
+    }
+    expect(emu.control.listWebhooks()).toEqual([]);
   });
 
   it('rejects an invalid event_object with 400', async () => {
@@ -117,7 +142,21 @@ describe('webhook delivery', () => {
     const [d] = await receiver.waitFor(1);
     expect(d!.body.meta).toMatchObject({ action: 'change', change_source: 'app', entity_id: String(a.id) });
     expect(d!.body.data).toMatchObject({ subject: 'New title', note: 'same' });
-    expect(d!.body.previous).toEqual({ subject: 'Old title' });
+    expect(d!.body.previous).toEqual({ subject: 'Old title', update_time: a.update_time });
+  });
+
+  it('carries activities in the webhooks v2 shape: busy_flag, custom_fields, no attendees', async () => {
+    await subscribe('activity', 'create');
+    emu.control.createActivity({
+      userId: user.userId,
+      subject: 'Call',
+      busy: false,
+      attendees: [{ email: 'x@y.test' }],
+    });
+    const [d] = await receiver.waitFor(1);
+    expect(d!.body.data).toMatchObject({ subject: 'Call', busy_flag: false, custom_fields: {} });
+    expect(d!.body.data).not.toHaveProperty('busy');
+    expect(d!.body.data).not.toHaveProperty('attendees');
   });
 
   it('sends a delete with data null and the last state in previous', async () => {
@@ -247,6 +286,6 @@ describe('webhook delivery', () => {
     await api.deals.updateDeal({ id: deal.data!.id!, UpdateDealRequest: { title: 'New deal' } });
     const [d] = await receiver.waitFor(1);
     expect(d!.body.meta).toMatchObject({ action: 'change', entity: 'deal', change_source: 'api' });
-    expect(d!.body.previous).toEqual({ title: 'Old deal' });
+    expect(d!.body.previous).toEqual({ title: 'Old deal', update_time: deal.data!.update_time });
   });
 });

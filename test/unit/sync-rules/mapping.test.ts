@@ -54,7 +54,6 @@ describe('activityToEvent', () => {
       start: { dateTime: '2026-05-04T09:30:00Z' },
       end: { dateTime: '2026-05-04T10:30:00Z' },
       transparency: 'opaque',
-      visibility: 'default',
       attendees: [{ email: 'alice@example.com' }, { email: 'bob@example.com' }],
       extendedProperties: {
         private: {
@@ -70,13 +69,11 @@ describe('activityToEvent', () => {
     expect(activityToEvent({ ...activity, busy: false }, ctx).transparency).toBe('transparent');
   });
 
-  it('makes a private activity a private event under the private policy', () => {
-    expect(activityToEvent({ ...activity, private: true }, ctx).visibility).toBe('private');
-  });
-
-  it('makes a private activity an ordinary event under the public policy', () => {
-    const publicCtx = { ...ctx, settings: { ...settings, privateEvents: 'public' as const } };
-    expect(activityToEvent({ ...activity, private: true }, publicCtx).visibility).toBe('default');
+  it('never sets the event visibility: Pipedrive activities have no privacy, the visibility is the user’s', () => {
+    for (const privateEvents of ['private', 'public', 'skip'] as const) {
+      const event = activityToEvent(activity, { ...ctx, settings: { ...settings, privateEvents } });
+      expect(event).not.toHaveProperty('visibility');
+    }
   });
 
   it('never sends attachments', () => {
@@ -240,14 +237,50 @@ describe('round trip through Google', () => {
 describe('eventToSyncedFields', () => {
   const base = { summary: 'Demo', start: { date: '2026-05-04' }, end: { date: '2026-05-05' } };
 
-  it('reports a private event as private only under the private policy', () => {
-    expect(eventToSyncedFields({ ...base, visibility: 'private' }, { names: {}, settings }).private).toBe(true);
+  const secret = {
+    ...base,
+    summary: 'Therapy',
+    description: 'Dr. X',
+    location: 'Clinic',
+    attendees: [{ email: 'dr@x.com' }],
+  };
+
+  it('gives a private event neutral content under the private policy, keeping its time and busy state', () => {
+    for (const visibility of ['private', 'confidential']) {
+      const fields = eventToSyncedFields(
+        { ...secret, visibility, transparency: 'transparent' },
+        { names: {}, settings },
+      );
+      expect(fields).toMatchObject({ subject: 'Private event', description: '', location: '', attendees: [] });
+      expect(fields).toMatchObject({ start: { date: '2026-05-04' }, busy: false, private: false });
+      expect(JSON.stringify(fields)).not.toMatch(/Therapy|Dr\. X|Clinic|dr@x/);
+      const write = eventToActivityFields({ ...secret, visibility }, { names: {}, settings });
+      expect(write).toMatchObject({ subject: 'Private event', public_description: '', location: null, attendees: [] });
+    }
+  });
+
+  it('keeps a private event’s content under the public policy, and an ordinary event’s under every policy', () => {
+    const publicSettings = { ...settings, privateEvents: 'public' as const };
     expect(
-      eventToSyncedFields(
-        { ...base, visibility: 'private' },
-        { names: {}, settings: { ...settings, privateEvents: 'public' } },
-      ).private,
-    ).toBe(false);
+      eventToSyncedFields({ ...secret, visibility: 'private' }, { names: {}, settings: publicSettings }),
+    ).toMatchObject({
+      subject: 'Therapy',
+      location: 'Clinic',
+    });
+    expect(eventToSyncedFields({ ...secret, visibility: 'default' }, { names: {}, settings }).subject).toBe('Therapy');
+  });
+
+  it('leaves the user out of an invitation’s attendees (Google lists them with self), keeping the organizer', () => {
+    const invitation = {
+      ...base,
+      organizer: { email: 'boss@other.com' },
+      attendees: [
+        { email: 'boss@other.com', organizer: true, responseStatus: 'accepted' },
+        { email: 'me@mine.com', self: true, responseStatus: 'accepted' },
+        { email: 'room@resource.calendar.google.com', resource: true },
+      ],
+    };
+    expect(eventToSyncedFields(invitation, { names: {}, settings }).attendees).toEqual(['boss@other.com']);
   });
 
   it('ignores attendee order and case', () => {
