@@ -109,8 +109,11 @@ export async function authenticate(
   connectionId: string,
   authorization: string | undefined,
 ): Promise<Connection | null> {
-  const connection = await getConnection(deps.db, connectionId);
-  const creds = connection ? await loadCredentials(deps.db, deps.secrets, connectionId, 'webhook') : null;
+  // Both reads whether or not the connection exists, so an unknown id costs what a known one does.
+  const [connection, creds] = await Promise.all([
+    getConnection(deps.db, connectionId),
+    loadCredentials(deps.db, deps.secrets, connectionId, 'webhook'),
+  ]);
   // Compare even when there is nothing to compare with, so both refusals cost the same.
   const matches = basicAuthMatches(authorization, creds?.username ?? '', creds?.password ?? randomPlaceholder);
   return connection && creds && matches ? connection : null;
