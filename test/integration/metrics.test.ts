@@ -39,7 +39,7 @@ const ADMIN_TOKEN = randomBytes(24).toString('base64url');
 
 beforeAll(async () => {
   stack = await connectStack();
-  google = await startGoogleEmulator({ seed: 16 });
+  google = await startGoogleEmulator({ seed: 16, allowInsecurePushAddresses: true });
   pipedrive = await startPipedriveEmulator({ seed: 16 });
   const key = randomBytes(32);
   secrets = new SecretBox([{ id: 'metrics', key }]);

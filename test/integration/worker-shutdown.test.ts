@@ -34,7 +34,7 @@ const EXIT_SLACK_MS = 8_000;
 
 beforeAll(async () => {
   stack = await connectStack();
-  google = await startGoogleEmulator({ seed: 4 });
+  google = await startGoogleEmulator({ seed: 4, allowInsecurePushAddresses: true });
   pipedrive = await startPipedriveEmulator({ seed: 4 });
   const key = randomBytes(32);
   secrets = new SecretBox([{ id: 'shutdown', key }]);

@@ -89,7 +89,12 @@ export async function startDrill(opts: { databaseUrl: string; temporalAddress: s
   await writeFile(bundlePath, inject('workflowBundleCode'));
   const key = randomBytes(32);
   const secrets = new SecretBox([{ id: 'drill', key }]);
-  const google = await startGoogleEmulator({ seed: 7, pushRetryDelaysMs: [500, 1000, 2000, 4000, 8000, 16000, 32000] });
+  const google = await startGoogleEmulator({
+    seed: 7,
+    pushRetryDelaysMs: [500, 1000, 2000, 4000, 8000, 16000, 32000],
+    // The web service listens on plain loopback HTTP here; Google itself requires HTTPS.
+    allowInsecurePushAddresses: true,
+  });
   const pipedrive = await startPipedriveEmulator({ seed: 7 });
   const { companyId } = pipedrive.control.createCompany({ name: `Drill ${randomUUID().slice(0, 6)}` });
   const taskQueue = `drill-${randomUUID()}`;
