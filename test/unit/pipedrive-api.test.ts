@@ -283,9 +283,10 @@ describe('linked records and v1', () => {
 });
 
 describe('failure classification', () => {
-  it('exports the four failure types', () => {
+  it('exports the five failure types', () => {
     expect([...PIPEDRIVE_FAILURE_TYPES].sort()).toEqual([
       'PipedriveAuthFailed',
+      'PipedriveBudgetSpent',
       'PipedriveRateLimited',
       'PipedriveRequestRejected',
       'PipedriveUnavailable',
@@ -311,7 +312,7 @@ describe('failure classification', () => {
     }
   });
 
-  it("turns an exhausted daily budget into PipedriveRateLimited that waits until the budget's reset", async () => {
+  it("turns an exhausted daily budget into PipedriveBudgetSpent that waits until the budget's reset", async () => {
     const own = tokenApi(newUser());
     emu.control.setRateLimits({ dailyTokenBudget: 1 });
     try {
@@ -321,7 +322,7 @@ describe('failure classification', () => {
       const midnight = new Date();
       midnight.setUTCHours(24, 0, 0, 0);
       const untilMidnight = midnight.getTime() - Date.now();
-      expect(f.type).toBe('PipedriveRateLimited');
+      expect(f.type).toBe('PipedriveBudgetSpent');
       expect(f.nonRetryable).toBe(false);
       expect(detailsOf(f)).toMatchObject({ scope: 'daily', dailyRemaining: 0 });
       expect(Math.abs((f.nextRetryDelay as number) - untilMidnight)).toBeLessThan(5000);
@@ -345,7 +346,7 @@ describe('failure classification', () => {
       expect(told).toHaveLength(1);
       const sent = emu.control.stats().apiCalls['GET /api/v2/activities/:id'];
       const paused = await failureOf(second.getActivity(3));
-      expect(paused.type).toBe('PipedriveRateLimited');
+      expect(paused.type).toBe('PipedriveBudgetSpent');
       expect(paused.nonRetryable).toBe(false);
       expect(paused.message).toMatch(/paused until/);
       expect(paused.nextRetryDelay as number).toBeGreaterThan(0);
