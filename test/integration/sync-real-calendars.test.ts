@@ -207,7 +207,12 @@ describe('private Google events (Pipedrive has no private activities)', () => {
     const link = await linkByEvent(h.stack.db, user.connectionId, user.calendarId, event.id!);
     expect(link).not.toBeNull();
     const imported = h.pipedrive.control.getActivity(link!.activityId) as Record<string, unknown>;
-    expect(imported).toMatchObject({ subject: 'Private event', due_date: day(4), due_time: '15:00', location: null });
+    expect(imported).toMatchObject({
+      subject: 'Private event',
+      due_date: day(4),
+      due_time: '15:00:00',
+      location: null,
+    });
     expect(JSON.stringify(imported)).not.toMatch(/interview|Do not tell|Competitor/);
 
     // Pulling again finds nothing new (the neutral activity is the event's echo, not a difference).

@@ -86,8 +86,12 @@ const fullActivity = {
 describe('activities', () => {
   it('creates, reads and updates an activity with every mapped field, attendees included', async () => {
     const created = await api.createActivity(fullActivity);
+    // Written as HH:MM, read back as API v2 answers: HH:MM:SS.
+    const hms = (t: string) => `${t}:00`;
     const expected = {
       ...fullActivity,
+      due_time: hms(fullActivity.due_time),
+      duration: hms(fullActivity.duration),
       location: expect.objectContaining(fullActivity.location),
       attendees: fullActivity.attendees.map((a) => expect.objectContaining(a)),
       owner_id: user.userId,
@@ -109,6 +113,8 @@ describe('activities', () => {
     const updated = await api.updateActivity(created.id, changes);
     const expectedAfter = {
       ...changes,
+      due_time: hms(changes.due_time),
+      duration: hms(changes.duration),
       type: 'meeting',
       location: expect.objectContaining(changes.location),
       attendees: [expect.objectContaining({ email: 'dave@example.com' })],
