@@ -118,7 +118,9 @@ export function recordResult(activityType: string, result: unknown, scope: Map<s
 /** `GoogleRateLimited` / `PipedriveRateLimited` failures (activities/*\/errors.ts) carry the delay to wait. */
 export function recordRateLimit(err: unknown): void {
   if (!(err instanceof ApplicationFailure)) return;
-  const service = { GoogleRateLimited: 'google', PipedriveRateLimited: 'pipedrive' }[err.type ?? ''];
+  const service = { GoogleRateLimited: 'google', PipedriveRateLimited: 'pipedrive', PipedriveBudgetSpent: 'pipedrive' }[
+    err.type ?? ''
+  ];
   if (!service || err.nextRetryDelay === undefined || err.nextRetryDelay === null) return;
   rateLimitWaits.observe({ service }, msToNumber(err.nextRetryDelay) / 1000);
 }

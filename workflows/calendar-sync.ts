@@ -125,6 +125,11 @@ export interface SyncStatus {
   unresolved: UnresolvedFailure[];
   /** An account whose authorization was revoked or expired (e.g. Google `invalid_grant`): the user must reconnect it. */
   needsReconnect: 'google' | 'pipedrive' | null;
+  /**
+   * The company's Pipedrive daily API budget is spent: work waits until then (ISO time), and this stays until a
+   * work item succeeds after it.
+   */
+  pipedriveBudgetPausedUntil: string | null;
   /** The latest outcomes, newest last. */
   recent: SyncOutcome[];
   settings: SyncSettings | null;
@@ -168,6 +173,7 @@ interface CarriedState {
   unresolved?: UnresolvedFailure[];
   /** The upload child outlives each run (parent-close policy ABANDON); its id travels on. */
   upload?: UploadStatus | null;
+  pipedriveBudgetPausedUntil?: number | null;
 }
 
 const RECENT_OUTCOMES = 20;
@@ -192,6 +198,10 @@ const UPLOAD_STOP_TIMEOUT = '10 minutes';
 const VERIFY_FEEDS_PATCH = 'verify-feeds';
 /** Versioning marker of the safety net retrying the activities and renames that failed for good. */
 const RETRY_UNRESOLVED_PATCH = 'safety-net-retries-unresolved';
+/** Versioning marker of a spent Pipedrive budget holding the queue until it returns (and showing in the status). */
+const BUDGET_PAUSE_PATCH = 'pipedrive-budget-pause-in-status';
+/** The activities' failure type for a spent Pipedrive daily budget (activities/pipedrive/errors.ts). */
+const PIPEDRIVE_BUDGET_SPENT = 'PipedriveBudgetSpent';
 
 // ── Activities ───────────────────────────────────────────────────────────────────────────────────────────
 
@@ -205,10 +215,20 @@ const retry = {
 
 const steps = proxyActivities<ReturnType<typeof createActivities>>({ startToCloseTimeout: '1 minute', retry });
 
+/**
+ * Work items see a spent Pipedrive budget at once instead of in a retry hours later: the workflow then holds the
+ * queue until the budget returns and the status says so (settings changes and disconnects keep waiting it out).
+ */
+const itemRetry = { ...retry, nonRetryableErrorTypes: [PIPEDRIVE_BUDGET_SPENT] };
+const itemSteps = proxyActivities<ReturnType<typeof createActivities>>({
+  startToCloseTimeout: '1 minute',
+  retry: itemRetry,
+});
+/** The pulls run only as work items. */
 const pulls = proxyActivities<ReturnType<typeof createActivities>>({
   startToCloseTimeout: '10 minutes',
   heartbeatTimeout: '1 minute',
-  retry,
+  retry: itemRetry,
 });
 
 // ── The sync ─────────────────────────────────────────────────────────────────────────────────────────────
@@ -247,6 +267,8 @@ class CalendarSync {
   private counters: CarriedState['counters'];
   private lastError: SyncStatus['lastError'];
   private needsReconnect: SyncStatus['needsReconnect'] = null;
+  /** Until when the Pipedrive daily budget is spent (epoch ms), as the latest work item found it. */
+  private budgetPausedUntil: number | null;
   private recent: SyncOutcome[];
   private readonly unresolved: Map<string, UnresolvedFailure>;
   private state: SyncState | undefined;
@@ -282,6 +304,7 @@ class CalendarSync {
     this.channel = carried?.channel ?? null;
     this.nextSafetyNetAt = carried?.nextSafetyNetAt ?? null;
     this.upload = carried?.upload ?? null;
+    this.budgetPausedUntil = carried?.pipedriveBudgetPausedUntil ?? null;
   }
 
   enqueue(item: WorkItem | null): void {
@@ -429,6 +452,8 @@ class CalendarSync {
       lastError: this.lastError,
       unresolved: [...this.unresolved.values()],
       needsReconnect: this.needsReconnect,
+      pipedriveBudgetPausedUntil:
+        this.budgetPausedUntil === null ? null : new Date(this.budgetPausedUntil).toISOString(),
       recent: this.recent,
       settings: this.settings,
       channel: this.channel,
@@ -466,7 +491,7 @@ class CalendarSync {
       const ready = () =>
         this.disconnected ||
         this.shouldContinueAsNew() ||
-        (!this.paused && this.queue.size > 0 && !this.busy && !this.lock.isLocked());
+        (!this.paused && this.queue.size > 0 && !this.busy && !this.lock.isLocked() && !this.budgetSpent());
       this.armTimer(this.nextTimerAt());
       await condition(() => ready() || this.timer?.fired === true);
       if (this.disconnected) {
@@ -497,6 +522,7 @@ class CalendarSync {
             nextSafetyNetAt: this.nextSafetyNetAt,
             unresolved: [...this.unresolved.values()],
             upload: this.upload,
+            ...(this.budgetPausedUntil !== null ? { pipedriveBudgetPausedUntil: this.budgetPausedUntil } : {}),
           },
         });
       }
@@ -510,10 +536,10 @@ class CalendarSync {
     try {
       switch (item.kind) {
         case 'activity':
-          this.record([await steps.syncPipedriveActivity(this.connectionId, item.id)]);
+          this.record([await itemSteps.syncPipedriveActivity(this.connectionId, item.id)]);
           break;
         case 'entity':
-          this.record(await steps.refreshPipedriveEntity(this.connectionId, item.entity, item.id));
+          this.record(await itemSteps.refreshPipedriveEntity(this.connectionId, item.entity, item.id));
           break;
         case 'google': {
           const summary = await pulls.pullGoogle(this.connectionId);
@@ -533,12 +559,12 @@ class CalendarSync {
           await this.refreshFeeds();
           break;
         case 'verify-feeds': {
-          const check = await steps.verifyFeeds(this.connectionId, this.channel?.channelId ?? null);
+          const check = await itemSteps.verifyFeeds(this.connectionId, this.channel?.channelId ?? null);
           if (!check.channelLive) this.queue.add({ kind: 'feeds' });
           break;
         }
         case 'relocate': {
-          const batch = await steps.relocateEvents(this.connectionId);
+          const batch = await itemSteps.relocateEvents(this.connectionId);
           this.record(batch.outcomes);
           // The rest after whatever arrived meanwhile: live changes do not wait for a long relocation.
           if (batch.more) this.queue.add({ kind: 'relocate' });
@@ -550,10 +576,18 @@ class CalendarSync {
       this.failing = this.counters.failures > failuresBefore;
       this.unresolved.delete(describeItem(item));
       if (!this.failing) this.needsReconnect = null;
+      this.budgetPausedUntil = null;
     } catch (err) {
+      if (!(err instanceof ActivityFailure)) throw err;
+      const budgetReturnsAt = budgetSpentUntil(err);
+      if (budgetReturnsAt !== null && patched(BUDGET_PAUSE_PATCH)) {
+        // Not a failure of this item: it waits in the queue, with everything else, until the budget returns.
+        this.budgetPausedUntil = budgetReturnsAt;
+        this.queue.add(item);
+        return;
+      }
       // Retries are exhausted or the failure is permanent: record it and move on — the queue must not stall.
       // The periodic reconciliation picks the item up again later.
-      if (!(err instanceof ActivityFailure)) throw err;
       const subject = describeItem(item);
       const message = err.cause?.message ?? err.message;
       const authType = err.cause instanceof ApplicationFailure ? err.cause.type : undefined;
@@ -575,8 +609,8 @@ class CalendarSync {
       this.channel = null;
       return;
     }
-    await steps.ensureWebhooks(this.connectionId);
-    const channel = await steps.startWatch(this.connectionId, uuid4());
+    await itemSteps.ensureWebhooks(this.connectionId);
+    const channel = await itemSteps.startWatch(this.connectionId, uuid4());
     await steps.stopWatch(this.connectionId, channel?.channelId);
     this.channel = channel;
   }
@@ -586,10 +620,16 @@ class CalendarSync {
     this.nextSafetyNetAt = Date.now() + seconds * 1000;
   }
 
-  /** The earliest durable timer: channel renewal or the next safety-net pass. */
+  /** The Pipedrive budget is spent now: work items wait (a timer wakes the loop when it returns). */
+  private budgetSpent(): boolean {
+    return this.budgetPausedUntil !== null && Date.now() < this.budgetPausedUntil;
+  }
+
+  /** The earliest durable timer: channel renewal, the next safety-net pass, or the spent budget's return. */
   private nextTimerAt(): number | null {
-    if (!this.settings?.enabled) return null;
-    const times = [this.channel ? Date.parse(this.channel.renewAt) : null, this.nextSafetyNetAt].filter(
+    const budget = this.budgetSpent() ? this.budgetPausedUntil : null;
+    if (!this.settings?.enabled) return budget;
+    const times = [this.channel ? Date.parse(this.channel.renewAt) : null, this.nextSafetyNetAt, budget].filter(
       (t): t is number => t !== null,
     );
     return times.length ? Math.min(...times) : null;
@@ -749,4 +789,14 @@ function describeItem(item: WorkItem): string {
     case 'relocate':
       return 'calendar-relocation';
   }
+}
+
+/** When a work item's failure says the Pipedrive daily budget returns (epoch ms), or null for any other failure. */
+function budgetSpentUntil(err: ActivityFailure): number | null {
+  const cause = err.cause;
+  if (!(cause instanceof ApplicationFailure) || cause.type !== PIPEDRIVE_BUDGET_SPENT) return null;
+  const resumeAt = (cause.details?.[0] as { resumeAt?: unknown } | undefined)?.resumeAt;
+  const at = typeof resumeAt === 'string' ? Date.parse(resumeAt) : NaN;
+  // No usable time: one burst window, so the queue is not held on a guess.
+  return Number.isFinite(at) ? at : Date.now() + 2000;
 }

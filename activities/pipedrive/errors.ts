@@ -3,7 +3,9 @@
  *
  * | what happened                         | type                       | retry?                                      |
  * | ------------------------------------- | -------------------------- | ------------------------------------------- |
- * | 429 (burst window or daily budget)    | `PipedriveRateLimited`     | yes, after the burst window / at the budget's reset |
+ * | 429 (burst window)                    | `PipedriveRateLimited`     | yes, after the burst window                  |
+ * | 429 (daily budget spent)              | `PipedriveBudgetSpent`     | yes, at the budget's reset (the sync workflow
+ * |                                       |                            | takes it at once to hold its queue and show it) |
  * | 5xx, network error, timeout           | `PipedriveUnavailable`     | yes, with the activity's own backoff         |
  * | 401 that a token refresh cannot cure  | `PipedriveAuthFailed`      | no: the user must reconnect                  |
  * | any other 4xx                         | `PipedriveRequestRejected` | no: the same request will be rejected again  |
@@ -17,6 +19,7 @@ import { ApplicationFailure } from '@temporalio/common';
 
 export const PIPEDRIVE_FAILURE_TYPES = [
   'PipedriveRateLimited',
+  'PipedriveBudgetSpent',
   'PipedriveUnavailable',
   'PipedriveAuthFailed',
   'PipedriveRequestRejected',
@@ -138,7 +141,7 @@ export function budgetPaused(route: string, resumeAt: number, now = Date.now()):
     resumeAt: new Date(resumeAt).toISOString(),
   };
   return ApplicationFailure.create({
-    type: 'PipedriveRateLimited',
+    type: 'PipedriveBudgetSpent',
     message: `Pipedrive daily API budget spent: calls paused until ${details.resumeAt}; ${route} not sent`,
     nonRetryable: false,
     nextRetryDelay: retryAfterMs,
@@ -161,7 +164,7 @@ export function failureFromResponse(res: FailedResponse, secrets: readonly (stri
         : `daily API budget spent (${show(info.dailyRemaining)} requests left), calls paused until ${info.resumeAt}`;
     const details: RateLimitDetails = { ...base, ...info };
     return ApplicationFailure.create({
-      type: 'PipedriveRateLimited',
+      type: info.scope === 'daily' ? 'PipedriveBudgetSpent' : 'PipedriveRateLimited',
       message: `Pipedrive rate limit (${info.scope}) on ${res.route}: ${budget}; retry in ${info.retryAfterMs} ms (429 ${error})`,
       nonRetryable: false,
       nextRetryDelay: info.retryAfterMs,

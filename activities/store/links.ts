@@ -20,6 +20,11 @@ export interface Link {
   dealId: number | null;
   personId: number | null;
   orgId: number | null;
+  /**
+   * The event is an invitation organized by someone else, as seen when it was imported. Left out, a save keeps
+   * what the link stored (writes that did not look at the organizer change nothing).
+   */
+  invitation?: boolean;
 }
 
 interface LinkRow {
@@ -37,6 +42,7 @@ interface LinkRow {
   deal_id: string | null;
   person_id: string | null;
   org_id: string | null;
+  invitation: boolean;
 }
 
 const num = (v: string | null) => (v === null ? null : Number(v));
@@ -57,6 +63,7 @@ function toLink(r: LinkRow): Link {
     dealId: num(r.deal_id),
     personId: num(r.person_id),
     orgId: num(r.org_id),
+    invitation: r.invitation,
   };
 }
 
@@ -130,11 +137,12 @@ export async function saveLink(db: pg.Pool, link: Link, opts: { keepExisting?: b
     : `UPDATE SET
        calendar_id = $3, event_id = $4, last_written_hash = $6, base_fields = $7, google_etag = $8,
        google_updated = $9, pipedrive_update_time = $10, event_generation = $11, deal_id = $12, person_id = $13,
-       org_id = $14, updated_at = now()`;
+       org_id = $14, invitation = COALESCE($15, links.invitation), updated_at = now()`;
   await db.query(
     `INSERT INTO links (connection_id, activity_id, calendar_id, event_id, origin, last_written_hash, base_fields,
-                        google_etag, google_updated, pipedrive_update_time, event_generation, deal_id, person_id, org_id)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+                        google_etag, google_updated, pipedrive_update_time, event_generation, deal_id, person_id, org_id,
+                        invitation)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, COALESCE($15, false))
      ON CONFLICT (connection_id, activity_id) DO ${onConflict}`,
     [
       link.connectionId,
@@ -151,6 +159,7 @@ export async function saveLink(db: pg.Pool, link: Link, opts: { keepExisting?: b
       link.dealId,
       link.personId,
       link.orgId,
+      link.invitation ?? null,
     ],
   );
 }

@@ -171,7 +171,10 @@ export async function applyGoogleEvent(
     case 'create-activity': {
       const activity = await createActivityOnce(ctx, calendarId, event);
       const fields = syncedFieldsOrNull(activity, ctx, {})!;
-      await saveLink(ctx.db, linkFor(ctx, activity, fields, event, 0, calendarId, 'google'));
+      await saveLink(ctx.db, {
+        ...linkFor(ctx, activity, fields, event, 0, calendarId, 'google'),
+        invitation: isInvitation(event),
+      });
       await finishCreate(ctx, calendarId, event.id!);
       return outcome('created', decision.reason, activity.id);
     }
@@ -202,9 +205,8 @@ async function pullUpdate(
       eventToActivityFields(event, { names, settings: ctx.settings }),
     );
     if (!written) return ['ignored', 'activity-deleted-in-pipedrive'];
-    await saveLink(
-      ctx.db,
-      linkFor(
+    await saveLink(ctx.db, {
+      ...linkFor(
         ctx,
         written,
         activityToSyncedFields(written, { names, settings: ctx.settings }),
@@ -213,7 +215,8 @@ async function pullUpdate(
         calendarId,
         link.origin,
       ),
-    );
+      invitation: googleOnly,
+    });
     return ['updated', 'event-changed'];
   }
 

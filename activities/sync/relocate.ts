@@ -10,18 +10,20 @@
  * calendar); the pair is unlinked instead, and the activity's next change writes a fresh event.
  *
  * Google does not move everything: a recurring instance (400 `cannotChangeOrganizerOfInstance`) and an invitation
- * organized by someone else (403 `forbiddenForNonOrganizer`) stay where they are. Such an event is skipped —
+ * organized by someone else (403 `forbiddenForNonOrganizer`) stay where they are. An invitation the sync imported
+ * is known as one from its link and skipped without a call; anything else Google refuses is skipped on its answer —
  * reported as a `skipped` outcome (status and audit log), remembered so later batches go past it — and its link
  * stays as it is, so the pair keeps its history; the events after it are moved as usual.
  */
 import { deleteLink, linksOutsideCalendar, saveLink } from '../store/links.js';
 import type { SyncContext } from './context.js';
-import { getEvent, isCannotMove } from './google-event-writes.js';
+import { getEvent, isCannotMove, type CannotMove } from './google-event-writes.js';
 import type { SyncOutcome } from './outcome.js';
 import { linkInCalendar, moveLinkedEvent } from './pipedrive-to-google.js';
 import { recordRelocationSkip, relocationSkips } from './relocation-skips.js';
 
 export const RELOCATE_BATCH = 25;
+const INVITATION: CannotMove['cannotMove'] = 'invitation-organized-by-someone-else';
 /** Half of Google's default per-user quota (600/min): the live sync keeps the other half. */
 export const RELOCATE_PER_MINUTE = 300;
 
@@ -50,6 +52,12 @@ export async function relocateEvents(ctx: SyncContext, batch = RELOCATE_BATCH): 
       result,
       reason,
     });
+    if (link.invitation) {
+      // Google refuses to move someone else's event (403 `forbiddenForNonOrganizer`): not even asked.
+      await recordRelocationSkip(ctx.db, ctx.connection.id, link.activityId, calendarId, INVITATION);
+      outcomes.push(outcome('skipped', `cannot-move-${INVITATION}`));
+      continue;
+    }
     const moved = await moveLinkedEvent(ctx, link, calendarId);
     if (isCannotMove(moved)) {
       await recordRelocationSkip(ctx.db, ctx.connection.id, link.activityId, calendarId, moved.cannotMove);

@@ -4,7 +4,7 @@
  */
 import type { AuditEntryView, ConnectionDetail, ConnectionSummary, UploadProgress } from '../admin/types.js';
 import type { SyncSettings } from '../../sync-rules/settings.js';
-import type { UnresolvedFailure } from '../../workflows/calendar-sync.js';
+import type { SyncStatus, UnresolvedFailure } from '../../workflows/calendar-sync.js';
 
 export function table(headers: string[], rows: string[][]): string {
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
@@ -57,12 +57,26 @@ export function statusReport(d: ConnectionDetail): string {
       `Processed    ${s.processed} (echoes skipped: ${s.echoes}, failures: ${s.failures})`,
     );
     if (s.lastError) lines.push(`Last error   ${s.lastError.at} ${s.lastError.subject}: ${s.lastError.message}`);
+    lines.push(...attentionLines(s));
     lines.push(...unresolvedLines(s.unresolved ?? []));
     if (s.channel) lines.push(`Google push  channel until ${s.channel.expiration}, renewed at ${s.channel.renewAt}`);
     if (s.nextSafetyNetAt) lines.push(`Safety net   next at ${s.nextSafetyNetAt}`);
   }
   lines.push('', 'Recent activity (newest first):', auditTable(d.audit));
   return lines.join('\n');
+}
+
+/** What holds the whole sync up: a lost authorization, a spent Pipedrive daily budget. */
+export function attentionLines(s: Pick<SyncStatus, 'needsReconnect' | 'pipedriveBudgetPausedUntil'>): string[] {
+  const lines: string[] = [];
+  if (s.needsReconnect) {
+    const account = s.needsReconnect === 'google' ? 'Google' : 'Pipedrive';
+    lines.push(`Reconnect    ${account}: its authorization was revoked or expired; connect it again`);
+  }
+  if (s.pipedriveBudgetPausedUntil) {
+    lines.push(`Paused       Pipedrive daily API budget spent; the sync waits until ${s.pipedriveBudgetPausedUntil}`);
+  }
+  return lines;
 }
 
 /** What failed for good and has not synced since: the user has to know (and may have to act). */

@@ -3,6 +3,7 @@
  * it, so no request can reach another user's settings. Changes require the page's CSRF token.
  */
 import { WorkflowUpdateFailedError } from '@temporalio/client';
+import type { calendar_v3 } from '@googleapis/calendar';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { recentAudit } from '../../activities/audit-log.js';
@@ -45,6 +46,31 @@ const json = (body: unknown, status = 200): Response => ({ status, body });
 
 /** The settings API's bodies are small JSON documents. */
 const SETTINGS_BODY_LIMIT = 32 * 1024;
+
+/** Google's largest `calendarList.list` page (its default is 100). */
+const CALENDAR_PAGE_SIZE = 250;
+/** Pages read at most: 2,500 calendars, far beyond any real account, and a bound on a looping page token. */
+const CALENDAR_PAGES_MAX = 10;
+
+interface CalendarListPage {
+  items?: calendar_v3.Schema$CalendarListEntry[];
+  nextPageToken?: string | null;
+}
+
+/** Every entry of a paged `calendarList.list`, following `nextPageToken` up to `CALENDAR_PAGES_MAX` pages. */
+export async function writableCalendars(
+  page: (pageToken: string | undefined) => Promise<CalendarListPage>,
+): Promise<calendar_v3.Schema$CalendarListEntry[]> {
+  const items: calendar_v3.Schema$CalendarListEntry[] = [];
+  let pageToken: string | undefined;
+  for (let i = 0; i < CALENDAR_PAGES_MAX; i++) {
+    const list = await page(pageToken);
+    items.push(...(list.items ?? []));
+    pageToken = list.nextPageToken ?? undefined;
+    if (!pageToken) break;
+  }
+  return items;
+}
 
 export function registerSettingsApi(app: FastifyInstance, deps: SettingsApiDeps): void {
   const { web, sessions, sync } = deps;
@@ -159,9 +185,13 @@ export function registerSettingsApi(app: FastifyInstance, deps: SettingsApiDeps)
     '/api/me/calendars',
     signedIn(async (_req, connection) => {
       const api = await google(connection);
-      const list = await api.call('calendarList.list', (cal) => cal.calendarList.list({ minAccessRole: 'writer' }));
+      const items = await writableCalendars((pageToken) =>
+        api.call('calendarList.list', (cal) =>
+          cal.calendarList.list({ minAccessRole: 'writer', maxResults: CALENDAR_PAGE_SIZE, pageToken }),
+        ),
+      );
       return json(
-        (list.items ?? []).map((c) => ({
+        items.map((c) => ({
           id: c.id,
           summary: c.summaryOverride ?? c.summary,
           primary: c.primary ?? false,

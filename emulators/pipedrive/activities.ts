@@ -55,6 +55,11 @@ export type ActivityInput = Partial<
 const DATE_RE = /^(\d{4})-(\d{2})-(\d{2})$/;
 const TIME_RE = /^([01]\d|2[0-3]):([0-5]\d)(:[0-5]\d)?$/;
 const DURATION_RE = /^(\d{2,3}):([0-5]\d)(:[0-5]\d)?$/;
+/**
+ * API v2 answers times and durations as `HH:MM:SS` (the v2 reference's examples); requests may give `HH:MM`
+ * (the format the field descriptions state) or `HH:MM:SS`.
+ */
+const withSeconds = (t: string): string => (t.split(':').length === 2 ? `${t}:00` : t);
 const LOCATION_KEYS = [
   'value',
   'country',
@@ -163,14 +168,14 @@ export function parseActivityInput(
   const dueTime = optString(body, 'due_time');
   if (dueTime !== undefined) {
     if (dueTime !== null && dueTime !== '' && !TIME_RE.test(dueTime))
-      throw badRequest(`due_time '${dueTime}' must be a time in HH:MM format (UTC)`);
-    out.due_time = dueTime ? dueTime.slice(0, 5) : null;
+      throw badRequest(`due_time '${dueTime}' must be a time in HH:MM or HH:MM:SS format (UTC)`);
+    out.due_time = dueTime ? withSeconds(dueTime) : null;
   }
   const duration = optString(body, 'duration');
   if (duration !== undefined) {
     if (duration !== null && duration !== '' && !DURATION_RE.test(duration))
-      throw badRequest(`duration '${duration}' must be in HH:MM format`);
-    out.duration = duration ? duration.split(':').slice(0, 2).join(':') : null;
+      throw badRequest(`duration '${duration}' must be in HH:MM or HH:MM:SS format`);
+    out.duration = duration ? withSeconds(duration) : null;
   }
   const busy = optBool(body, 'busy');
   if (busy !== undefined) out.busy = busy;

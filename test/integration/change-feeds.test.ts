@@ -92,7 +92,7 @@ describe('change feeds', () => {
       },
     });
     const created = await eventually(async () => activitiesOf(user).find((a) => a.subject === 'Via push'));
-    expect(created.due_time).toBe('09:00');
+    expect(created.due_time).toBe('09:00:00');
     expect(h.google.control.stats().push.sent).toBeGreaterThan(sentBefore);
   });
 
@@ -114,7 +114,7 @@ describe('change feeds', () => {
         async () => activitiesOf(user).find((a) => a.subject === 'Nobody told us'),
         SAFETY_SECONDS * 1000 * 4,
       );
-      expect(imported).toMatchObject({ due_date: '2026-12-12', due_time: '09:00', duration: '00:30' });
+      expect(imported).toMatchObject({ due_date: '2026-12-12', due_time: '09:00:00', duration: '00:30:00' });
     } finally {
       h.google.control.setFaults({});
     }

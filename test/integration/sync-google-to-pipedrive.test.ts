@@ -207,8 +207,8 @@ describe('Google → Pipedrive in two-way mode', () => {
       person_id: null,
       org_id: null,
       due_date: date,
-      due_time: '14:00',
-      duration: '00:45',
+      due_time: '14:00:00',
+      duration: '00:45:00',
       public_description: 'Bring the card',
       location: { value: 'Main St 1' },
       busy: false,
@@ -251,8 +251,8 @@ describe('Google → Pipedrive in two-way mode', () => {
       location: { value: 'Room 2' },
       busy: false,
       due_date: newDate,
-      due_time: '15:30',
-      duration: '01:30',
+      due_time: '15:30:00',
+      duration: '01:30:00',
       is_deleted: false,
     });
     expect(activitiesOf(user)).toHaveLength(1);
@@ -317,8 +317,8 @@ describe('Google → Pipedrive in pipedrive-to-google mode', () => {
       location: { value: 'Springfield' },
       busy: false,
       due_date: newDate,
-      due_time: '13:00',
-      duration: '00:30',
+      due_time: '13:00:00',
+      duration: '00:30:00',
       deal_id: deal.id,
       person_id: person.id,
       org_id: org.id,
@@ -370,7 +370,7 @@ describe('what the sync imports', () => {
     await pull(user);
 
     expect(activitiesOf(user).map((a) => [a.subject, a.due_date, a.due_time])).toEqual([
-      ['Old one, moved', day(5), '11:00'],
+      ['Old one, moved', day(5), '11:00:00'],
     ]);
   });
 
@@ -390,7 +390,7 @@ describe('what the sync imports', () => {
       .map((a) => a.due_date)
       .sort();
     expect(dates).toEqual([day(1), day(8), day(15), day(22), day(29)]);
-    expect(activitiesOf(user).every((a) => a.subject === 'Weekly sync' && a.due_time === '10:00')).toBe(true);
+    expect(activitiesOf(user).every((a) => a.subject === 'Weekly sync' && a.due_time === '10:00:00')).toBe(true);
   });
 });
 

@@ -66,13 +66,22 @@ describe('Pipedrive daily budget', () => {
         async () => (calls('pipedrive GET /api/v2/activities/:id 429') > refusedBefore ? true : undefined),
         10_000,
       );
-      // The budget returns with the next period (raised just before it, so the retry at the reset gets through).
       const reset = Math.ceil(Date.now() / PERIOD) * PERIOD;
+      // The status says so while it lasts (the activity is not hidden in a retry): paused until the reset.
+      const paused = await eventually(async () => {
+        const s = await h.sync.status(user.connectionId);
+        return s.pipedriveBudgetPausedUntil ? s : undefined;
+      }, 10_000);
+      expect(Math.abs(Date.parse(paused.pipedriveBudgetPausedUntil!) - reset)).toBeLessThan(2000);
+      expect(paused.queued).toBeGreaterThan(0);
+      expect(paused.failures).toBe(0);
+      // The budget returns with the next period (raised just before it, so the retry at the reset gets through).
       await new Promise((r) => setTimeout(r, Math.max(0, reset - Date.now() - 1000)));
       h.pipedrive.control.setRateLimits({ dailyTokenBudget: 1_000_000, budgetPeriodMs: PERIOD });
       await eventually(async () => eventOf(user, id), 30_000, 'the event after the budget returned');
       const status = await h.settled(user.connectionId);
       expect(status.failures).toBe(0);
+      expect(status.pipedriveBudgetPausedUntil).toBeNull();
       // Refused once in ~19 s: the retry waited for the reset instead of asking again every burst window.
       expect(calls('pipedrive GET /api/v2/activities/:id 429') - refusedBefore).toBe(1);
       const audit = await recentAudit(h.stack.db, user.connectionId, 20);

@@ -207,7 +207,12 @@ describe('private Google events (Pipedrive has no private activities)', () => {
     const link = await linkByEvent(h.stack.db, user.connectionId, user.calendarId, event.id!);
     expect(link).not.toBeNull();
     const imported = h.pipedrive.control.getActivity(link!.activityId) as Record<string, unknown>;
-    expect(imported).toMatchObject({ subject: 'Private event', due_date: day(4), due_time: '15:00', location: null });
+    expect(imported).toMatchObject({
+      subject: 'Private event',
+      due_date: day(4),
+      due_time: '15:00:00',
+      location: null,
+    });
     expect(JSON.stringify(imported)).not.toMatch(/interview|Do not tell|Competitor/);
 
     // Pulling again finds nothing new (the neutral activity is the event's echo, not a difference).
@@ -299,6 +304,11 @@ describe('a calendar switch meets events Google will not move', () => {
     const invitationActivity = await importedInvitation(user, 'invitation0002', 'Their meeting');
     const movable = [(await pushed(user, 'Movable one')).activityId, (await pushed(user, 'Movable two')).activityId];
 
+    expect((await linkByActivity(h.stack.db, user.connectionId, invitationActivity))?.invitation).toBe(true);
+    const moves = () => h.google.control.stats().requests.byOperation['events.move'] ?? 0;
+    const movesBefore = moves();
+    const forbiddenBefore = h.apiCalls.get('google events.move 403') ?? 0;
+
     const dedicated = h.google.control.createCalendar(user.email, { summary: 'Pipedrive' });
     await configure(user, { calendarId: dedicated.id, recurringHorizonDays: 30 });
 
@@ -318,6 +328,10 @@ describe('a calendar switch meets events Google will not move', () => {
         [`activity:${invitationActivity}`, 'cannot-move-invitation-organized-by-someone-else'],
       ]),
     );
+    // The invitation was known from its link: Google was never asked to move it (the two movable events and the
+    // instance were; the instance's refusal is Google's 400).
+    expect(h.apiCalls.get('google events.move 403') ?? 0).toBe(forbiddenBefore);
+    expect(moves() - movesBefore).toBe(3);
     const audit = await recentAudit(h.stack.db, user.connectionId, 50);
     expect(audit.filter((a) => a.outcome === 'skipped').map((a) => a.subject)).toEqual(
       expect.arrayContaining([`activity:${instanceActivity}`, `activity:${invitationActivity}`]),

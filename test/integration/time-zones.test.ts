@@ -38,7 +38,7 @@ describe('times with a time zone and no offset', () => {
 
     await h.sync.googleChanged(user.connectionId);
     const activity = await eventually(async () => activitiesOf(user).find((a) => a.subject === 'Early call'));
-    expect(activity).toMatchObject({ due_date: '2027-03-28', due_time: '01:30', duration: '00:45' });
+    expect(activity).toMatchObject({ due_date: '2027-03-28', due_time: '01:30:00', duration: '00:45:00' });
   });
 
   it('an event from Pipedrive moved in Google to wall time in a zone moves the activity to that instant', async () => {
@@ -76,6 +76,6 @@ describe('times with a time zone and no offset', () => {
       const x = h.pipedrive.control.getActivity(a.id) as { due_date?: string; due_time?: string } | undefined;
       return x?.due_date === '2027-03-28' ? x : undefined;
     });
-    expect(moved).toMatchObject({ due_date: '2027-03-28', due_time: '01:30', duration: '01:00' });
+    expect(moved).toMatchObject({ due_date: '2027-03-28', due_time: '01:30:00', duration: '01:00:00' });
   });
 });

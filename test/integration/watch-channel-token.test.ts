@@ -43,7 +43,7 @@ describe('the watch channel token', () => {
       15_000,
       'the event to reach Pipedrive through its push notification',
     );
-    expect(created.due_time).toBe('09:00');
+    expect(created.due_time).toBe('09:00:00');
     expect(h.logLines.filter((l) => l.includes('bad-token'))).toEqual([]);
   });
 });

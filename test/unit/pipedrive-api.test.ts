@@ -86,8 +86,12 @@ const fullActivity = {
 describe('activities', () => {
   it('creates, reads and updates an activity with every mapped field, attendees included', async () => {
     const created = await api.createActivity(fullActivity);
+    // Written as HH:MM, read back as API v2 answers: HH:MM:SS.
+    const hms = (t: string) => `${t}:00`;
     const expected = {
       ...fullActivity,
+      due_time: hms(fullActivity.due_time),
+      duration: hms(fullActivity.duration),
       location: expect.objectContaining(fullActivity.location),
       attendees: fullActivity.attendees.map((a) => expect.objectContaining(a)),
       owner_id: user.userId,
@@ -109,6 +113,8 @@ describe('activities', () => {
     const updated = await api.updateActivity(created.id, changes);
     const expectedAfter = {
       ...changes,
+      due_time: hms(changes.due_time),
+      duration: hms(changes.duration),
       type: 'meeting',
       location: expect.objectContaining(changes.location),
       attendees: [expect.objectContaining({ email: 'dave@example.com' })],
@@ -283,9 +289,10 @@ describe('linked records and v1', () => {
 });
 
 describe('failure classification', () => {
-  it('exports the four failure types', () => {
+  it('exports the five failure types', () => {
     expect([...PIPEDRIVE_FAILURE_TYPES].sort()).toEqual([
       'PipedriveAuthFailed',
+      'PipedriveBudgetSpent',
       'PipedriveRateLimited',
       'PipedriveRequestRejected',
       'PipedriveUnavailable',
@@ -311,7 +318,7 @@ describe('failure classification', () => {
     }
   });
 
-  it("turns an exhausted daily budget into PipedriveRateLimited that waits until the budget's reset", async () => {
+  it("turns an exhausted daily budget into PipedriveBudgetSpent that waits until the budget's reset", async () => {
     const own = tokenApi(newUser());
     emu.control.setRateLimits({ dailyTokenBudget: 1 });
     try {
@@ -321,7 +328,7 @@ describe('failure classification', () => {
       const midnight = new Date();
       midnight.setUTCHours(24, 0, 0, 0);
       const untilMidnight = midnight.getTime() - Date.now();
-      expect(f.type).toBe('PipedriveRateLimited');
+      expect(f.type).toBe('PipedriveBudgetSpent');
       expect(f.nonRetryable).toBe(false);
       expect(detailsOf(f)).toMatchObject({ scope: 'daily', dailyRemaining: 0 });
       expect(Math.abs((f.nextRetryDelay as number) - untilMidnight)).toBeLessThan(5000);
@@ -345,7 +352,7 @@ describe('failure classification', () => {
       expect(told).toHaveLength(1);
       const sent = emu.control.stats().apiCalls['GET /api/v2/activities/:id'];
       const paused = await failureOf(second.getActivity(3));
-      expect(paused.type).toBe('PipedriveRateLimited');
+      expect(paused.type).toBe('PipedriveBudgetSpent');
       expect(paused.nonRetryable).toBe(false);
       expect(paused.message).toMatch(/paused until/);
       expect(paused.nextRetryDelay as number).toBeGreaterThan(0);

@@ -223,7 +223,7 @@ async function upload() {
 function renderActivity() {
   const s = me.status;
   $('sync-state').textContent = s
-    ? `Sync is ${s.state}${s.queued ? ` (${s.queued} waiting)` : ''}${s.lastError ? `. Last problem: ${s.lastError.message}` : '.'}`
+    ? `Sync is ${s.state}${s.queued ? ` (${s.queued} waiting)` : ''}${s.lastError ? `. Last problem: ${s.lastError.message}` : '.'}${attention(s)}`
     : 'The sync has not started yet.';
   renderUnresolved(s ? (s.unresolved ?? []) : []);
   const list = $('audit');
@@ -243,6 +243,16 @@ function renderActivity() {
   }
   if (!me.audit.length)
     list.append(Object.assign(document.createElement('li'), { textContent: 'Nothing synced yet.' }));
+}
+
+/** What holds the whole sync up (the status says until when), as sentences after the state. */
+function attention(s) {
+  let text = '';
+  if (s.needsReconnect)
+    text += ` ${s.needsReconnect === 'google' ? 'Google' : 'Pipedrive'} needs reconnecting: its authorization was revoked or expired.`;
+  if (s.pipedriveBudgetPausedUntil)
+    text += ` Pipedrive’s daily API budget is spent: the sync waits until ${new Date(s.pipedriveBudgetPausedUntil).toLocaleString()}.`;
+  return text;
 }
 
 /** Items that failed for good and have not synced since: shown until they do. */

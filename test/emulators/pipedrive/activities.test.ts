@@ -40,8 +40,8 @@ describe('API v2 activities', () => {
       creator_user_id: userId,
       is_deleted: false,
       due_date: '2030-05-01',
-      due_time: '09:30',
-      duration: '00:45',
+      due_time: '09:30:00', // sent as HH:MM, answered as HH:MM:SS (v2)
+      duration: '00:45:00',
       busy: true,
       done: false,
       deal_id: null,
@@ -49,6 +49,21 @@ describe('API v2 activities', () => {
     });
     expect(res.data?.update_time).toMatch(UTC_SECONDS);
     expect(res.data?.add_time).toMatch(UTC_SECONDS);
+  });
+
+  it('accepts times and durations as HH:MM:SS too, and answers every time as HH:MM:SS', async () => {
+    const created = await api.activities.addActivity({
+      AddActivityRequest: { subject: 'Seconds', due_date: '2030-05-02', due_time: '14:05:00', duration: '01:30:00' },
+    });
+    expect(created.data).toMatchObject({ due_time: '14:05:00', duration: '01:30:00' });
+    const updated = await api.activities.updateActivity({
+      id: created.data!.id!,
+      AddActivityRequest: { due_time: '15:00', duration: '00:20' },
+    });
+    expect(updated.data).toMatchObject({ due_time: '15:00:00', duration: '00:20:00' });
+    await expect(
+      api.activities.updateActivity({ id: created.data!.id!, AddActivityRequest: { due_time: '15:00:60' } }),
+    ).rejects.toMatchObject({ success: false, errorCode: 400 });
   });
 
   it('returns one activity by id', async () => {
