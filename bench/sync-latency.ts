@@ -1,9 +1,12 @@
 /**
- * Sync latency under a steady load, on the real stack: a Temporal dev server, a Postgres, both API emulators and
- * a worker wired like production (`test/support/sync-harness.ts`) — with `--path=webhook` (the default) also our
- * real HTTP server and real change feeds (Pipedrive webhooks, Google push channels).
+ * Sync latency under a steady load, on the stack as deployed (`bench/process-stack.ts`): this process holds both
+ * API emulators and the load generator; the production worker (`worker/main.ts`) and web service
+ * (`client/http/main.ts`) run as child processes configured by environment; Temporal's dev server and a Postgres
+ * as for the tests. With `--path=webhook` (the default) changes reach the product through real change feeds
+ * (Pipedrive webhooks, Google push channels) to the web service. `--processes=single` runs the old in-process
+ * harness instead (everything of ours in this process), to compare with figures measured that way.
  *
- *   npm run bench:sync-latency -- --users=100 --rate=50 --duration=60 --warmup=10 --path=webhook --direction=both
+ *   npm run bench:sync-latency -- --users=100 --rate=50 --duration=60 --warmup=10 --path=webhook|signal|both --direction=both
  *   (or BENCH_USERS, BENCH_RATE, BENCH_DURATION, BENCH_WARMUP, BENCH_MODE, BENCH_PATH, BENCH_DIRECTION, …)
  *
  * Two phases, each an open-loop load of R changes per second spread round-robin over the users:
