@@ -50,6 +50,12 @@ export interface BenchStack {
   apiCalls(): Promise<Record<string, number>>;
   /** The web service's `calendar_sync_deliveries_total` by `source result` (empty when not measurable). */
   deliveries(): Promise<Record<string, number>>;
+  /**
+   * The worker's Temporal SDK latency histograms (`temporal_*_latency_seconds`), as `name_sum` / `name_count`
+   * summed over every series: what the worker itself saw of task dispatch and execution. Empty when the SDK's
+   * exporter is off (`--processes=single`).
+   */
+  sdkLatencies(): Promise<Record<string, number>>;
   /** The processes whose CPU and memory the bench reports. */
   processes: BenchProcess[];
   close(): Promise<void>;
@@ -129,6 +135,14 @@ export function countersOf(text: string, name: string, keys: string[]): Record<s
   }
   return out;
 }
+
+/** The SDK's view of each task: waiting to be picked up (schedule → start) and running in the worker. */
+export const SDK_LATENCIES = [
+  'temporal_workflow_task_schedule_to_start_latency_seconds',
+  'temporal_workflow_task_execution_latency_seconds',
+  'temporal_activity_schedule_to_start_latency_seconds',
+  'temporal_activity_execution_latency_seconds',
+] as const;
 
 export interface ProcessStackOptions {
   name: string;
@@ -266,6 +280,14 @@ export async function startProcessStack(opts: ProcessStackOptions): Promise<Benc
           'operation',
           'status',
         ]),
+      sdkLatencies: async () => {
+        const text = await scrape(`http://127.0.0.1:${workerPort}/metrics`);
+        const out: Record<string, number> = {};
+        for (const name of SDK_LATENCIES)
+          for (const part of ['sum', 'count'])
+            out[`${name}_${part}`] = countersOf(text, `${name}_${part}`, [])[''] ?? 0;
+        return out;
+      },
       deliveries: async () =>
         countersOf(
           await scrape(`${publicUrl}/metrics`, { authorization: `Bearer ${adminToken}` }),

@@ -40,7 +40,7 @@ import { DEFAULT_SETTINGS, type SyncSettings } from '../sync-rules/settings.js';
 import type { SyncStatus } from '../workflows/calendar-sync.js';
 import { workflowIdFor } from '../workflows/names.js';
 import { benchArgs } from './args.js';
-import { countersOf, startProcessStack, type BenchStack } from './process-stack.js';
+import { countersOf, SDK_LATENCIES, startProcessStack, type BenchStack } from './process-stack.js';
 import { findProcess, startUsageSampler, type Usage } from './proc-usage.js';
 
 /** A connected user as the bench needs it (it acts through the emulators' control, not a Google client). */
@@ -205,12 +205,13 @@ function diff(after: Record<string, number>, before: Record<string, number>): Re
 }
 
 const snapshot = async (h: BenchStack) => {
-  const [apiCalls, deliveries] = await Promise.all([h.apiCalls(), h.deliveries()]);
+  const [apiCalls, deliveries, sdkLatencies] = await Promise.all([h.apiCalls(), h.deliveries(), h.sdkLatencies()]);
   const google = h.google.control.stats();
   const pipedrive = h.pipedrive.control.stats();
   return {
     apiCalls,
     deliveries,
+    sdkLatencies,
     google: google.requests.byOperation,
     googleRateLimited: google.rateLimited,
     push: { ...google.push } as Record<string, number>,
@@ -379,6 +380,8 @@ async function startSingleProcess(feeds: boolean, log: Log): Promise<BenchStack>
     apiCalls: async () => Object.fromEntries(h.apiCalls),
     deliveries: async () =>
       countersOf(await register.metrics(), 'calendar_sync_deliveries_total', ['source', 'result']),
+    // The in-process worker runs without the SDK's Prometheus exporter.
+    sdkLatencies: async () => ({}),
     processes,
     close: stop,
   };
@@ -464,6 +467,8 @@ interface PhaseResult {
   temporal: TemporalCounts;
   steady: {
     deliveries: Record<string, number>;
+    /** Deltas of the worker's SDK latency histograms' `_sum` and `_count` over the phase. */
+    sdkLatencies: Record<string, number>;
     apiCalls: Record<string, number>;
     google: Record<string, number>;
     pipedriveCalls: Record<string, number>;
@@ -622,6 +627,7 @@ async function phase(
     stages,
     steady: {
       deliveries: diff(after.deliveries, before.deliveries),
+      sdkLatencies: diff(after.sdkLatencies, before.sdkLatencies),
       apiCalls: diff(after.apiCalls, before.apiCalls),
       google: diff(after.google, before.google),
       pipedriveCalls: diff(after.pipedrive.apiCalls, before.pipedrive.apiCalls),
@@ -1050,6 +1056,15 @@ function report(opts: Options, r: PhaseResult): void {
     ['continued as new (runs)', tc.continuedAsNew],
   ] as const)
     console.log(`    ${k.padEnd(48)} ${(v / allChanges).toFixed(3)}  (${v})`);
+  const sdk = r.steady.sdkLatencies;
+  if (Object.keys(sdk).length) {
+    console.log('  worker SDK latencies over the phase (its /metrics; mean = Δsum ÷ Δcount):');
+    for (const name of SDK_LATENCIES) {
+      const count = sdk[`${name}_count`] ?? 0;
+      const mean = count ? Math.round((1000 * (sdk[`${name}_sum`] ?? 0)) / count) : NaN;
+      console.log(`    ${name.replace(/^temporal_|_latency_seconds$/g, '').padEnd(48)} mean ${mean} ms over ${count}`);
+    }
+  }
   if (Object.keys(r.steady.deliveries).length) {
     console.log('  web service deliveries per change (`calendar_sync_deliveries_total`, source result):');
     for (const [k, v] of Object.entries(r.steady.deliveries).sort())
@@ -1098,6 +1113,14 @@ function report(opts: Options, r: PhaseResult): void {
         usage: r.usage,
         temporalPerChange: Object.fromEntries(
           Object.entries(r.temporal).map(([k, v]) => [k, +(v / allChanges).toFixed(3)]),
+        ),
+        sdkMeanMs: Object.fromEntries(
+          SDK_LATENCIES.map((n) => [
+            n,
+            Math.round(
+              (1000 * (r.steady.sdkLatencies[`${n}_sum`] ?? 0)) / (r.steady.sdkLatencies[`${n}_count`] || NaN),
+            ),
+          ]),
         ),
         deliveriesPerChange: Object.fromEntries(
           Object.entries(r.steady.deliveries).map(([k, v]) => [k, +(v / allChanges).toFixed(3)]),
