@@ -362,7 +362,8 @@ async function startSingleProcess(feeds: boolean, log: Log): Promise<BenchStack>
   }
   const { h, stop } = await startStandaloneHarness('bench-sync-latency', { googleQuotaPerMinute: 100_000, feeds }, log);
   const temporalPort = (h.stack.client.connection as Connection).options.address.split(':').at(-1)!;
-  const pgPort = String((h.stack.db as unknown as { options: { port: number } }).options.port);
+  const pool = (h.stack.db as unknown as { options: { port?: number; connectionString?: string } }).options;
+  const pgPort = String(pool.port ?? new URL(pool.connectionString ?? 'postgres://x:5432').port);
   const processes = [{ name: 'driver (everything of ours)', pid: process.pid }];
   const temporalPid = findProcess((argv) => argv.includes('start-dev') && argv.includes(temporalPort));
   if (temporalPid) processes.push({ name: 'Temporal dev server', pid: temporalPid });
