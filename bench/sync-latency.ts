@@ -1,9 +1,12 @@
 /**
- * Sync latency under a steady load, on the real stack: a Temporal dev server, a Postgres, both API emulators and
- * a worker wired like production (`test/support/sync-harness.ts`) — with `--path=webhook` (the default) also our
- * real HTTP server and real change feeds (Pipedrive webhooks, Google push channels).
+ * Sync latency under a steady load, on the stack as deployed (`bench/process-stack.ts`): this process holds both
+ * API emulators and the load generator; the production worker (`worker/main.ts`) and web service
+ * (`client/http/main.ts`) run as child processes configured by environment; Temporal's dev server and a Postgres
+ * as for the tests. With `--path=webhook` (the default) changes reach the product through real change feeds
+ * (Pipedrive webhooks, Google push channels) to the web service. `--processes=single` runs the old in-process
+ * harness instead (everything of ours in this process), to compare with figures measured that way.
  *
- *   npm run bench:sync-latency -- --users=100 --rate=50 --duration=60 --warmup=10 --path=webhook --direction=both
+ *   npm run bench:sync-latency -- --users=100 --rate=50 --duration=60 --warmup=10 --path=webhook|signal|both --direction=both
  *   (or BENCH_USERS, BENCH_RATE, BENCH_DURATION, BENCH_WARMUP, BENCH_MODE, BENCH_PATH, BENCH_DIRECTION, …)
  *
  * Two phases, each an open-loop load of R changes per second spread round-robin over the users:
@@ -23,26 +26,36 @@
  * changed at most once per phase when there are enough of them (the default); when one is changed again, the
  * previous change is observed right before, so it is still measured (or counted as superseded).
  */
-import { startStandaloneHarness } from '../test/support/standalone-harness.js';
 import { randomUUID } from 'node:crypto';
 import { DefaultLogger, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
 import { defaultPayloadConverter, type Payload } from '@temporalio/common';
 import { tsToMs } from '@temporalio/common/lib/time.js';
+import type { Connection } from '@temporalio/client';
+import { register } from 'prom-client';
 import { saveCredentials, upsertConnection } from '../activities/store/connections.js';
 import type { PipedriveChange } from '../activities/pipedrive-change.js';
 import type { ChangeRecord } from '../emulators/pipedrive/index.js';
 import { eventIdFor } from '../sync-rules/event-id.js';
 import { DEFAULT_SETTINGS, type SyncSettings } from '../sync-rules/settings.js';
-import { benchArgs } from './args.js';
-import { type Harness, type SyncUser } from '../test/support/sync-harness.js';
-
-/** A connected user as the bench needs it (no Google client: the bench acts through the emulators' control). */
-type BenchUser = Omit<SyncUser, 'calendar'>;
+import type { SyncStatus } from '../workflows/calendar-sync.js';
 import { workflowIdFor } from '../workflows/names.js';
+import { benchArgs } from './args.js';
+import { countersOf, SDK_LATENCIES, startProcessStack, type BenchStack } from './process-stack.js';
+import { findProcess, startUsageSampler, type Usage } from './proc-usage.js';
+
+/** A connected user as the bench needs it (it acts through the emulators' control, not a Google client). */
+interface BenchUser {
+  connectionId: string;
+  pipedriveUserId: number;
+  apiToken: string;
+  email: string;
+  calendarId: string;
+}
 
 // ── Options ──────────────────────────────────────────────────────────────────────────────────────────────
 
 type Direction = 'pipedrive-to-google' | 'google-to-pipedrive';
+type BenchPath = 'webhook' | 'signal';
 
 interface Options {
   users: number;
@@ -55,7 +68,15 @@ interface Options {
   warmup: number;
   mode: SyncSettings['mode'];
   /** `webhook`: changes reach the workflow through the emulators' deliveries to our HTTP server. */
-  path: 'webhook' | 'signal';
+  path: BenchPath;
+  /** `both`: the whole run on the webhook path, then on the signal path (a fresh stack each), and their ratio. */
+  paths: BenchPath[];
+  /**
+   * `separate` (default): worker and web service as production processes beside the driver. `single`: the old
+   * in-process harness (worker, HTTP server, emulators and load in one Node process), to compare with figures
+   * measured that way.
+   */
+  processes: 'separate' | 'single';
   directions: Direction[];
   activitiesPerUser: number;
   /** Google per-user quota (requests/min) while measuring; the set-up runs with it raised. */
@@ -82,7 +103,10 @@ function options(): Options {
   const mode = get('mode', 'two-way');
   if (mode !== 'two-way' && mode !== 'pipedrive-to-google') throw new Error('--mode is two-way or pipedrive-to-google');
   const pathOpt = get('path', 'webhook');
-  if (pathOpt !== 'webhook' && pathOpt !== 'signal') throw new Error('--path is webhook or signal');
+  if (pathOpt !== 'webhook' && pathOpt !== 'signal' && pathOpt !== 'both')
+    throw new Error('--path is webhook, signal or both');
+  const processes = get('processes', 'separate');
+  if (processes !== 'separate' && processes !== 'single') throw new Error('--processes is separate or single');
   const companyOpt = get('company', 'per-user');
   if (companyOpt !== 'shared' && companyOpt !== 'per-user') throw new Error('--company is shared or per-user');
   const direction = get('direction', 'both');
@@ -109,7 +133,9 @@ function options(): Options {
     duration,
     warmup,
     mode,
-    path: pathOpt,
+    path: pathOpt === 'both' ? 'webhook' : pathOpt,
+    paths: pathOpt === 'both' ? ['webhook', 'signal'] : [pathOpt],
+    processes,
     directions,
     activitiesPerUser: Math.floor(num('activities-per-user', Math.min(Math.max(needed, 1), 60))),
     googleQuota: num('google-quota', 600),
@@ -178,11 +204,14 @@ function diff(after: Record<string, number>, before: Record<string, number>): Re
   return out;
 }
 
-const snapshot = (h: Harness) => {
+const snapshot = async (h: BenchStack) => {
+  const [apiCalls, deliveries, sdkLatencies] = await Promise.all([h.apiCalls(), h.deliveries(), h.sdkLatencies()]);
   const google = h.google.control.stats();
   const pipedrive = h.pipedrive.control.stats();
   return {
-    apiCalls: Object.fromEntries(h.apiCalls),
+    apiCalls,
+    deliveries,
+    sdkLatencies,
     google: google.requests.byOperation,
     googleRateLimited: google.rateLimited,
     push: { ...google.push } as Record<string, number>,
@@ -197,7 +226,7 @@ const sum = (r: Record<string, number>, pred: (k: string) => boolean = () => tru
   Object.entries(r).reduce((n, [k, v]) => (pred(k) ? n + v : n), 0);
 
 /** Pipedrive → Google: reads the event from the emulator's memory and credits the change it carries. */
-function observeGoogle(h: Harness, change: Change): void {
+function observeGoogle(h: BenchStack, change: Change): void {
   const { user, eventId } = change.target;
   try {
     const { event } = h.google.control.inspectEvent(user.email, user.calendarId, eventId);
@@ -211,7 +240,7 @@ function observeGoogle(h: Harness, change: Change): void {
  * Google → Pipedrive: the first API write of the activity's subject at or after the change, provided the
  * activity carries this change's subject (a later write of another subject means it was superseded).
  */
-function observePipedrive(h: Harness, change: Change, log?: ChangeRecord[]): void {
+function observePipedrive(h: BenchStack, change: Change, log?: ChangeRecord[]): void {
   const a = h.pipedrive.control.getActivity(change.target.activityId) as { subject?: string } | undefined;
   if (a?.subject !== change.subject) return;
   const records =
@@ -233,20 +262,20 @@ function observePipedrive(h: Harness, change: Change, log?: ChangeRecord[]): voi
 }
 
 /** Sum of the feed counters: when it stops moving and every queue is empty, nothing is in flight any more. */
-const feedActivity = (h: Harness) => {
+const feedActivity = (h: BenchStack) => {
   const g = h.google.control.stats().push;
   const p = h.pipedrive.control.stats().webhooks;
   return g.attempts + g.dropped + p.sent + p.dropped + p.lostToBan;
 };
 
 /** Every user settled and no webhook or push delivery started for `quietMs` (deliveries are detached). */
-async function quiesce(h: Harness, users: BenchUser[], timeoutMs: number, quietMs = 750): Promise<boolean> {
+async function quiesce(h: BenchStack, users: BenchUser[], timeoutMs: number, quietMs = 750): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   let ok = true;
   for (;;) {
     const before = feedActivity(h);
     await inBatches(users, 20, (u) =>
-      h.settled(u.connectionId, Math.max(1000, deadline - Date.now())).catch(() => {
+      settled(h, u.connectionId, Math.max(1000, deadline - Date.now())).catch(() => {
         ok = false;
       }),
     );
@@ -262,6 +291,17 @@ async function quiesce(h: Harness, users: BenchUser[], timeoutMs: number, quietM
   }
 }
 
+/** Waits until the user's workflow has nothing queued and is not busy, then returns its status. */
+async function settled(h: BenchStack, connectionId: string, timeoutMs = 20_000): Promise<SyncStatus> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const s = await h.sync.status(connectionId);
+    if (s.queued === 0 && s.state !== 'syncing') return s;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${connectionId} to settle`);
+    await sleep(50);
+  }
+}
+
 // ── The run ──────────────────────────────────────────────────────────────────────────────────────────────
 
 type Log = (msg: string) => void;
@@ -270,7 +310,42 @@ async function main(): Promise<void> {
   const opts = options();
   const log: Log = (msg) => console.log(`[${new Date().toISOString().slice(11, 23)}] ${msg}`);
   log(`options ${JSON.stringify(opts)}`);
+  const byPath: { path: BenchPath; results: PhaseResult[] }[] = [];
+  for (const path of opts.paths) {
+    const o = { ...opts, path };
+    log(
+      `── ${path} path, ${opts.processes === 'separate' ? 'worker and web service in processes of their own' : 'all in this process'}`,
+    );
+    // The set-up (every user's activities inserted at once) runs with the Google quota raised, so it never
+    // measures the rate limiter; the measured phases run with `--google-quota` (default 600/min, Google's).
+    const h =
+      opts.processes === 'separate'
+        ? await startProcessStack({
+            name: 'bench-sync-latency',
+            feeds: path === 'webhook',
+            googleQuotaPerMinute: 100_000,
+            log,
+          })
+        : await startSingleProcess(path === 'webhook', log);
+    try {
+      h.pipedrive.control.setRateLimits({ dailyTokenBudget: 100_000_000 });
+      const results = await run(h, o, log);
+      byPath.push({ path, results });
+    } finally {
+      log('cleaning up');
+      await h.close();
+    }
+  }
+  if (byPath.length > 1) compare(byPath, opts.duration);
+}
 
+/**
+ * The old shape, `--processes=single`: the in-process harness (worker, our HTTP server, both emulators and the
+ * load generator in this Node process). Kept to compare with figures measured that way; the product's counters
+ * are read from this process's own metric registry.
+ */
+async function startSingleProcess(feeds: boolean, log: Log): Promise<BenchStack> {
+  const { startStandaloneHarness } = await import('../test/support/standalone-harness.js');
   // Experiments with worker tuning without editing the worker: BENCH_WORKER_OPTIONS='{"workflowThreadPoolSize":2}'
   // is merged into the options the harness's worker is created with (logged at start).
   const workerOverrides = JSON.parse(process.env.BENCH_WORKER_OPTIONS ?? '{}') as Partial<WorkerOptions>;
@@ -280,33 +355,48 @@ async function main(): Promise<void> {
     log(`worker overrides ${JSON.stringify(workerOverrides)}`);
   }
   // Worker and SDK logs at WARN keep the report readable (installed before the dev server installs its own).
-  Runtime.install({ logger: new DefaultLogger('WARN') });
-  // The set-up (every user's activities inserted at once) runs with the Google quota raised, so it never
-  // measures the rate limiter; the measured phases run with `--google-quota` (default 600/min, Google's).
-  const { h, stop } = await startStandaloneHarness(
-    'bench-sync-latency',
-    { googleQuotaPerMinute: 100_000, feeds: opts.path === 'webhook' },
-    log,
-  );
   try {
-    h.pipedrive.control.setRateLimits({ dailyTokenBudget: 100_000_000 });
-    await run(h, opts, log);
-  } finally {
-    log('cleaning up');
-    await stop();
+    Runtime.install({ logger: new DefaultLogger('WARN') });
+  } catch {
+    // installed by an earlier path of this run
   }
+  const { h, stop } = await startStandaloneHarness('bench-sync-latency', { googleQuotaPerMinute: 100_000, feeds }, log);
+  const temporalPort = (h.stack.client.connection as Connection).options.address.split(':').at(-1)!;
+  const pool = (h.stack.db as unknown as { options: { port?: number; connectionString?: string } }).options;
+  const pgPort = String(pool.port ?? new URL(pool.connectionString ?? 'postgres://x:5432').port);
+  const processes = [{ name: 'driver (everything of ours)', pid: process.pid }];
+  const temporalPid = findProcess((argv) => argv.includes('start-dev') && argv.includes(temporalPort));
+  if (temporalPid) processes.push({ name: 'Temporal dev server', pid: temporalPid });
+  const pgPid = findProcess((argv) => /(^|\/)postgres$/.test(argv[0] ?? '') && argv.includes(pgPort));
+  if (pgPid) processes.push({ name: 'Postgres (all backends)', pid: pgPid });
+  return {
+    google: h.google,
+    pipedrive: h.pipedrive,
+    sync: h.sync,
+    db: h.stack.db,
+    client: h.stack.client,
+    payloadCodec: h.stack.payloadCodec,
+    secrets: h.deps.secrets,
+    apiCalls: async () => Object.fromEntries(h.apiCalls),
+    deliveries: async () =>
+      countersOf(await register.metrics(), 'calendar_sync_deliveries_total', ['source', 'result']),
+    // The in-process worker runs without the SDK's Prometheus exporter.
+    sdkLatencies: async () => ({}),
+    processes,
+    close: stop,
+  };
 }
 
-async function run(h: Harness, opts: Options, log: Log): Promise<void> {
+async function run(h: BenchStack, opts: Options, log: Log): Promise<PhaseResult[]> {
   const harness = h;
   // 1. Users, each connected (two-way or as asked) with its baseline taken and, on the webhook path, its
   //    Pipedrive webhooks and Google channel registered.
   let t = Date.now();
+  const shared = opts.company === 'shared' ? h.pipedrive.control.createCompany({ name: 'Bench company' }) : undefined;
   const users = await inBatches(
     Array.from({ length: opts.users }, (_, i) => i),
     10,
-    () =>
-      opts.company === 'shared' ? harness.connectUser({ mode: opts.mode }) : connectOwnCompany(harness, opts.mode),
+    () => connectUser(harness, opts.mode, shared?.companyId),
   );
   log(`connected ${users.length} users in ${((Date.now() - t) / 1000).toFixed(1)} s`);
 
@@ -357,9 +447,12 @@ async function run(h: Harness, opts: Options, log: Log): Promise<void> {
   const results: PhaseResult[] = [];
   for (const direction of opts.directions) {
     for (const x of all) x.last = undefined;
-    results.push(await phase(h, opts, direction, users, targets, log));
+    const r = await phase(h, opts, direction, users, targets, log);
+    // Printed as soon as the phase ends, so a later phase that fails does not take these figures with it.
+    report(opts, r);
+    results.push(r);
   }
-  for (const r of results) report(opts, r);
+  return results;
 }
 
 interface PhaseResult {
@@ -371,7 +464,14 @@ interface PhaseResult {
   drainMs: number;
   drained: boolean;
   stages: Record<string, number[]>;
+  /** CPU and memory of each process over the phase (first change → drained). */
+  usage: Usage[];
+  /** From the users' workflow histories (every run), over the phase: counts of what Temporal did. */
+  temporal: TemporalCounts;
   steady: {
+    deliveries: Record<string, number>;
+    /** Deltas of the worker's SDK latency histograms' `_sum` and `_count` over the phase. */
+    sdkLatencies: Record<string, number>;
     apiCalls: Record<string, number>;
     google: Record<string, number>;
     pipedriveCalls: Record<string, number>;
@@ -381,12 +481,19 @@ interface PhaseResult {
     push: Record<string, number>;
     echoesSeen: number;
   };
-  echo: { googleWrites: number; pipedriveWrites: number; calls: Record<string, number>; echoesSeen: number };
+  echo: {
+    googleWrites: number;
+    pipedriveWrites: number;
+    calls: Record<string, number>;
+    echoesSeen: number;
+    /** Users whose workflow had not processed the echo signal and settled within the echo phase's minute. */
+    unsettled: number;
+  };
   failures: number;
 }
 
 async function phase(
-  h: Harness,
+  h: BenchStack,
   opts: Options,
   direction: Direction,
   users: BenchUser[],
@@ -399,7 +506,8 @@ async function phase(
   const observe = (c: Change) => (p2g ? observeGoogle(h, c) : observePipedrive(h, c));
 
   // Open loop: change i is made at start + i/R seconds (a slow system does not slow the sender).
-  const before = snapshot(h);
+  const before = await snapshot(h);
+  const sampler = startUsageSampler(h.processes);
   const statusBefore = await inBatches(users, 20, (u) => harness.sync.status(u.connectionId));
   const warmupChanges = Math.round(rate * opts.warmup);
   const total = warmupChanges + Math.round(rate * opts.duration);
@@ -467,6 +575,8 @@ async function phase(
   const drainStart = Date.now();
   const drained = await quiesce(h, users, opts.drainTimeout * 1000);
   const drainMs = Date.now() - drainStart;
+  const usage = sampler.stop();
+  const steadyEnd = Date.now();
   const logAfter = p2g
     ? undefined
     : h.pipedrive.control.changes({ entity: 'activity', changeSource: 'api', sinceMs: start });
@@ -477,7 +587,7 @@ async function phase(
     if (p2g) observeGoogle(h, c);
     else observePipedrive(h, c, byActivity.get(c.target.activityId) ?? []);
   }
-  const after = snapshot(h);
+  const after = await snapshot(h);
   const statusAfter = await inBatches(users, 20, (u) => harness.sync.status(u.connectionId));
 
   // Echo phase: the other side's notification of every write we made. On the signal path nothing delivers it,
@@ -485,7 +595,7 @@ async function phase(
   // writes), Google → Pipedrive one `pipedriveChanged` per activity we wrote. On the webhook path the feeds
   // already delivered them during the run (counted in the steady state); the extra pull per user is kept so
   // both paths report the same row. Any write in this phase is an echo we failed to recognise.
-  const echoBefore = snapshot(h);
+  const echoBefore = await snapshot(h);
   const echoStatusBefore = await inBatches(users, 20, (u) => harness.sync.status(u.connectionId));
   if (p2g || opts.path === 'webhook') {
     await inBatches(users, 20, (u) => harness.sync.googleChanged(u.connectionId, { resourceState: 'exists' }));
@@ -495,12 +605,22 @@ async function phase(
       harness.sync.pipedriveChanged(c.target.user.connectionId, webhook(c.target.activityId, `echo-${c.seq}`)),
     );
   }
-  await inBatches(users, 20, (u) =>
+  // One deadline for all users: a backlog left by the phase must not make this wait per user.
+  const echoDeadline = Date.now() + 60_000;
+  const echoSettled = await inBatches(users, 20, (u) =>
     // settled() alone could see the state before the signal was processed: wait for the work to be counted.
-    waitProcessed(harness, u.connectionId, echoStatusBefore.find((s) => s.connectionId === u.connectionId)!.processed),
+    waitProcessed(
+      harness,
+      u.connectionId,
+      echoStatusBefore.find((s) => s.connectionId === u.connectionId)!.processed,
+      echoDeadline,
+    ),
   );
+  const echoUnsettled = echoSettled.filter((ok) => !ok).length;
+  if (echoUnsettled > 0)
+    log(`echo phase: ${echoUnsettled} users had not settled after 60 s (backlog left by the phase)`);
   await quiesce(h, users, 60_000);
-  const echoAfter = snapshot(h);
+  const echoAfter = await snapshot(h);
   const echoStatusAfter = await inBatches(users, 20, (u) => harness.sync.status(u.connectionId));
   const echoCalls = diff(echoAfter.apiCalls, echoBefore.apiCalls);
   const echoesSeen = echoStatusAfter.reduce((n, s, i) => n + s.echoes - echoStatusBefore[i]!.echoes, 0);
@@ -512,16 +632,22 @@ async function phase(
     ? await explainPipedriveToGoogle(h, opts, sample, changes, start)
     : await explainGoogleToPipedrive(h, sample, changes, start);
 
+  const temporal = await temporalCounts(h, users, start, steadyEnd);
+
   return {
     direction,
     rate,
     changes,
+    usage,
+    temporal,
     windowEnd,
     sendLagMs: sendEnd - windowEnd,
     drainMs,
     drained,
     stages,
     steady: {
+      deliveries: diff(after.deliveries, before.deliveries),
+      sdkLatencies: diff(after.sdkLatencies, before.sdkLatencies),
       apiCalls: diff(after.apiCalls, before.apiCalls),
       google: diff(after.google, before.google),
       pipedriveCalls: diff(after.pipedrive.apiCalls, before.pipedrive.apiCalls),
@@ -539,20 +665,24 @@ async function phase(
       pipedriveWrites: sum(echoCalls, isPipedriveWrite),
       calls: echoCalls,
       echoesSeen,
+      unsettled: echoUnsettled,
     },
     failures,
   };
 }
 
-/** `harness.connectUser`, but the user gets a Pipedrive company of their own (`--company=per-user`). */
-async function connectOwnCompany(h: Harness, mode: SyncSettings['mode']): Promise<BenchUser> {
+/**
+ * A new user in both emulators, connected as the product stores them (connection row, credentials encrypted with
+ * the product's keys), sync enabled in `mode` and settled. In a company of their own unless `sharedCompanyId`.
+ */
+async function connectUser(h: BenchStack, mode: SyncSettings['mode'], sharedCompanyId?: number): Promise<BenchUser> {
   const suffix = randomUUID().slice(0, 8);
   const email = `user-${suffix}@example.com`;
-  const { companyId } = h.pipedrive.control.createCompany({ name: `Bench company ${suffix}` });
+  const companyId = sharedCompanyId ?? h.pipedrive.control.createCompany({ name: `Bench company ${suffix}` }).companyId;
   const pd = h.pipedrive.control.createUser({ companyId, name: `User ${suffix}`, email });
   const g = h.google.control.createUser({ email });
   const connectionId = `conn-${suffix}`;
-  await upsertConnection(h.stack.db, {
+  await upsertConnection(h.db, {
     id: connectionId,
     displayName: email,
     pipedriveUserId: pd.userId,
@@ -560,20 +690,20 @@ async function connectOwnCompany(h: Harness, mode: SyncSettings['mode']): Promis
     pipedriveApiDomain: h.pipedrive.url,
     googleEmail: email,
   });
-  await saveCredentials(h.stack.db, h.deps.secrets, connectionId, 'pipedrive', {
+  await saveCredentials(h.db, h.secrets, connectionId, 'pipedrive', {
     kind: 'api-token',
     token: pd.apiToken,
   });
-  await saveCredentials(h.stack.db, h.deps.secrets, connectionId, 'google', {
+  await saveCredentials(h.db, h.secrets, connectionId, 'google', {
     refreshToken: g.refreshToken,
     accessToken: g.accessToken,
   });
   await h.sync.configure(connectionId, { ...DEFAULT_SETTINGS, enabled: true, calendarId: g.primaryCalendarId, mode });
-  await h.settled(connectionId);
+  await settled(h, connectionId);
   return { connectionId, pipedriveUserId: pd.userId, apiToken: pd.apiToken, email, calendarId: g.primaryCalendarId };
 }
 
-function exists(h: Harness, x: Target): boolean {
+function exists(h: BenchStack, x: Target): boolean {
   try {
     h.google.control.inspectEvent(x.user.email, x.user.calendarId, x.eventId);
     return true;
@@ -582,33 +712,42 @@ function exists(h: Harness, x: Target): boolean {
   }
 }
 
-async function waitProcessed(h: Harness, connectionId: string, processedBefore: number) {
-  const deadline = Date.now() + 60_000;
+/**
+ * Waits (until `deadline`) for the workflow to have processed something since `processedBefore` and settled.
+ * Gives up quietly: a backlog that outlasts it is reported by the echo phase's drain, not by failing the run.
+ */
+async function waitProcessed(
+  h: BenchStack,
+  connectionId: string,
+  processedBefore: number,
+  deadline: number,
+): Promise<boolean> {
   for (;;) {
-    const s = await h.settled(connectionId, 60_000);
-    if (s.processed > processedBefore || Date.now() > deadline) return s;
+    const s = await settled(h, connectionId, Math.max(1000, deadline - Date.now())).catch(() => undefined);
+    if (s && s.processed > processedBefore) return true;
+    if (Date.now() > deadline) return false;
     await sleep(100);
   }
 }
 
-type History = Awaited<ReturnType<ReturnType<Harness['stack']['client']['workflow']['getHandle']>['fetchHistory']>>;
+type History = Awaited<ReturnType<ReturnType<BenchStack['client']['workflow']['getHandle']>['fetchHistory']>>;
 type HistoryEvent = NonNullable<History['events']>[number];
 
-async function historyOf(h: Harness, user: BenchUser): Promise<HistoryEvent[]> {
-  const history = await h.stack.client.workflow.getHandle(workflowIdFor(user.connectionId)).fetchHistory();
+async function historyOf(h: BenchStack, user: BenchUser): Promise<HistoryEvent[]> {
+  const history = await h.client.workflow.getHandle(workflowIdFor(user.connectionId)).fetchHistory();
   return history.events ?? [];
 }
 
 /** A payload from history, decrypted with the stack's payload codec (histories hold ciphertext). */
-async function fromPayload<T>(h: Harness, payload: Payload | null | undefined): Promise<T | undefined> {
+async function fromPayload<T>(h: BenchStack, payload: Payload | null | undefined): Promise<T | undefined> {
   if (!payload) return undefined;
-  const [decoded] = await h.stack.payloadCodec.decode([payload as Payload]);
+  const [decoded] = await h.payloadCodec.decode([payload as Payload]);
   return defaultPayloadConverter.fromPayload<T>(decoded!);
 }
 
 /** When each webhook delivery was stored in our inbox, by connection and activity id (webhook path only). */
-async function inboxTimes(h: Harness, users: BenchUser[], since: number): Promise<Map<string, number[]>> {
-  const { rows } = await h.stack.db.query<{ connection_id: string; entity_id: string; received_at: Date }>(
+async function inboxTimes(h: BenchStack, users: BenchUser[], since: number): Promise<Map<string, number[]>> {
+  const { rows } = await h.db.query<{ connection_id: string; entity_id: string; received_at: Date }>(
     `SELECT connection_id, meta->>'entity_id' AS entity_id, received_at FROM webhook_inbox
       WHERE connection_id = ANY($1) AND meta->>'entity' = 'activity' AND received_at >= $2 ORDER BY received_at`,
     [users.map((u) => u.connectionId), new Date(since)],
@@ -627,7 +766,7 @@ async function inboxTimes(h: Harness, users: BenchUser[], since: number): Promis
  * behind the user's earlier items) → activity started → Google write → activity completed.
  */
 async function explainPipedriveToGoogle(
-  h: Harness,
+  h: BenchStack,
   opts: Options,
   users: BenchUser[],
   changes: Change[],
@@ -720,7 +859,7 @@ async function explainPipedriveToGoogle(
  * scheduled (a pull already queued absorbs later notifications) → started → Pipedrive write → pull completed.
  */
 async function explainGoogleToPipedrive(
-  h: Harness,
+  h: BenchStack,
   users: BenchUser[],
   changes: Change[],
   since: number,
@@ -776,6 +915,62 @@ async function explainGoogleToPipedrive(
   }
   for (const v of Object.values(stages)) v.sort((a, b) => a - b);
   return stages;
+}
+
+interface TemporalCounts {
+  workflowTasks: number;
+  /** Workflow tasks that failed or timed out (a busy worker, a nondeterminism): each is retried. */
+  workflowTaskFailures: number;
+  activityTasks: number;
+  activityRetries: number;
+  signals: number;
+  updates: number;
+  historyEvents: number;
+  continuedAsNew: number;
+}
+
+/**
+ * What Temporal did for the users between `since` and `until`, counted in their workflow histories — every run
+ * of each workflow (a run that continued as new during the phase counts too). Read after the phase.
+ */
+async function temporalCounts(
+  h: BenchStack,
+  users: BenchUser[],
+  since: number,
+  until: number,
+): Promise<TemporalCounts> {
+  const n: TemporalCounts = {
+    workflowTasks: 0,
+    workflowTaskFailures: 0,
+    activityTasks: 0,
+    activityRetries: 0,
+    signals: 0,
+    updates: 0,
+    historyEvents: 0,
+    continuedAsNew: 0,
+  };
+  await inBatches(users, 10, async (u) => {
+    const id = workflowIdFor(u.connectionId);
+    for await (const run of h.client.workflow.list({ query: `WorkflowId = '${id}'` })) {
+      if (run.closeTime && run.closeTime.getTime() < since) continue;
+      const history = await h.client.workflow.getHandle(id, run.runId).fetchHistory();
+      for (const e of history.events ?? []) {
+        const at = tsToMs(e.eventTime);
+        if (at < since || at > until) continue;
+        n.historyEvents++;
+        if (e.workflowTaskStartedEventAttributes) n.workflowTasks++;
+        if (e.workflowTaskFailedEventAttributes || e.workflowTaskTimedOutEventAttributes) n.workflowTaskFailures++;
+        if (e.activityTaskStartedEventAttributes) {
+          n.activityTasks++;
+          if ((e.activityTaskStartedEventAttributes.attempt ?? 1) > 1) n.activityRetries++;
+        }
+        if (e.workflowExecutionSignaledEventAttributes) n.signals++;
+        if (e.workflowExecutionUpdateAcceptedEventAttributes) n.updates++;
+        if (e.workflowExecutionContinuedAsNewEventAttributes) n.continuedAsNew++;
+      }
+    }
+  });
+  return n;
 }
 
 // ── Report ───────────────────────────────────────────────────────────────────────────────────────────────
@@ -850,6 +1045,7 @@ function report(opts: Options, r: PhaseResult): void {
     ['echo phase Google writes', String(r.echo.googleWrites), 'target 0'],
     ['echo phase Pipedrive writes', String(r.echo.pipedriveWrites), 'target 0'],
     ['echo phase echoes recognised', String(r.echo.echoesSeen), ''],
+    ['echo phase users not settled in 60 s', String(r.echo.unsettled), 'their echo writes may come later'],
     ['sync failures (all users)', String(r.failures), ''],
     ['rate limited (Google / Pipedrive)', `${r.steady.rateLimited.google} / ${r.steady.rateLimited.pipedrive}`, ''],
   ];
@@ -867,7 +1063,45 @@ function report(opts: Options, r: PhaseResult): void {
     console.log(
       `    ${k.padEnd(40)} ${String(percentile(v, 50)).padStart(7)} ${String(percentile(v, 95)).padStart(7)} ${String(percentile(v, 99)).padStart(7)}  ${v.length}`,
     );
-  console.log(`\n  API calls per change (ours, steady state, ${allChanges} changes incl. warm-up):`);
+  const mb = (b: number) => `${(b / 1024 / 1024).toFixed(0)} MB`;
+  console.log(
+    '\n  CPU and memory per process (first change → drained; CPU % of one core, RSS summed over the process tree):',
+  );
+  console.log(
+    `    ${'process'.padEnd(30)} ${'pid'.padStart(8)} ${'CPU %'.padStart(7)} ${'CPU s'.padStart(8)} ${'peak RSS'.padStart(9)} ${'end RSS'.padStart(9)}  procs`,
+  );
+  for (const u of r.usage)
+    console.log(
+      `    ${u.name.padEnd(30)} ${String(u.pid).padStart(8)} ${u.cpuPercent.toFixed(1).padStart(7)} ${u.cpuSeconds.toFixed(1).padStart(8)} ${mb(u.peakRssBytes).padStart(9)} ${mb(u.endRssBytes).padStart(9)}  ${u.processes}`,
+    );
+  const tc = r.temporal;
+  console.log(`\n  Temporal per change (users' workflow histories, all runs, same window, ${allChanges} changes):`);
+  for (const [k, v] of [
+    ['workflow tasks', tc.workflowTasks],
+    ['workflow task failures / timeouts', tc.workflowTaskFailures],
+    ['activity tasks', tc.activityTasks],
+    ['activity retries (attempt > 1)', tc.activityRetries],
+    ['signals', tc.signals],
+    ['updates', tc.updates],
+    ['history events', tc.historyEvents],
+    ['continued as new (runs)', tc.continuedAsNew],
+  ] as const)
+    console.log(`    ${k.padEnd(48)} ${(v / allChanges).toFixed(3)}  (${v})`);
+  const sdk = r.steady.sdkLatencies;
+  if (Object.keys(sdk).length) {
+    console.log('  worker SDK latencies over the phase (its /metrics; mean = Δsum ÷ Δcount):');
+    for (const name of SDK_LATENCIES) {
+      const count = sdk[`${name}_count`] ?? 0;
+      const mean = count ? Math.round((1000 * (sdk[`${name}_sum`] ?? 0)) / count) : NaN;
+      console.log(`    ${name.replace(/^temporal_|_latency_seconds$/g, '').padEnd(48)} mean ${mean} ms over ${count}`);
+    }
+  }
+  if (Object.keys(r.steady.deliveries).length) {
+    console.log('  web service deliveries per change (`calendar_sync_deliveries_total`, source result):');
+    for (const [k, v] of Object.entries(r.steady.deliveries).sort())
+      console.log(`    ${k.padEnd(48)} ${(v / allChanges).toFixed(3)}`);
+  }
+  console.log(`\n  API calls per change (ours, worker /metrics, steady state, ${allChanges} changes incl. warm-up):`);
   for (const [k, v] of Object.entries(r.steady.apiCalls).sort())
     console.log(`    ${k.padEnd(48)} ${(v / allChanges).toFixed(3)}`);
   console.log('  Pipedrive emulator calls per change:');
@@ -906,9 +1140,71 @@ function report(opts: Options, r: PhaseResult): void {
         echoPipedriveWrites: r.echo.pipedriveWrites,
         failures: r.failures,
         rateLimited: r.steady.rateLimited,
+        processes: opts.processes,
+        usage: r.usage,
+        temporalPerChange: Object.fromEntries(
+          Object.entries(r.temporal).map(([k, v]) => [k, +(v / allChanges).toFixed(3)]),
+        ),
+        sdkMeanMs: Object.fromEntries(
+          SDK_LATENCIES.map((n) => [
+            n,
+            Math.round(
+              (1000 * (r.steady.sdkLatencies[`${n}_sum`] ?? 0)) / (r.steady.sdkLatencies[`${n}_count`] || NaN),
+            ),
+          ]),
+        ),
+        deliveriesPerChange: Object.fromEntries(
+          Object.entries(r.steady.deliveries).map(([k, v]) => [k, +(v / allChanges).toFixed(3)]),
+        ),
         stagesP50Ms: Object.fromEntries(Object.entries(r.stages).map(([k, v]) => [k, percentile(v, 50)])),
       }),
   );
+}
+
+/** A row of figures that both paths report. */
+function headline(r: PhaseResult, duration: number) {
+  const measured = r.changes.filter((c) => c.measured);
+  const written = measured.filter((c) => c.writtenAt !== undefined);
+  const latencies = written.map((c) => c.writtenAt! - c.sentAt).sort((a, b) => a - b);
+  const n = r.changes.length;
+  const worker = r.usage.find((u) => u.name === 'worker' || u.name.startsWith('driver (everything'));
+  const temporal = r.usage.find((u) => u.name === 'Temporal dev server');
+  return {
+    'latency p50 (ms)': percentile(latencies, 50),
+    'latency p99 (ms)': percentile(latencies, 99),
+    'sustained (changes/s)': +(written.filter((c) => c.writtenAt! <= r.windowEnd).length / duration).toFixed(2),
+    'API calls per change': +(sum(r.steady.apiCalls) / n).toFixed(3),
+    'workflow tasks per change': +(r.temporal.workflowTasks / n).toFixed(3),
+    'activity tasks per change': +(r.temporal.activityTasks / n).toFixed(3),
+    'history events per change': +(r.temporal.historyEvents / n).toFixed(3),
+    'worker CPU %': worker?.cpuPercent ?? NaN,
+    'Temporal CPU %': temporal?.cpuPercent ?? NaN,
+  };
+}
+
+/** `--path=both`: the webhook path's figures beside the signal path's, per direction, and their ratio. */
+function compare(byPath: { path: BenchPath; results: PhaseResult[] }[], duration: number): void {
+  const webhook = byPath.find((p) => p.path === 'webhook')!;
+  const signal = byPath.find((p) => p.path === 'signal')!;
+  for (const w of webhook.results) {
+    const s = signal.results.find((x) => x.direction === w.direction);
+    if (!s) continue;
+    const hw = headline(w, duration);
+    const hs = headline(s, duration);
+    console.log(`\n${w.direction}: webhook path vs signal path (same options, a fresh stack each)\n`);
+    console.log(
+      `  ${''.padEnd(28)} ${'webhook'.padStart(10)} ${'signal'.padStart(10)} ${'webhook/signal'.padStart(15)}`,
+    );
+    for (const k of Object.keys(hw) as (keyof typeof hw)[]) {
+      const ratio = hs[k] ? (hw[k] / hs[k]).toFixed(2) : '—';
+      console.log(
+        `  ${k.padEnd(28)} ${String(hw[k]).padStart(10)} ${String(hs[k]).padStart(10)} ${ratio.padStart(15)}`,
+      );
+    }
+    console.log(
+      '\n' + JSON.stringify({ bench: 'sync-latency-compare', direction: w.direction, webhook: hw, signal: hs }),
+    );
+  }
 }
 
 main().then(
