@@ -12,7 +12,7 @@ import {
 } from '@temporalio/client';
 import type { PayloadCodec } from '@temporalio/common';
 import { encryptingDataConverter } from '../lib/payload-codec.js';
-import type { PipedriveChange } from '../activities/pipedrive-change.js';
+import type { PipedriveChange } from '../adapters/pipedrive/change.js';
 import type { SyncSettings } from '../sync-rules/settings.js';
 import {
   calendarSync,
@@ -37,7 +37,7 @@ import {
   type UploadProgress,
 } from '../workflows/upload-unsynced.js';
 import { CONNECTION_ID, SYNC_STATE } from '../workflows/search-attributes.js';
-import type { TemporalSettings } from '../worker/config.js';
+import type { TemporalSettings } from '../lib/config.js';
 
 /**
  * A Temporal client that encrypts what it sends and decrypts what it reads with the payload codec

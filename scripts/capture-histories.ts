@@ -10,7 +10,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { decodePayloadsInJson } from '../lib/payload-codec.js';
-import type { PipedriveChange } from '../activities/pipedrive-change.js';
+import type { PipedriveChange } from '../adapters/pipedrive/change.js';
 import { type Harness, type SyncUser } from '../test/support/sync-harness.js';
 import { workflowIdFor } from '../workflows/names.js';
 import { projectRoot } from './provision/paths.js';

@@ -33,7 +33,7 @@ import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import { Mutex } from 'async-mutex';
 import type { SearchAttributeUpdatePair } from '@temporalio/common';
 import type { ChannelInfo, createActivities, SyncOutcome } from '../activities/index.js';
-import type { PipedriveChange } from '../activities/pipedrive-change.js';
+import type { PipedriveChange } from '../adapters/pipedrive/change.js';
 import { parseSettings, type SyncSettings } from '../sync-rules/settings.js';
 import { PIPEDRIVE_COMPANY_ID, PIPEDRIVE_USER_ID, SYNC_MODE, SYNC_STATE, type SyncState } from './search-attributes.js';
 import {

@@ -3,7 +3,7 @@
  * report the result. Like every activity, each is idempotent under retries.
  */
 import { Context } from '@temporalio/activity';
-import { writeAudit } from '../audit-log.js';
+import { writeAudit } from '../../adapters/store/audit-log.js';
 import { loadSyncContext, type SyncDeps } from '../sync/context.js';
 import { scanUploadPage, type ScannedPage, type UploadFilter } from './scan-page.js';
 import { uploadBatch, type BatchOptions, type BatchReport } from './upload-batch.js';

@@ -10,7 +10,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { classifyPipedriveChange } from '../../sync-rules/echo.js';
 import type { PdActivity } from '../../sync-rules/types.js';
-import { saveLink } from '../store/links.js';
+import { saveLink } from '../../adapters/store/links.js';
 import type { SyncContext } from '../sync/context.js';
 import { insertEvent } from '../sync/google-event-writes.js';
 import { linkedNames } from '../sync/linked-names.js';

@@ -21,8 +21,8 @@ import {
   lastKnownSyncTime,
   saveLastSweep,
   saveReconcileCursor,
-} from '../store/reconcile-state.js';
-import { linkByActivity, linksOutsideCalendar, linksWithLinkedEntities } from '../store/links.js';
+} from '../../adapters/store/reconcile-state.js';
+import { linkByActivity, linksOutsideCalendar, linksWithLinkedEntities } from '../../adapters/store/links.js';
 import { staleTitles } from '../sync/entity-rename.js';
 import type { SyncContext } from '../sync/context.js';
 import { classifyActivity } from '../sync/pipedrive-to-google.js';

@@ -5,11 +5,15 @@
 import { ApplicationFailure } from '@temporalio/common';
 import type pg from 'pg';
 import type { SyncSettings } from '../../sync-rules/settings.js';
-import { createGoogleCalendarApi, type GoogleAppConfig, type GoogleCalendarApi } from '../google/calendar-api.js';
-import { PipedriveApi, type PipedriveAuth } from '../pipedrive/client.js';
-import { getConnection, loadCredentials, saveCredentials, type Connection } from '../store/connections.js';
-import type { SecretBox } from '../store/secret-box.js';
-import { writeAudit } from '../audit-log.js';
+import {
+  createGoogleCalendarApi,
+  type GoogleAppConfig,
+  type GoogleCalendarApi,
+} from '../../adapters/google/calendar-api.js';
+import { PipedriveApi, type PipedriveAuth } from '../../adapters/pipedrive/client.js';
+import { getConnection, loadCredentials, saveCredentials, type Connection } from '../../adapters/store/connections.js';
+import type { SecretBox } from '../../lib/secret-box.js';
+import { writeAudit } from '../../adapters/store/audit-log.js';
 
 export interface PipedriveAppConfig {
   clientId: string;

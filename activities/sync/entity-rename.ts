@@ -10,8 +10,8 @@
  */
 import { renderTitle } from '../../sync-rules/title-template.js';
 import type { LinkedNames } from '../../sync-rules/types.js';
-import { cachedNames, saveName, type NamedEntity } from '../store/names.js';
-import { linksByLinkedEntity, type Link } from '../store/links.js';
+import { cachedNames, saveName, type NamedEntity } from '../../adapters/store/names.js';
+import { linksByLinkedEntity, type Link } from '../../adapters/store/links.js';
 import type { SyncContext } from './context.js';
 import { fetchName } from './linked-names.js';
 import type { SyncOutcome } from './outcome.js';

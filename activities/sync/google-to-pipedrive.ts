@@ -19,8 +19,8 @@ import {
   syncedFieldsToActivityWrite,
 } from '../../sync-rules/mapping.js';
 import type { LinkedNames, PdActivity } from '../../sync-rules/types.js';
-import { getSyncState, saveSyncToken } from '../store/google-sync-state.js';
-import { deleteLink, linkByEvent, saveLink, type Link } from '../store/links.js';
+import { getSyncState, saveSyncToken } from '../../adapters/store/google-sync-state.js';
+import { deleteLink, linkByEvent, saveLink, type Link } from '../../adapters/store/links.js';
 import type { SyncContext } from './context.js';
 import { createActivityOnce, finishCreate } from './create-activity.js';
 import { eventBody, isInvitation, updateEvent } from './google-event-writes.js';

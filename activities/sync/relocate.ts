@@ -14,7 +14,7 @@
  * reported as a `skipped` outcome (status and audit log), remembered so later batches go past it — and its link
  * stays as it is, so the pair keeps its history; the events after it are moved as usual.
  */
-import { deleteLink, linksOutsideCalendar, saveLink } from '../store/links.js';
+import { deleteLink, linksOutsideCalendar, saveLink } from '../../adapters/store/links.js';
 import type { SyncContext } from './context.js';
 import { getEvent, isCannotMove } from './google-event-writes.js';
 import type { SyncOutcome } from './outcome.js';

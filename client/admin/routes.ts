@@ -14,19 +14,14 @@ import { WorkflowNotFoundError } from '@temporalio/common';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import type pg from 'pg';
 import { z } from 'zod';
-import {
-  getConnection,
-  listConnections,
-  wipeCredentials,
-  type Connection,
-} from '../../activities/store/connections.js';
+import { getConnection, listConnections, wipeCredentials, type Connection } from '../../adapters/store/connections.js';
 import type { FastifyBaseLogger, FastifyInstance, FastifyRequest } from 'fastify';
 import { parseSettings, type SyncSettings } from '../../sync-rules/settings.js';
 import { status as statusQuery, type SyncStatus } from '../../workflows/calendar-sync.js';
 import { workflowIdFor } from '../../workflows/names.js';
 import { parseUploadOptions } from '../../workflows/upload-unsynced.js';
 import { SYNC_STATE, type SyncState } from '../../workflows/search-attributes.js';
-import { recentAudit } from '../../activities/audit-log.js';
+import { recentAudit } from '../../adapters/store/audit-log.js';
 import { HttpProblem as HttpError } from '../http/http-problem.js';
 import type { SyncClient } from '../sync-client.js';
 import type {

@@ -18,7 +18,7 @@
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { IncomingHttpHeaders } from 'node:http';
 import type pg from 'pg';
-import { acceptMessageNumber, checkNotification, rewindMessageNumber } from '../../activities/store/watch-channels.js';
+import { acceptMessageNumber, checkNotification, rewindMessageNumber } from '../../adapters/store/watch-channels.js';
 import { deliveries, type DeliveryResult } from '../../lib/metrics.js';
 import type { SyncClient } from '../sync-client.js';
 import { errorSummary, SIGNAL_DEADLINE_MS } from './pipedrive-webhook.js';

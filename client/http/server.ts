@@ -15,7 +15,7 @@ import fastifyHelmet from '@fastify/helmet';
 import fastifyRateLimit from '@fastify/rate-limit';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type pg from 'pg';
-import type { SecretBox } from '../../activities/store/secret-box.js';
+import type { SecretBox } from '../../lib/secret-box.js';
 import { createLogger, type Logger } from '../../lib/logger.js';
 import { registerAdminRoutes } from '../admin/routes.js';
 import type { SyncClient } from '../sync-client.js';

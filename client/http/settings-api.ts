@@ -5,16 +5,16 @@
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { recentAudit } from '../../activities/audit-log.js';
-import { createGoogleCalendarApi } from '../../activities/google/calendar-api.js';
-import { PipedriveApi, type PipedriveAuth } from '../../activities/pipedrive/client.js';
+import { recentAudit } from '../../adapters/store/audit-log.js';
+import { createGoogleCalendarApi } from '../../adapters/google/calendar-api.js';
+import { PipedriveApi, type PipedriveAuth } from '../../adapters/pipedrive/client.js';
 import {
   deleteCredentials,
   getConnection,
   loadCredentials,
   saveCredentials,
   type Connection,
-} from '../../activities/store/connections.js';
+} from '../../adapters/store/connections.js';
 import { renderTitle, templateProblems } from '../../sync-rules/title-template.js';
 import type { SyncClient } from '../sync-client.js';
 import { HttpProblem } from './http-problem.js';

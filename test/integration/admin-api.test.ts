@@ -5,7 +5,7 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { getConnection, loadCredentials, upsertConnection } from '../../activities/store/connections.js';
+import { getConnection, loadCredentials, upsertConnection } from '../../adapters/store/connections.js';
 import { AdminApiClient, AdminApiError } from '../../client/admin/api-client.js';
 import { workflowIdFor } from '../../workflows/names.js';
 import { eventually } from '../support/stack.js';

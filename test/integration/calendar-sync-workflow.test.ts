@@ -3,7 +3,7 @@
  */
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { PipedriveChange } from '../../activities/pipedrive-change.js';
+import type { PipedriveChange } from '../../adapters/pipedrive/change.js';
 import { workflowIdFor } from '../../workflows/names.js';
 import {
   CONNECTION_ID,

@@ -7,7 +7,7 @@ import { execFile } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { getConnection } from '../../activities/store/connections.js';
+import { getConnection } from '../../adapters/store/connections.js';
 import { runCli } from '../../client/cli/commands.js';
 import { workflowIdFor } from '../../workflows/names.js';
 import { eventually } from '../support/stack.js';

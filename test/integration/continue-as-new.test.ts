@@ -4,7 +4,7 @@
  * nothing is processed twice, and its status (counters, settings, paused) carries over.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { PipedriveChange } from '../../activities/pipedrive-change.js';
+import type { PipedriveChange } from '../../adapters/pipedrive/change.js';
 import { eventIdFor } from '../../sync-rules/event-id.js';
 import { workflowIdFor } from '../../workflows/names.js';
 import { eventually } from '../support/stack.js';

@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadCredentials } from '../../activities/store/connections.js';
+import { loadCredentials } from '../../adapters/store/connections.js';
 import { AdminApiClient } from '../../client/admin/api-client.js';
 import { workflowIdFor } from '../../workflows/names.js';
 import { eventually } from '../support/stack.js';

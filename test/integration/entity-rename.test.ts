@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { reconcilePipedrive } from '../../activities/feeds/reconcile.js';
-import type { PipedriveChange } from '../../activities/pipedrive-change.js';
+import type { PipedriveChange } from '../../adapters/pipedrive/change.js';
 import { loadSyncContext } from '../../activities/sync/context.js';
 import { readEventLinkProperties } from '../../sync-rules/event-properties.js';
 import { startHarness, type Harness, type SyncUser } from '../support/sync-harness.js';

@@ -7,7 +7,7 @@
 import { defaultPayloadConverter } from '@temporalio/common';
 import type { temporal } from '@temporalio/proto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { PipedriveChange } from '../../activities/pipedrive-change.js';
+import type { PipedriveChange } from '../../adapters/pipedrive/change.js';
 import type { SyncSettings } from '../../sync-rules/settings.js';
 import { workflowIdFor } from '../../workflows/names.js';
 import { eventually } from '../support/stack.js';

@@ -9,7 +9,7 @@
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadCredentials } from '../../activities/store/connections.js';
+import { loadCredentials } from '../../adapters/store/connections.js';
 import { startHttpServer, type RunningHttpServer } from '../../client/http/server.js';
 import { createLogger } from '../../lib/logger.js';
 import { workflowIdFor } from '../../workflows/names.js';

@@ -3,7 +3,7 @@
  * writing anything but a log line — and never loses a delivery it accepted, even while Temporal is down.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadCredentials } from '../../activities/store/connections.js';
+import { loadCredentials } from '../../adapters/store/connections.js';
 import { workflowIdFor } from '../../workflows/names.js';
 import { eventually } from '../support/stack.js';
 import { startHarness, type Harness, type SyncUser } from '../support/sync-harness.js';

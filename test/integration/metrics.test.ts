@@ -9,7 +9,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
-import { SecretBox } from '../../activities/store/secret-box.js';
+import { SecretBox } from '../../lib/secret-box.js';
 import { SyncClient } from '../../client/sync-client.js';
 import { startGoogleEmulator, type GoogleEmulator } from '../../emulators/google/index.js';
 import { startPipedriveEmulator, type PipedriveEmulator } from '../../emulators/pipedrive/index.js';

@@ -8,7 +8,7 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadCredentials } from '../../activities/store/connections.js';
+import { loadCredentials } from '../../adapters/store/connections.js';
 import { CHROMIUM_ARGS, ensureChromium } from '../../scripts/provision/chromium.js';
 import { projectRoot } from '../../scripts/provision/paths.js';
 import { workflowIdFor } from '../../workflows/names.js';

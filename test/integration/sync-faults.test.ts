@@ -8,7 +8,7 @@
  */
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { PipedriveChange } from '../../activities/pipedrive-change.js';
+import type { PipedriveChange } from '../../adapters/pipedrive/change.js';
 import { seededRandom } from '../../emulators/shared/random.js';
 import { activityToSyncedFields, eventToSyncedFields } from '../../sync-rules/mapping.js';
 import type { SyncSettings } from '../../sync-rules/settings.js';

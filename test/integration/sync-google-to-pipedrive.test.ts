@@ -5,8 +5,8 @@
  */
 import type { calendar_v3 } from '@googleapis/calendar';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { PipedriveChange } from '../../activities/pipedrive-change.js';
-import { linkByActivity, linkByEvent } from '../../activities/store/links.js';
+import type { PipedriveChange } from '../../adapters/pipedrive/change.js';
+import { linkByActivity, linkByEvent } from '../../adapters/store/links.js';
 import { eventIdFor } from '../../sync-rules/event-id.js';
 import { DEFAULT_SETTINGS, type SyncSettings } from '../../sync-rules/settings.js';
 import { eventually } from '../support/stack.js';

@@ -4,9 +4,9 @@
  * waited out rather than given up on; a revoked Google authorization (`invalid_grant`) shows as "needs reconnect".
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { PipedriveChange } from '../../activities/pipedrive-change.js';
-import { recentAudit } from '../../activities/audit-log.js';
-import { clearBudgetPauses } from '../../activities/pipedrive/budget-pause.js';
+import type { PipedriveChange } from '../../adapters/pipedrive/change.js';
+import { recentAudit } from '../../adapters/store/audit-log.js';
+import { clearBudgetPauses } from '../../adapters/pipedrive/budget-pause.js';
 import { readEventLinkProperties } from '../../sync-rules/event-properties.js';
 import { eventually } from '../support/stack.js';
 import { startHarness, type Harness, type SyncUser } from '../support/sync-harness.js';

@@ -1,6 +1,6 @@
 import type { calendar_v3 } from '@googleapis/calendar';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { PipedriveChange } from '../../activities/pipedrive-change.js';
+import type { PipedriveChange } from '../../adapters/pipedrive/change.js';
 import { eventIdFor } from '../../sync-rules/event-id.js';
 import { readEventLinkProperties } from '../../sync-rules/event-properties.js';
 import { DEFAULT_SETTINGS, type SyncSettings } from '../../sync-rules/settings.js';

@@ -4,9 +4,9 @@
  * and a calendar switch that meets events Google will not move.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { PipedriveChange } from '../../activities/pipedrive-change.js';
-import { recentAudit } from '../../activities/audit-log.js';
-import { linkByActivity, linkByEvent } from '../../activities/store/links.js';
+import type { PipedriveChange } from '../../adapters/pipedrive/change.js';
+import { recentAudit } from '../../adapters/store/audit-log.js';
+import { linkByActivity, linkByEvent } from '../../adapters/store/links.js';
 import { readEventLinkProperties } from '../../sync-rules/event-properties.js';
 import { DEFAULT_SETTINGS, type SyncSettings } from '../../sync-rules/settings.js';
 import { eventually } from '../support/stack.js';

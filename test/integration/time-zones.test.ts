@@ -4,7 +4,7 @@
  * Berlin switches to summer time.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { PipedriveChange } from '../../activities/pipedrive-change.js';
+import type { PipedriveChange } from '../../adapters/pipedrive/change.js';
 import { eventIdFor } from '../../sync-rules/event-id.js';
 import { eventually } from '../support/stack.js';
 import { startHarness, type Harness, type SyncUser } from '../support/sync-harness.js';

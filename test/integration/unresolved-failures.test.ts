@@ -3,7 +3,7 @@
  * query (which the settings page and the CLI show), with an audit row, and the safety net tries it again.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { PipedriveChange } from '../../activities/pipedrive-change.js';
+import type { PipedriveChange } from '../../adapters/pipedrive/change.js';
 import { unresolvedLines } from '../../client/cli/format.js';
 import { eventIdFor } from '../../sync-rules/event-id.js';
 import { eventually } from '../support/stack.js';

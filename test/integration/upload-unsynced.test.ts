@@ -5,7 +5,7 @@
  * the pacing at the real quota is measured by `bench/backfill.ts`.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { PipedriveChange } from '../../activities/pipedrive-change.js';
+import type { PipedriveChange } from '../../adapters/pipedrive/change.js';
 import { readEventLinkProperties } from '../../sync-rules/event-properties.js';
 import { uploadUnsynced } from '../../workflows/calendar-sync.js';
 import { workflowIdFor } from '../../workflows/names.js';

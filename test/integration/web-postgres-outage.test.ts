@@ -7,7 +7,7 @@
 import pg from 'pg';
 import { inject } from 'vitest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadCredentials } from '../../activities/store/connections.js';
+import { loadCredentials } from '../../adapters/store/connections.js';
 import { startHttpServer, type RunningHttpServer } from '../../client/http/server.js';
 import { createLogger } from '../../lib/logger.js';
 import { register } from '../../lib/metrics.js';

@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadCredentials } from '../../activities/store/connections.js';
+import { loadCredentials } from '../../adapters/store/connections.js';
 import { startHttpServer } from '../../client/http/server.js';
 import { silentLogger } from '../../lib/logger.js';
 import { rawRequest } from '../support/raw-http.js';

@@ -8,7 +8,7 @@ import { NativeConnection, Runtime, DefaultLogger, type Worker } from '@temporal
 import type pg from 'pg';
 import { inject } from 'vitest';
 import type { ActivityDeps } from '../../activities/index.js';
-import { createPool } from '../../activities/store/pool.js';
+import { createPool } from '../../adapters/store/pool.js';
 import { EncryptionCodec, encryptingDataConverter, PAYLOAD_KEYS_VARIABLE } from '../../lib/payload-codec.js';
 import { createSyncWorker } from '../../worker/create-worker.js';
 

@@ -3,10 +3,10 @@
  * Google and Pipedrive OAuth apps (endpoints overridable, which is how the sandbox and tests use the emulators).
  */
 import { DEFAULT_FEEDS, type SyncDeps } from '../activities/sync/context.js';
-import { createPool } from '../activities/store/pool.js';
-import { SecretBox } from '../activities/store/secret-box.js';
+import { createPool } from './store/pool.js';
+import { SecretBox } from '../lib/secret-box.js';
 import { EncryptionCodec, PAYLOAD_KEYS_VARIABLE } from '../lib/payload-codec.js';
-import { requireEnv } from './config.js';
+import { requireEnv } from '../lib/config.js';
 
 export function secretBoxFromEnv(env: NodeJS.ProcessEnv = process.env): SecretBox {
   return SecretBox.fromConfig(requireEnv('CALENDAR_SYNC_ENCRYPTION_KEYS', env));

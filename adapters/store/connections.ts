@@ -3,7 +3,7 @@
  */
 import type pg from 'pg';
 import { DEFAULT_SETTINGS, parseSettings, type SyncSettings } from '../../sync-rules/settings.js';
-import { secretContext, type SecretBox } from './secret-box.js';
+import { secretContext, type SecretBox } from '../../lib/secret-box.js';
 
 export interface Connection {
   id: string;
