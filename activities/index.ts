@@ -8,7 +8,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { parseSettings, type SyncSettings } from '../sync-rules/settings.js';
 import { writeAudit } from '../adapters/store/audit-log.js';
 import { createBackfillActivities } from './backfill/activities.js';
-import { takeOutOfUploads } from './backfill/upload-items.js';
+import { takeOutOfUploads } from '../adapters/store/upload-items.js';
 import { ensurePipedriveWebhooks, removePipedriveWebhooks } from './feeds/pipedrive-webhooks.js';
 import { reconcilePipedrive, type ReconcileResult } from './feeds/reconcile.js';
 import { channelIsLive, startWatchChannel, stopWatchChannels, type ChannelInfo } from './feeds/watch-channel.js';

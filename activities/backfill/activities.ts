@@ -7,11 +7,11 @@ import { writeAudit } from '../../adapters/store/audit-log.js';
 import { loadSyncContext, type SyncDeps } from '../sync/context.js';
 import { scanUploadPage, type ScannedPage, type UploadFilter } from './scan-page.js';
 import { uploadBatch, type BatchOptions, type BatchReport } from './upload-batch.js';
-import { pruneUpload, type UploadCounts } from './upload-items.js';
+import { pruneUpload, type UploadCounts } from '../../adapters/store/upload-items.js';
 
 export type { BatchReport } from './upload-batch.js';
 export type { ScannedPage, UploadFilter } from './scan-page.js';
-export type { UploadCounts } from './upload-items.js';
+export type { UploadCounts } from '../../adapters/store/upload-items.js';
 
 export interface UploadReport {
   uploadId: string;

@@ -13,7 +13,7 @@ import {
   uploadCounts,
   type NewUploadItem,
   type UploadCounts,
-} from './upload-items.js';
+} from '../../adapters/store/upload-items.js';
 
 /** Which activities an upload covers (validated by the workflow). */
 export interface UploadFilter {

@@ -22,7 +22,7 @@ import {
   settleUploadItem,
   uploadCounts,
   type UploadCounts,
-} from './upload-items.js';
+} from '../../adapters/store/upload-items.js';
 
 /** Transient failures (Google 5xx, a crash between side effects) an item may have before it counts as failed. */
 const MAX_ITEM_ATTEMPTS = 5;

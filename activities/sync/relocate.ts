@@ -19,7 +19,7 @@ import type { SyncContext } from './context.js';
 import { getEvent, isCannotMove } from './google-event-writes.js';
 import type { SyncOutcome } from './outcome.js';
 import { linkInCalendar, moveLinkedEvent } from './pipedrive-to-google.js';
-import { recordRelocationSkip, relocationSkips } from './relocation-skips.js';
+import { recordRelocationSkip, relocationSkips } from '../../adapters/store/relocation-skips.js';
 
 export const RELOCATE_BATCH = 25;
 /** Half of Google's default per-user quota (600/min): the live sync keeps the other half. */
