@@ -15,14 +15,15 @@ import { channelIsLive, startWatchChannel, stopWatchChannels, type ChannelInfo }
 import { getConnection, saveSettings } from '../adapters/store/connections.js';
 import { clearSyncState } from '../adapters/store/google-sync-state.js';
 import type { NamedEntity } from '../adapters/store/names.js';
-import { loadSyncContext, type SyncDeps } from './sync/context.js';
+import type { SyncDeps } from '../adapters/sync-deps.js';
+import { loadSyncContext } from './sync/context.js';
 import { refreshLinkedEntity } from './sync/entity-rename.js';
 import { pullGoogleChanges, type PullSummary } from './sync/google-to-pipedrive.js';
 import type { SyncOutcome } from './sync/outcome.js';
 import { syncActivityToGoogle } from './sync/pipedrive-to-google.js';
 import { relocateEvents, type RelocateResult } from './sync/relocate.js';
 
-export type { SyncDeps as ActivityDeps } from './sync/context.js';
+export type { SyncDeps as ActivityDeps } from '../adapters/sync-deps.js';
 export type { SyncOutcome } from './sync/outcome.js';
 export type { PullSummary } from './sync/google-to-pipedrive.js';
 export type { RelocateResult } from './sync/relocate.js';

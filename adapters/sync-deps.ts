@@ -2,11 +2,62 @@
  * The activities' dependencies from the environment: the database, the credential encryption keys, and the
  * Google and Pipedrive OAuth apps (endpoints overridable, which is how the sandbox and tests use the emulators).
  */
-import { DEFAULT_FEEDS, type SyncDeps } from '../activities/sync/context.js';
+import type pg from 'pg';
+import type { GoogleAppConfig } from './google/calendar-api.js';
 import { createPool } from './store/pool.js';
 import { SecretBox } from '../lib/secret-box.js';
 import { EncryptionCodec, PAYLOAD_KEYS_VARIABLE } from '../lib/payload-codec.js';
 import { requireEnv } from '../lib/config.js';
+
+export interface PipedriveAppConfig {
+  clientId: string;
+  clientSecret: string;
+  /** OAuth token endpoint (https://oauth.pipedrive.com/oauth/token, or the emulator's). */
+  tokenUrl: string;
+  /** OAuth authorize endpoint. */
+  authorizeUrl?: string;
+}
+
+/** API calls made, by side and route: benchmarks report calls per change from these. */
+export type ApiCallObserver = (side: 'google' | 'pipedrive', route: string, status: number) => void;
+
+/** How the outside world reaches our HTTP server, and the Google channel lifetimes (DESIGN.md §3). */
+export interface FeedConfig {
+  /**
+   * Public origin of the HTTP server, e.g. https://sync.example.com (webhook and push addresses). Without one,
+   * nothing can reach us: no webhooks or channels are registered and only the safety-net polling runs.
+   */
+  publicUrl?: string;
+  /** Requested channel lifetime; Google's default and maximum for calendars is 7 days. */
+  channelTtlSeconds: number;
+  /** Renew this long before a channel expires. */
+  channelRenewMarginSeconds: number;
+  /** How often the Pipedrive safety net checks that every linked activity still exists (see feeds/reconcile.ts). */
+  deletionSweepSeconds: number;
+}
+
+export const DEFAULT_FEEDS: Omit<FeedConfig, 'publicUrl'> = {
+  channelTtlSeconds: 7 * 24 * 3600,
+  channelRenewMarginSeconds: 12 * 3600,
+  deletionSweepSeconds: 3600,
+};
+
+export interface SyncDeps {
+  db: pg.Pool;
+  feeds: FeedConfig;
+  secrets: SecretBox;
+  google: GoogleAppConfig;
+  pipedrive: PipedriveAppConfig;
+  onApiCall?: ApiCallObserver;
+  /** Fault injection for the crash tests: called at named points between side effects. */
+  crashPoint?: (name: CrashPoint) => void;
+  /** Events moved per call after a calendar switch (default `RELOCATE_BATCH`; tests lower it). */
+  relocateBatch?: number;
+  /** How long to wait after Google's 403 `dailyLimitExceeded` (default `DAILY_LIMIT_RETRY_MS`; tests lower it). */
+  googleDailyLimitRetryMs?: number;
+}
+
+export type CrashPoint = 'after-pipedrive-create' | 'after-google-insert' | 'after-google-move' | 'before-google-watch';
 
 export function secretBoxFromEnv(env: NodeJS.ProcessEnv = process.env): SecretBox {
   return SecretBox.fromConfig(requireEnv('CALENDAR_SYNC_ENCRYPTION_KEYS', env));

@@ -12,7 +12,7 @@ import { deleteConnection, saveCredentials, upsertConnection } from '../adapters
 import { migrate } from '../adapters/store/migrate.js';
 import { createPool } from '../adapters/store/pool.js';
 import { SecretBox } from '../lib/secret-box.js';
-import { DEFAULT_FEEDS, type SyncDeps } from '../activities/sync/context.js';
+import { DEFAULT_FEEDS, type SyncDeps } from '../adapters/sync-deps.js';
 import { DEFAULT_SETTINGS } from '../sync-rules/settings.js';
 import { connectClient, SyncClient } from '../client/sync-client.js';
 import { startHttpServer } from '../client/http/server.js';

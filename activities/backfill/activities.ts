@@ -4,7 +4,8 @@
  */
 import { Context } from '@temporalio/activity';
 import { writeAudit } from '../../adapters/store/audit-log.js';
-import { loadSyncContext, type SyncDeps } from '../sync/context.js';
+import type { SyncDeps } from '../../adapters/sync-deps.js';
+import { loadSyncContext } from '../sync/context.js';
 import { scanUploadPage, type ScannedPage, type UploadFilter } from './scan-page.js';
 import { uploadBatch, type BatchOptions, type BatchReport } from './upload-batch.js';
 import { pruneUpload, type UploadCounts } from '../../adapters/store/upload-items.js';

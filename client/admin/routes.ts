@@ -14,7 +14,13 @@ import { WorkflowNotFoundError } from '@temporalio/common';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import type pg from 'pg';
 import { z } from 'zod';
-import { getConnection, listConnections, wipeCredentials, type Connection } from '../../adapters/store/connections.js';
+import {
+  credentialPresence,
+  getConnection,
+  listConnections,
+  wipeCredentials,
+  type Connection,
+} from '../../adapters/store/connections.js';
 import type { FastifyBaseLogger, FastifyInstance, FastifyRequest } from 'fastify';
 import { parseSettings, type SyncSettings } from '../../sync-rules/settings.js';
 import { status as statusQuery, type SyncStatus } from '../../workflows/calendar-sync.js';
@@ -283,21 +289,6 @@ function toView(c: Connection, providers: Set<string>): ConnectionView {
     },
     settings: c.settings,
   };
-}
-
-/** Which providers have credentials stored, per connection (the providers only — never the ciphertext). */
-async function credentialPresence(db: pg.Pool, ids: string[]): Promise<Map<string, Set<string>>> {
-  const { rows } = await db.query<{ connection_id: string; provider: string }>(
-    'SELECT connection_id, provider FROM connection_credentials WHERE connection_id = ANY($1)',
-    [ids],
-  );
-  const out = new Map<string, Set<string>>();
-  for (const r of rows) {
-    const set = out.get(r.connection_id) ?? new Set<string>();
-    set.add(r.provider);
-    out.set(r.connection_id, set);
-  }
-  return out;
 }
 
 /** From the Temporal server alone (describe + search attribute), so it answers even when no worker runs. */

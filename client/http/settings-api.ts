@@ -6,13 +6,11 @@ import { WorkflowUpdateFailedError } from '@temporalio/client';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { recentAudit } from '../../adapters/store/audit-log.js';
-import { createGoogleCalendarApi } from '../../adapters/google/calendar-api.js';
-import { PipedriveApi, type PipedriveAuth } from '../../adapters/pipedrive/client.js';
+import { googleCalendarApiFor, pipedriveApiFor } from '../../adapters/connection-apis.js';
 import {
   deleteCredentials,
   getConnection,
   loadCredentials,
-  saveCredentials,
   type Connection,
 } from '../../adapters/store/connections.js';
 import { renderTitle, templateProblems } from '../../sync-rules/title-template.js';
@@ -103,25 +101,14 @@ export function registerSettingsApi(app: FastifyInstance, deps: SettingsApiDeps)
   async function google(connection: Connection) {
     const creds = await loadCredentials(db, web.deps.secrets, connection.id, 'google');
     if (!creds) throw new HttpProblem(409, { error: 'Connect your Google account first.' });
-    return createGoogleCalendarApi(web.deps.google, creds, (c) =>
-      saveCredentials(db, web.deps.secrets, connection.id, 'google', c),
-    );
+    return googleCalendarApiFor(web.deps, connection.id, creds);
   }
 
   async function pipedrive(connection: Connection) {
     const creds = await loadCredentials(db, web.deps.secrets, connection.id, 'pipedrive');
-    if (!creds || !connection.pipedriveApiDomain)
-      throw new HttpProblem(409, { error: 'Connect your Pipedrive account first.' });
-    const auth: PipedriveAuth =
-      creds.kind === 'api-token'
-        ? { kind: 'api-token', token: creds.token }
-        : {
-            ...creds,
-            clientId: web.deps.pipedrive.clientId,
-            clientSecret: web.deps.pipedrive.clientSecret,
-            tokenUrl: web.deps.pipedrive.tokenUrl,
-          };
-    return new PipedriveApi({ apiDomain: connection.pipedriveApiDomain, auth });
+    const apiDomain = connection.pipedriveApiDomain;
+    if (!creds || !apiDomain) throw new HttpProblem(409, { error: 'Connect your Pipedrive account first.' });
+    return pipedriveApiFor(web.deps, { ...connection, pipedriveApiDomain: apiDomain }, creds);
   }
 
   router.on(

@@ -11,7 +11,7 @@ import type { Worker } from '@temporalio/worker';
 import type { ActivityDeps } from '../../activities/index.js';
 import { upsertConnection, saveCredentials } from '../../adapters/store/connections.js';
 import { SecretBox } from '../../lib/secret-box.js';
-import { DEFAULT_FEEDS, type CrashPoint } from '../../activities/sync/context.js';
+import { DEFAULT_FEEDS, type CrashPoint } from '../../adapters/sync-deps.js';
 import { startHttpServer, type RunningHttpServer } from '../../client/http/server.js';
 import { SyncClient, type SyncClientOptions } from '../../client/sync-client.js';
 import { freePort } from '../../scripts/provision/free-port.js';
