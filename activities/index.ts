@@ -123,7 +123,7 @@ export function createActivities(deps: SyncDeps) {
 
     /**
      * Saves validated settings. Enabling the sync or switching calendars drops the Google sync token, so the
-     * next pull takes a fresh baseline: only changes from now on sync (DESIGN.md §1.4).
+     * next pull takes a fresh baseline: only changes from now on sync.
      */
     async applySettings(connectionId: string, previous: SyncSettings | null, next: SyncSettings): Promise<void> {
       const parsed = parseSettings(next);

@@ -21,11 +21,12 @@ export interface PipedriveAppConfig {
 /** API calls made, by side and route: benchmarks report calls per change from these. */
 export type ApiCallObserver = (side: 'google' | 'pipedrive', route: string, status: number) => void;
 
-/** How the outside world reaches our HTTP server, and the Google channel lifetimes (DESIGN.md §3). */
+/** How the outside world reaches our HTTP server, and the Google channel lifetimes. */
 export interface FeedConfig {
   /**
    * Public origin of the HTTP server, e.g. https://sync.example.com (webhook and push addresses). Without one,
-   * nothing can reach us: no webhooks or channels are registered and only the safety-net polling runs.
+   * nothing can reach us: no webhooks or channels are registered and only the safety-net polling runs. From the
+   * environment (`syncDepsFromEnv`) it defaults to `http://localhost:3000`, the sandbox's web service.
    */
   publicUrl?: string;
   /** Requested channel lifetime; Google's default and maximum for calendars is 7 days. */

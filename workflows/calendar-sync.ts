@@ -703,7 +703,6 @@ class CalendarSync {
     return this.failing ? 'failing' : 'idle';
   }
 
-  /** Keeps the `CalendarSyncState` search attribute in step, writing only on change. */
   /**
    * Keeps the `CalendarSyncState` search attribute in step with the settled state, writing only on change.
    * `syncing` is left out on purpose: it would flip twice for every change a user makes, and each flip is a

@@ -1,7 +1,8 @@
 /**
  * The web service: the single entry point from the internet into the sync — Pipedrive webhooks, Google push,
- * OAuth callbacks, the settings page, the admin API and the codec endpoint — on Fastify. It holds no sync
- * state of its own: it validates, persists and hands over to the user's workflow.
+ * OAuth callbacks, the settings page, the admin API, the codec endpoint, and `/healthz` `/readyz` `/metrics` — on
+ * Fastify. It holds no sync state of its own: it authenticates and validates, stores a webhook in the Postgres inbox
+ * before acknowledging it, and the inbox relay started here signals the user's workflow (docs/architecture.md).
  *
  * Every byte it receives is hostile until proven otherwise, so the server is configured for it: timeouts for
  * headers, whole requests and idle sockets (slow clients), a cap on connections and requests per socket, a
