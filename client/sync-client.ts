@@ -14,8 +14,8 @@ import type { PayloadCodec } from '@temporalio/common';
 import { encryptingDataConverter } from '../lib/payload-codec.js';
 import type { PipedriveChange } from '../adapters/pipedrive/change.js';
 import type { SyncSettings } from '../sync-rules/settings.js';
+import { calendarSync } from '../workflows/calendar-sync.js';
 import {
-  calendarSync,
   configure,
   disconnect,
   googleChanged,
@@ -27,7 +27,7 @@ import {
   type CalendarSyncInput,
   type GoogleNotification,
   type SyncStatus,
-} from '../workflows/calendar-sync.js';
+} from '../workflows/contract.js';
 import { workflowIdFor } from '../workflows/names.js';
 import {
   cancelUpload,

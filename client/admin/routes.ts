@@ -23,9 +23,9 @@ import {
 } from '../../adapters/store/connections.js';
 import type { FastifyBaseLogger, FastifyInstance, FastifyRequest } from 'fastify';
 import { parseSettings, type SyncSettings } from '../../sync-rules/settings.js';
-import { status as statusQuery, type SyncStatus } from '../../workflows/calendar-sync.js';
+import { status as statusQuery, type SyncStatus } from '../../workflows/contract.js';
 import { workflowIdFor } from '../../workflows/names.js';
-import { parseUploadOptions } from '../../workflows/upload-unsynced.js';
+import { parseUploadOptions } from '../../workflows/upload-options.js';
 import { SYNC_STATE, type SyncState } from '../../workflows/search-attributes.js';
 import { recentAudit } from '../../adapters/store/audit-log.js';
 import { HttpProblem as HttpError } from '../http/http-problem.js';

@@ -5,7 +5,7 @@
  */
 import type { SyncSettings } from '../../sync-rules/settings.js';
 import type { SyncState } from '../../workflows/search-attributes.js';
-import type { SyncStatus } from '../../workflows/calendar-sync.js';
+import type { SyncStatus } from '../../workflows/contract.js';
 import type { UploadProgress } from '../../workflows/upload-unsynced.js';
 import type { UploadFilter } from '../../sync-rules/upload-filter.js';
 

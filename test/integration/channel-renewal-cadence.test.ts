@@ -12,7 +12,8 @@ import type { createActivities } from '../../activities/index.js';
 import { DEFAULT_FEEDS } from '../../adapters/sync-deps.js';
 import { findTemporalBinary, TEMPORAL_TEST_SERVER, toExecutable } from '../../scripts/provision/temporal-cli.js';
 import { DEFAULT_SETTINGS } from '../../sync-rules/settings.js';
-import { calendarSync, status } from '../../workflows/calendar-sync.js';
+import { calendarSync } from '../../workflows/calendar-sync.js';
+import { status } from '../../workflows/contract.js';
 import { ALL_SEARCH_ATTRIBUTES } from '../../workflows/search-attributes.js';
 import { temporal } from '@temporalio/proto';
 

@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PipedriveChange } from '../../adapters/pipedrive/change.js';
 import { readEventLinkProperties } from '../../sync-rules/event-properties.js';
-import { uploadUnsynced } from '../../workflows/calendar-sync.js';
+import { uploadUnsynced } from '../../workflows/contract.js';
 import { workflowIdFor } from '../../workflows/names.js';
 import { uploadUnsynced as uploadUnsyncedWorkflow, uploadWorkflowIdFor } from '../../workflows/upload-unsynced.js';
 import { eventually } from '../support/stack.js';

@@ -18,7 +18,7 @@ import { freePort } from '../../scripts/provision/free-port.js';
 import { startGoogleEmulator, type GoogleEmulator } from '../../emulators/google/index.js';
 import { startPipedriveEmulator, type PipedriveEmulator } from '../../emulators/pipedrive/index.js';
 import { DEFAULT_SETTINGS, type SyncSettings } from '../../sync-rules/settings.js';
-import type { SyncStatus } from '../../workflows/calendar-sync.js';
+import type { SyncStatus } from '../../workflows/contract.js';
 import { connectStack, eventually, type Stack, type StackAddresses } from './stack.js';
 import { createLogger } from '../../lib/logger.js';
 import { lineSink } from './log-lines.js';
