@@ -26,7 +26,7 @@ import {
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import { Mutex } from 'async-mutex';
 import type { ChannelInfo, createActivities, SyncOutcome } from '../activities/index.js';
-import { parseSettings, type SyncSettings } from '../sync-rules/settings.js';
+import { checkSettings, parseSettings, type SyncSettings } from '../sync-rules/settings.js';
 import type { SyncState } from './search-attributes.js';
 import { recordConnectionIds, SearchAttributeWriter } from './search-attribute-writer.js';
 import {
@@ -37,11 +37,14 @@ import {
   type UploadFinished,
 } from './upload-unsynced.js';
 import { DeadlineTimer } from './deadline-timer.js';
-import { parseUploadOptions, type UploadOptions } from './upload-options.js';
+import { checkUploadOptions, type UploadOptions } from './upload-options.js';
 import { keyOf, WorkQueue, workItemFor, type WorkItem } from './work-queue.js';
 import {
   configure,
   disconnect,
+  invalidInput,
+  INVALID_SETTINGS,
+  INVALID_UPLOAD_OPTIONS,
   googleChanged,
   pause,
   pipedriveChanged,
@@ -115,14 +118,14 @@ export async function calendarSync(input: CalendarSyncInput): Promise<void> {
 
 /** Rejects bad settings before they enter history: the caller gets a clear message, nothing changes. */
 function validateSettings(settings: unknown): void {
-  const parsed = parseSettings(settings);
-  if (!parsed.ok) throw new Error(`invalid settings: ${parsed.errors.join('; ')}`);
+  const checked = checkSettings(settings);
+  if (!checked.ok) throw invalidInput(INVALID_SETTINGS, checked.issues);
 }
 
 /** Rejects bad upload options before they enter history: nothing starts. */
 function validateUploadOptions(options: unknown): void {
-  const parsed = parseUploadOptions(options);
-  if (!parsed.ok) throw new Error(`invalid upload options: ${parsed.errors.join('; ')}`);
+  const checked = checkUploadOptions(options);
+  if (!checked.ok) throw invalidInput(INVALID_UPLOAD_OPTIONS, checked.issues);
 }
 
 class CalendarSync {
@@ -173,8 +176,9 @@ class CalendarSync {
   }
 
   async configure(input: unknown): Promise<SyncSettings> {
-    const parsed = parseSettings(input);
-    if (!parsed.ok) throw ApplicationFailure.nonRetryable(parsed.errors.join('; '), 'InvalidSettings');
+    const checked = checkSettings(input);
+    if (!checked.ok) throw invalidInput(INVALID_SETTINGS, checked.issues);
+    const parsed = { settings: checked.value };
     return this.exclusive(async () => {
       // Read before the await: run() may fill `this.settings` from the database meanwhile (already the new ones).
       const previous = this.settings;
@@ -224,8 +228,9 @@ class CalendarSync {
   }
 
   async startUpload(input: unknown): Promise<UploadStarted> {
-    const parsed = parseUploadOptions(input);
-    if (!parsed.ok) throw ApplicationFailure.nonRetryable(parsed.errors.join('; '), 'InvalidUploadOptions');
+    const checked = checkUploadOptions(input);
+    if (!checked.ok) throw invalidInput(INVALID_UPLOAD_OPTIONS, checked.issues);
+    const parsed = { options: checked.value };
     if (this.uploadStarting) return { ...(await this.uploadStarting), started: false };
     if (this.upload?.state === 'running') {
       return { workflowId: this.upload.workflowId, runId: this.upload.runId, started: false };

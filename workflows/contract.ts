@@ -2,10 +2,12 @@
  * The message contract of the per-user sync workflow (`calendar-sync.ts`): its signals, updates and query and the
  * types they carry. Clients (the web service, the admin API, the CLI) import this module, never the workflow.
  */
+import { ApplicationFailure } from '@temporalio/common';
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { ChannelInfo, SyncOutcome } from '../activities/index.js';
 import type { PipedriveChange } from '../adapters/pipedrive/change.js';
 import type { SyncSettings } from '../sync-rules/settings.js';
+import type { ValidationIssue } from '../sync-rules/validation.js';
 import type { SyncState } from './search-attributes.js';
 import type { UploadOptions } from './upload-options.js';
 import { uploadFinished, type UploadFinished } from './upload-unsynced.js';
@@ -133,4 +135,19 @@ export interface CarriedState {
   unresolved?: UnresolvedFailure[];
   /** The upload child outlives each run (parent-close policy ABANDON); its id travels on. */
   upload?: UploadStatus | null;
+}
+
+/**
+ * How `configure` and `uploadUnsynced` reject invalid input: an ApplicationFailure whose type names the input and
+ * whose first detail is the list of issues (`ValidationIssue[]`), so a client reads them as data.
+ */
+export const INVALID_SETTINGS = 'InvalidSettings';
+export const INVALID_UPLOAD_OPTIONS = 'InvalidUploadOptions';
+
+export function invalidInput(
+  type: typeof INVALID_SETTINGS | typeof INVALID_UPLOAD_OPTIONS,
+  issues: ValidationIssue[],
+): ApplicationFailure {
+  const what = type === INVALID_SETTINGS ? 'settings' : 'upload options';
+  return ApplicationFailure.nonRetryable(`invalid ${what}: ${issues.map((i) => i.message).join('; ')}`, type, issues);
 }

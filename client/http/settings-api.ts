@@ -14,6 +14,9 @@ import {
   type Connection,
 } from '../../adapters/store/connections.js';
 import { renderTitle, templateProblems } from '../../sync-rules/title-template.js';
+import { INVALID_SETTINGS } from '../../workflows/contract.js';
+import { checkUploadOptions } from '../../workflows/upload-options.js';
+import { rejectedIssues } from '../update-rejection.js';
 import type { SyncClient } from '../sync-client.js';
 import { HttpProblem } from './http-problem.js';
 import { SESSION_COOKIE, type Session, type Sessions } from './session.js';
@@ -209,14 +212,13 @@ export function registerSettingsApi(app: FastifyInstance, deps: SettingsApiDeps)
           const settings = await sync.configure(connection.id, { ...connection.settings, ...input });
           return json({ settings });
         } catch (err) {
+          const issues = rejectedIssues(err, INVALID_SETTINGS);
+          if (issues) {
+            return json({ error: 'These settings were not saved.', problems: issues.map((i) => i.message) }, 400);
+          }
           if (err instanceof WorkflowUpdateFailedError) {
             return json(
-              {
-                error: 'These settings were not saved.',
-                problems: String(err.cause?.message ?? err.message)
-                  .replace(/^invalid settings: /, '')
-                  .split('; '),
-              },
+              { error: 'These settings were not saved.', problems: [String(err.cause?.message ?? err.message)] },
               400,
             );
           }
@@ -232,22 +234,13 @@ export function registerSettingsApi(app: FastifyInstance, deps: SettingsApiDeps)
     '/api/me/upload',
     signedIn(
       async (req, connection) => {
-        const options = body(
-          req,
-          z.object({
-            from: z
-              .string()
-              .regex(/^\d{4}-\d{2}-\d{2}$/)
-              .optional(),
-            to: z
-              .string()
-              .regex(/^\d{4}-\d{2}-\d{2}$/)
-              .optional(),
-            includeDone: z.boolean().optional(),
-          }),
-        );
+        const options = body(req, z.record(z.string(), z.unknown()));
+        const checked = checkUploadOptions(options);
+        if (!checked.ok) {
+          return json({ error: 'Invalid request.', problems: checked.issues.map((i) => i.message) }, 400);
+        }
         try {
-          return json({ workflowId: await sync.uploadUnsynced(connection.id, options) }, 202);
+          return json({ workflowId: await sync.uploadUnsynced(connection.id, checked.value) }, 202);
         } catch (err) {
           if (err instanceof WorkflowUpdateFailedError)
             return json({ error: String(err.cause?.message ?? err.message) }, 400);
