@@ -17,6 +17,10 @@ const LAYERS = {
   client:
     'client/ (web service, admin API, CLI) talks to the worker only through Temporal: never activities/ or worker/',
   worker: 'worker/ wires the worker process: anything but client/',
+  testing:
+    'the test harness (testing/) is what bench/, scripts/ and test/ share: it never imports the tests or benchmarks',
+  bench: 'bench/ measures through the harness in testing/, never through test/',
+  scripts: 'scripts/ use the harness in testing/, never test/',
   emulators: 'emulators/ follow the documentation of the APIs, not our code: lib/ only',
 };
 
@@ -41,7 +45,7 @@ function layer(name, forbidden, { typesOnly = [], allowed = [] } = {}) {
   };
 }
 
-const OUTSIDE_PRODUCT = ['test', 'bench', 'scripts', 'emulators'];
+const OUTSIDE_PRODUCT = ['test', 'testing', 'bench', 'scripts', 'emulators'];
 
 export default tseslint.config(
   { ignores: ['node_modules/', 'dist/', '.tools/', '.data/', 'test-results/'] },
@@ -78,6 +82,9 @@ export default tseslint.config(
   layer('workflows', ['lib', 'worker', 'client', ...OUTSIDE_PRODUCT], { typesOnly: ['activities', 'adapters'] }),
   layer('client', ['activities', 'worker', ...OUTSIDE_PRODUCT]),
   layer('worker', ['client', ...OUTSIDE_PRODUCT]),
+  layer('testing', ['test', 'bench']),
+  layer('bench', ['test']),
+  layer('scripts', ['test']),
   layer('emulators', [
     'activities',
     'adapters',
@@ -86,6 +93,7 @@ export default tseslint.config(
     'worker',
     'client',
     'test',
+    'testing',
     'bench',
     'scripts',
   ]),

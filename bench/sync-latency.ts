@@ -1,6 +1,6 @@
 /**
  * Sync latency under a steady load, on the real stack: a Temporal dev server, a Postgres, both API emulators and
- * a worker wired like production (`test/support/sync-harness.ts`) — with `--path=webhook` (the default) also our
+ * a worker wired like production (`testing/sync-harness.ts`) — with `--path=webhook` (the default) also our
  * real HTTP server and real change feeds (Pipedrive webhooks, Google push channels).
  *
  *   npm run bench:sync-latency -- --users=100 --rate=50 --duration=60 --warmup=10 --path=webhook --direction=both
@@ -23,7 +23,7 @@
  * changed at most once per phase when there are enough of them (the default); when one is changed again, the
  * previous change is observed right before, so it is still measured (or counted as superseded).
  */
-import { startStandaloneHarness } from '../test/support/standalone-harness.js';
+import { startStandaloneHarness } from '../testing/standalone-harness.js';
 import { randomUUID } from 'node:crypto';
 import { DefaultLogger, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
 import { defaultPayloadConverter, type Payload } from '@temporalio/common';
@@ -34,7 +34,7 @@ import type { ChangeRecord } from '../emulators/pipedrive/index.js';
 import { eventIdFor } from '../sync-rules/event-id.js';
 import { DEFAULT_SETTINGS, type SyncSettings } from '../sync-rules/settings.js';
 import { benchArgs } from './args.js';
-import { type Harness, type SyncUser } from '../test/support/sync-harness.js';
+import { type Harness, type SyncUser } from '../testing/sync-harness.js';
 
 /** A connected user as the bench needs it (no Google client: the bench acts through the emulators' control). */
 type BenchUser = Omit<SyncUser, 'calendar'>;

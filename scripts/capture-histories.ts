@@ -5,13 +5,13 @@
  * older code keep guarding compatibility. Each scenario drives a real workflow through the real stack (dev
  * server, Postgres, both emulators) and stores its history as the SDK's `historyToJSON` writes it.
  */
-import { startStandaloneHarness } from '../test/support/standalone-harness.js';
+import { startStandaloneHarness } from '../testing/standalone-harness.js';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { decodePayloadsInJson } from '../lib/payload-codec.js';
 import type { PipedriveChange } from '../adapters/pipedrive/change.js';
-import { type Harness, type SyncUser } from '../test/support/sync-harness.js';
+import { type Harness, type SyncUser } from '../testing/sync-harness.js';
 import { workflowIdFor } from '../workflows/names.js';
 import { projectRoot } from './provision/paths.js';
 

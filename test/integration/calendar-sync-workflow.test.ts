@@ -12,8 +12,8 @@ import {
   SYNC_MODE,
   SYNC_STATE,
 } from '../../workflows/search-attributes.js';
-import { eventually } from '../support/stack.js';
-import { startHarness, type Harness } from '../support/sync-harness.js';
+import { eventually } from '../../testing/stack.js';
+import { startHarness, type Harness } from '../../testing/sync-harness.js';
 
 let h: Harness;
 beforeAll(async () => {

@@ -8,7 +8,7 @@ import { reconcilePipedrive } from '../../activities/feeds/reconcile.js';
 import type { PipedriveChange } from '../../adapters/pipedrive/change.js';
 import { loadSyncContext } from '../../activities/sync/context.js';
 import { readEventLinkProperties } from '../../sync-rules/event-properties.js';
-import { startHarness, type Harness, type SyncUser } from '../support/sync-harness.js';
+import { startHarness, type Harness, type SyncUser } from '../../testing/sync-harness.js';
 
 const LINKED = 30;
 

@@ -10,8 +10,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PipedriveChange } from '../../adapters/pipedrive/change.js';
 import type { SyncSettings } from '../../sync-rules/settings.js';
 import { workflowIdFor } from '../../workflows/names.js';
-import { eventually } from '../support/stack.js';
-import { startHarness, type Harness, type SyncUser } from '../support/sync-harness.js';
+import { eventually } from '../../testing/stack.js';
+import { startHarness, type Harness, type SyncUser } from '../../testing/sync-harness.js';
 
 const ADMIN_TOKEN = 'exclusive-updates-admin-token-0123456789';
 

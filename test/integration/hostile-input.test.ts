@@ -13,10 +13,10 @@ import { loadCredentials } from '../../adapters/store/connections.js';
 import { startHttpServer, type RunningHttpServer } from '../../client/http/server.js';
 import { createLogger } from '../../lib/logger.js';
 import { workflowIdFor } from '../../workflows/names.js';
-import { lineSink } from '../support/log-lines.js';
+import { lineSink } from '../../testing/log-lines.js';
 import { rawRequest } from '../support/raw-http.js';
-import { eventually } from '../support/stack.js';
-import { startHarness, type Harness, type SyncUser } from '../support/sync-harness.js';
+import { eventually } from '../../testing/stack.js';
+import { startHarness, type Harness, type SyncUser } from '../../testing/sync-harness.js';
 
 const ADMIN_TOKEN = randomBytes(24).toString('hex');
 const SESSION_SECRET = randomBytes(32);

@@ -19,7 +19,7 @@ import { SyncClient } from '../../client/sync-client.js';
 import { freePort } from '../../scripts/provision/free-port.js';
 import { startDevServer, type DevServer } from '../../scripts/provision/temporal-server.js';
 import { workflowIdFor } from '../../workflows/names.js';
-import { connectStack, eventually, type Stack } from '../support/stack.js';
+import { connectStack, eventually, type Stack } from '../../testing/stack.js';
 
 let stack: Stack;
 beforeAll(async () => {

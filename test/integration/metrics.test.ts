@@ -18,8 +18,8 @@ import { projectRoot } from '../../scripts/provision/paths.js';
 import { DEFAULT_SETTINGS } from '../../sync-rules/settings.js';
 import type { PdActivity } from '../../sync-rules/types.js';
 import { parsePrometheusText, sample, sumOf, type Samples } from '../support/prometheus-text.js';
-import { connectStack, eventually, type Stack } from '../support/stack.js';
-import { registerAccounts, settled } from '../support/sync-harness.js';
+import { connectStack, eventually, type Stack } from '../../testing/stack.js';
+import { registerAccounts, settled } from '../../testing/sync-harness.js';
 import { startWebProcess, type WebProcess } from '../support/web-process.js';
 import { startWorkerProcess, type WorkerProcess } from '../support/worker-process.js';
 

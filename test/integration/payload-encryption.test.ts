@@ -14,8 +14,8 @@ import { startHttpServer, type RunningHttpServer } from '../../client/http/serve
 import { codecEndpointFromEnv } from '../../client/http/codec-endpoint.js';
 import { ENCRYPTED_ENCODING, payloadFromJson, payloadToJson, type JsonPayload } from '../../lib/payload-codec.js';
 import { workflowIdFor } from '../../workflows/names.js';
-import { eventually } from '../support/stack.js';
-import { startHarness, type Harness } from '../support/sync-harness.js';
+import { eventually } from '../../testing/stack.js';
+import { startHarness, type Harness } from '../../testing/sync-harness.js';
 
 const ADMIN_TOKEN = randomBytes(24).toString('hex');
 const UI_ORIGIN = 'http://localhost:8233';

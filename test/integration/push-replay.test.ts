@@ -14,7 +14,7 @@ import { startHttpServer, type RunningHttpServer } from '../../client/http/serve
 import { SyncClient } from '../../client/sync-client.js';
 import { freePort } from '../../scripts/provision/free-port.js';
 import { workflowIdFor } from '../../workflows/names.js';
-import { connectStack, type Stack } from '../support/stack.js';
+import { connectStack, type Stack } from '../../testing/stack.js';
 
 let stack: Stack;
 let http: RunningHttpServer;

@@ -12,8 +12,8 @@ import { loadCredentials } from '../../adapters/store/connections.js';
 import { CHROMIUM_ARGS, ensureChromium } from '../../scripts/provision/chromium.js';
 import { projectRoot } from '../../scripts/provision/paths.js';
 import { workflowIdFor } from '../../workflows/names.js';
-import { eventually } from '../support/stack.js';
-import { startHarness, type Harness } from '../support/sync-harness.js';
+import { eventually } from '../../testing/stack.js';
+import { startHarness, type Harness } from '../../testing/sync-harness.js';
 
 const shots = path.join(projectRoot, 'test-results', 'screenshots');
 let h: Harness;

@@ -14,7 +14,7 @@ import { activityToSyncedFields, eventToSyncedFields } from '../../sync-rules/ma
 import type { SyncSettings } from '../../sync-rules/settings.js';
 import type { PdActivity } from '../../sync-rules/types.js';
 import { workflowIdFor } from '../../workflows/names.js';
-import { startHarness, type Harness, type SyncUser } from '../support/sync-harness.js';
+import { startHarness, type Harness, type SyncUser } from '../../testing/sync-harness.js';
 
 const SEED = Number(process.env.SYNC_FAULTS_SEED ?? 20261126);
 // Many users with small batches: each user's changes are processed one at a time, users in parallel, and a small

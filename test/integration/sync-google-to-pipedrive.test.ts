@@ -9,8 +9,8 @@ import type { PipedriveChange } from '../../adapters/pipedrive/change.js';
 import { linkByActivity, linkByEvent } from '../../adapters/store/links.js';
 import { eventIdFor } from '../../sync-rules/event-id.js';
 import { DEFAULT_SETTINGS, type SyncSettings } from '../../sync-rules/settings.js';
-import { eventually } from '../support/stack.js';
-import { startHarness, type Harness, type SyncUser } from '../support/sync-harness.js';
+import { eventually } from '../../testing/stack.js';
+import { startHarness, type Harness, type SyncUser } from '../../testing/sync-harness.js';
 
 let h: Harness;
 beforeAll(async () => {

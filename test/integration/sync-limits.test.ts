@@ -8,8 +8,8 @@ import type { PipedriveChange } from '../../adapters/pipedrive/change.js';
 import { recentAudit } from '../../adapters/store/audit-log.js';
 import { clearBudgetPauses } from '../../adapters/pipedrive/budget-pause.js';
 import { readEventLinkProperties } from '../../sync-rules/event-properties.js';
-import { eventually } from '../support/stack.js';
-import { startHarness, type Harness, type SyncUser } from '../support/sync-harness.js';
+import { eventually } from '../../testing/stack.js';
+import { startHarness, type Harness, type SyncUser } from '../../testing/sync-harness.js';
 
 let h: Harness;
 beforeAll(async () => {

@@ -6,8 +6,8 @@ import { readEventLinkProperties } from '../../sync-rules/event-properties.js';
 import { DEFAULT_SETTINGS, type SyncSettings } from '../../sync-rules/settings.js';
 import { reconcilePipedrive } from '../../activities/feeds/reconcile.js';
 import { loadSyncContext } from '../../activities/sync/context.js';
-import { eventually } from '../support/stack.js';
-import { startHarness, type Harness, type SyncUser } from '../support/sync-harness.js';
+import { eventually } from '../../testing/stack.js';
+import { startHarness, type Harness, type SyncUser } from '../../testing/sync-harness.js';
 
 let h: Harness;
 beforeAll(async () => {

@@ -9,8 +9,8 @@ import { recentAudit } from '../../adapters/store/audit-log.js';
 import { linkByActivity, linkByEvent } from '../../adapters/store/links.js';
 import { readEventLinkProperties } from '../../sync-rules/event-properties.js';
 import { DEFAULT_SETTINGS, type SyncSettings } from '../../sync-rules/settings.js';
-import { eventually } from '../support/stack.js';
-import { startHarness, type Harness, type SyncUser } from '../support/sync-harness.js';
+import { eventually } from '../../testing/stack.js';
+import { startHarness, type Harness, type SyncUser } from '../../testing/sync-harness.js';
 
 let h: Harness;
 beforeAll(async () => {

@@ -6,8 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PipedriveChange } from '../../adapters/pipedrive/change.js';
 import { unresolvedLines } from '../../client/cli/format.js';
 import { eventIdFor } from '../../sync-rules/event-id.js';
-import { eventually } from '../support/stack.js';
-import { startHarness, type Harness } from '../support/sync-harness.js';
+import { eventually } from '../../testing/stack.js';
+import { startHarness, type Harness } from '../../testing/sync-harness.js';
 
 const SAFETY_SECONDS = 3;
 

@@ -10,8 +10,8 @@ import { readEventLinkProperties } from '../../sync-rules/event-properties.js';
 import { uploadUnsynced } from '../../workflows/contract.js';
 import { workflowIdFor } from '../../workflows/names.js';
 import { uploadUnsynced as uploadUnsyncedWorkflow, uploadWorkflowIdFor } from '../../workflows/upload-unsynced.js';
-import { eventually } from '../support/stack.js';
-import { startHarness, type Harness, type SyncUser } from '../support/sync-harness.js';
+import { eventually } from '../../testing/stack.js';
+import { startHarness, type Harness, type SyncUser } from '../../testing/sync-harness.js';
 
 let h: Harness;
 beforeAll(async () => {

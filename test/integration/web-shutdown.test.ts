@@ -9,8 +9,8 @@ import { loadCredentials } from '../../adapters/store/connections.js';
 import { startHttpServer } from '../../client/http/server.js';
 import { silentLogger } from '../../lib/logger.js';
 import { rawRequest } from '../support/raw-http.js';
-import { eventually } from '../support/stack.js';
-import { startHarness, type Harness, type SyncUser } from '../support/sync-harness.js';
+import { eventually } from '../../testing/stack.js';
+import { startHarness, type Harness, type SyncUser } from '../../testing/sync-harness.js';
 
 let h: Harness;
 let user: SyncUser;

@@ -16,8 +16,8 @@ import { startGoogleEmulator, type GoogleEmulator } from '../../emulators/google
 import { startPipedriveEmulator, type PipedriveEmulator } from '../../emulators/pipedrive/index.js';
 import { DEFAULT_SETTINGS } from '../../sync-rules/settings.js';
 import type { PdActivity } from '../../sync-rules/types.js';
-import { connectStack, eventually, type Stack } from '../support/stack.js';
-import { registerAccounts, settled } from '../support/sync-harness.js';
+import { connectStack, eventually, type Stack } from '../../testing/stack.js';
+import { registerAccounts, settled } from '../../testing/sync-harness.js';
 import { startWorkerProcess, type WorkerProcess } from '../support/worker-process.js';
 
 let stack: Stack;

@@ -27,8 +27,8 @@ import { freePort } from '../../scripts/provision/free-port.js';
 import { readEventLinkProperties } from '../../sync-rules/event-properties.js';
 import { DEFAULT_SETTINGS } from '../../sync-rules/settings.js';
 import { workflowIdFor } from '../../workflows/names.js';
-import { eventually, testPayloadKeys } from './stack.js';
-import { registerAccounts, settled } from './sync-harness.js';
+import { eventually, testPayloadKeys } from '../../testing/stack.js';
+import { registerAccounts, settled } from '../../testing/sync-harness.js';
 import { startWebProcess, type WebProcess } from './web-process.js';
 import { startWorkerProcess, type WorkerProcess } from './worker-process.js';
 
