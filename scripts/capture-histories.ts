@@ -14,15 +14,12 @@ import type { PipedriveChange } from '../adapters/pipedrive/change.js';
 import { type Harness, type SyncUser } from '../testing/sync-harness.js';
 import { workflowIdFor } from '../workflows/names.js';
 import { projectRoot } from './provision/paths.js';
+import { pipedriveWebhook } from '../testing/pipedrive-webhook.js';
 
 const historiesDir = path.join(projectRoot, 'test', 'histories');
 
 function webhook(action: 'create' | 'change' | 'delete', entity: string, id: number): PipedriveChange {
-  return {
-    meta: { action, entity, entity_id: String(id), id: `${entity}-${id}-${action}-${Date.now()}` },
-    data: null,
-    previous: null,
-  };
+  return pipedriveWebhook({ action, entity, entityId: id, delivery: `${entity}-${id}-${action}-${Date.now()}` });
 }
 
 /** The user creates an activity (10:00, 30 minutes) in Pipedrive; its webhook is delivered. */

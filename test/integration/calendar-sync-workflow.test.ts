@@ -14,6 +14,7 @@ import {
 } from '../../workflows/search-attributes.js';
 import { eventually } from '../../testing/stack.js';
 import { startHarness, type Harness } from '../../testing/sync-harness.js';
+import { pipedriveWebhook } from '../../testing/pipedrive-webhook.js';
 
 let h: Harness;
 beforeAll(async () => {
@@ -24,11 +25,7 @@ afterAll(async () => {
 });
 
 function activityWebhook(id: number, delivery: string): PipedriveChange {
-  return {
-    meta: { action: 'change', entity: 'activity', entity_id: String(id), id: delivery, change_source: 'app' },
-    data: null,
-    previous: null,
-  };
+  return pipedriveWebhook({ entityId: id, delivery, changeSource: 'app' });
 }
 
 function newActivity(userId: number, subject: string): number {

@@ -20,6 +20,7 @@ import { freePort } from '../../scripts/provision/free-port.js';
 import { startDevServer, type DevServer } from '../../scripts/provision/temporal-server.js';
 import { workflowIdFor } from '../../workflows/names.js';
 import { connectStack, eventually, type Stack } from '../../testing/stack.js';
+import { pipedriveWebhook } from '../../testing/pipedrive-webhook.js';
 
 let stack: Stack;
 beforeAll(async () => {
@@ -30,11 +31,7 @@ afterAll(async () => {
 });
 
 function delivery(id: string, entityId = 1) {
-  return {
-    meta: { action: 'change', entity: 'activity', entity_id: String(entityId), id, change_source: 'app' },
-    data: { id: entityId },
-    previous: null,
-  };
+  return pipedriveWebhook({ entityId, delivery: id, changeSource: 'app', data: { id: entityId } });
 }
 
 describe('deliveries while Temporal is down', () => {

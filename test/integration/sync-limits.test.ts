@@ -10,6 +10,7 @@ import { clearBudgetPauses } from '../../adapters/pipedrive/budget-pause.js';
 import { readEventLinkProperties } from '../../sync-rules/event-properties.js';
 import { eventually } from '../../testing/stack.js';
 import { startHarness, type Harness, type SyncUser } from '../../testing/sync-harness.js';
+import { pipedriveWebhook } from '../../testing/pipedrive-webhook.js';
 
 let h: Harness;
 beforeAll(async () => {
@@ -22,11 +23,7 @@ afterAll(async () => {
 
 let deliveries = 0;
 function webhook(id: number): PipedriveChange {
-  return {
-    meta: { action: 'create', entity: 'activity', entity_id: String(id), id: `lim-${id}-${++deliveries}` },
-    data: null,
-    previous: null,
-  };
+  return pipedriveWebhook({ action: 'create', entityId: id, delivery: `lim-${id}-${++deliveries}` });
 }
 
 function newActivity(user: SyncUser, subject: string): number {

@@ -12,6 +12,7 @@ import { workflowIdFor } from '../../workflows/names.js';
 import { uploadUnsynced as uploadUnsyncedWorkflow, uploadWorkflowIdFor } from '../../workflows/upload-unsynced.js';
 import { eventually } from '../../testing/stack.js';
 import { startHarness, type Harness, type SyncUser } from '../../testing/sync-harness.js';
+import { pipedriveWebhook } from '../../testing/pipedrive-webhook.js';
 
 let h: Harness;
 beforeAll(async () => {
@@ -25,11 +26,7 @@ afterAll(async () => {
 const FAST = 100_000;
 
 function webhook(action: 'change' | 'delete', id: number): PipedriveChange {
-  return {
-    meta: { action, entity: 'activity', entity_id: String(id), id: `${id}-${action}-${Math.random()}` },
-    data: null,
-    previous: null,
-  };
+  return pipedriveWebhook({ action, entityId: id, delivery: `${id}-${action}-${Math.random()}` });
 }
 
 /** Live events of the user's calendar, by the activity they were written for. */

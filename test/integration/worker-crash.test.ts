@@ -19,6 +19,7 @@ import type { PdActivity } from '../../sync-rules/types.js';
 import { connectStack, eventually, type Stack } from '../../testing/stack.js';
 import { registerAccounts, settled } from '../../testing/sync-harness.js';
 import { startWorkerProcess, type WorkerProcess } from '../support/worker-process.js';
+import { pipedriveWebhook } from '../../testing/pipedrive-webhook.js';
 
 let stack: Stack;
 let google: GoogleEmulator;
@@ -89,11 +90,7 @@ async function connectUser(companyId: number) {
 }
 
 function webhook(id: number): PipedriveChange {
-  return {
-    meta: { action: 'create', entity: 'activity', entity_id: String(id), id: `crash-${id}`, change_source: 'app' },
-    data: null,
-    previous: null,
-  };
+  return pipedriveWebhook({ action: 'create', entityId: id, delivery: `crash-${id}`, changeSource: 'app' });
 }
 
 describe('a worker killed mid-queue', () => {
