@@ -10,34 +10,25 @@
 import {
   ActivityFailure,
   ApplicationFailure,
-  ParentClosePolicy,
   allHandlersFinished,
   condition,
   continueAsNew,
-  getExternalWorkflowHandle,
   patched,
   proxyActivities,
   setHandler,
-  startChild,
   upsertMemo,
   uuid4,
   workflowInfo,
 } from '@temporalio/workflow';
-import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import { Mutex } from 'async-mutex';
 import type { ChannelInfo, createActivities, SyncOutcome } from '../activities/index.js';
 import { checkSettings, parseSettings, type SyncSettings } from '../sync-rules/settings.js';
 import type { SyncState } from './search-attributes.js';
 import { recordConnectionIds, SearchAttributeWriter } from './search-attribute-writer.js';
-import {
-  cancelUpload,
-  uploadFinished,
-  uploadUnsynced as uploadUnsyncedWorkflow,
-  uploadWorkflowIdFor,
-  type UploadFinished,
-} from './upload-unsynced.js';
+import { uploadFinished } from './upload-unsynced.js';
 import { DeadlineTimer } from './deadline-timer.js';
-import { checkUploadOptions, type UploadOptions } from './upload-options.js';
+import { UploadTracker } from './upload-tracker.js';
+import { checkUploadOptions } from './upload-options.js';
 import { keyOf, WorkQueue, workItemFor, type WorkItem } from './work-queue.js';
 import {
   configure,
@@ -55,8 +46,6 @@ import {
   type CarriedState,
   type SyncStatus,
   type UnresolvedFailure,
-  type UploadStarted,
-  type UploadStatus,
 } from './contract.js';
 
 const RECENT_OUTCOMES = 20;
@@ -69,11 +58,6 @@ const RELOCATE_PATCH = 'relocate-events-after-calendar-switch';
 const MUTEX_PATCH = 'exclusive-is-a-mutex';
 /** Versioning marker of disconnect stopping a running upload before it returns. */
 const DISCONNECT_STOPS_UPLOAD_PATCH = 'disconnect-stops-upload';
-/**
- * How long a disconnect waits for a running upload to stop. The upload stops after the batch in flight, which
- * takes seconds; the bound only keeps a disconnect from hanging on an upload whose worker is gone.
- */
-const UPLOAD_STOP_TIMEOUT = '10 minutes';
 /**
  * Versioning marker of the feed checks: re-sent settings re-establish the feeds, and every continue-as-new and
  * safety-net pass verifies them.
@@ -110,8 +94,8 @@ export async function calendarSync(input: CalendarSyncInput): Promise<void> {
   setHandler(pause, () => sync.setPaused(true));
   setHandler(resume, () => sync.setPaused(false));
   setHandler(disconnect, () => sync.disconnect());
-  setHandler(uploadUnsynced, (options) => sync.startUpload(options), { validator: validateUploadOptions });
-  setHandler(uploadFinished, (report) => sync.uploadEnded(report));
+  setHandler(uploadUnsynced, (options) => sync.uploads.start(options), { validator: validateUploadOptions });
+  setHandler(uploadFinished, (report) => sync.uploads.ended(report));
   setHandler(status, () => sync.status());
   await sync.run();
 }
@@ -148,11 +132,8 @@ class CalendarSync {
   private channel: ChannelInfo | null;
   private nextSafetyNetAt: number | null;
   private disconnected = false;
-  private upload: UploadStatus | null;
-  /** Final reports of uploads received (any run): a disconnect waits for the next one after it cancels. */
-  private uploadReports = 0;
-  /** An upload start in flight: a second press at the same moment waits for it instead of starting another. */
-  private uploadStarting: Promise<UploadStarted> | null = null;
+  /** The upload of unsynced activities this workflow started, and its report. */
+  readonly uploads: UploadTracker;
   /** The one durable timer for the next deadline (renewal or safety net); replaced only when that moves. */
   private readonly deadline = new DeadlineTimer();
 
@@ -168,7 +149,7 @@ class CalendarSync {
     this.unresolved = new Map((carried?.unresolved ?? []).map((f) => [f.subject, f]));
     this.channel = carried?.channel ?? null;
     this.nextSafetyNetAt = carried?.nextSafetyNetAt ?? null;
-    this.upload = carried?.upload ?? null;
+    this.uploads = new UploadTracker(this.connectionId, carried?.upload ?? null);
   }
 
   enqueue(item: WorkItem | null): void {
@@ -211,7 +192,7 @@ class CalendarSync {
   async disconnect(): Promise<SyncStatus> {
     return this.exclusive(async () => {
       // First the upload: once this update returns, nothing of this sync may write to the user's calendar.
-      if (patched(DISCONNECT_STOPS_UPLOAD_PATCH)) await this.stopUpload();
+      if (patched(DISCONNECT_STOPS_UPLOAD_PATCH)) await this.uploads.stop();
       await steps.stopWatch(this.connectionId);
       await steps.removeWebhooks(this.connectionId);
       const off = { ...(this.settings ?? (await steps.loadConnection(this.connectionId))?.settings), enabled: false };
@@ -225,82 +206,6 @@ class CalendarSync {
       this.disconnected = true;
       return this.status();
     });
-  }
-
-  async startUpload(input: unknown): Promise<UploadStarted> {
-    const checked = checkUploadOptions(input);
-    if (!checked.ok) throw invalidInput(INVALID_UPLOAD_OPTIONS, checked.issues);
-    const parsed = { options: checked.value };
-    if (this.uploadStarting) return { ...(await this.uploadStarting), started: false };
-    if (this.upload?.state === 'running') {
-      return { workflowId: this.upload.workflowId, runId: this.upload.runId, started: false };
-    }
-    this.uploadStarting = this.startUploadChild(parsed.options).finally(() => (this.uploadStarting = null));
-    return this.uploadStarting;
-  }
-
-  private async startUploadChild(options: UploadOptions): Promise<UploadStarted> {
-    const workflowId = uploadWorkflowIdFor(this.connectionId);
-    try {
-      const child = await startChild(uploadUnsyncedWorkflow, {
-        workflowId,
-        args: [{ connectionId: this.connectionId, options }],
-        // The upload outlives this run: the user's workflow continues-as-new long before a big upload ends.
-        parentClosePolicy: ParentClosePolicy.ABANDON,
-      });
-      this.upload = {
-        workflowId,
-        runId: child.firstExecutionRunId,
-        state: 'running',
-        options,
-        startedAt: new Date().toISOString(),
-        finishedAt: null,
-        counts: null,
-        message: null,
-      };
-      return { workflowId, runId: child.firstExecutionRunId, started: true };
-    } catch (err) {
-      // Running although this workflow did not know (its report was lost): that one is the upload.
-      if (err instanceof WorkflowExecutionAlreadyStartedError) {
-        return { workflowId, runId: this.upload?.runId ?? '', started: false };
-      }
-      throw err;
-    }
-  }
-
-  /**
-   * Cancels the upload child if one runs (it outlives this run: parent-close policy ABANDON, so nothing else
-   * stops it) and waits for its final report, which it sends only once its batch in flight has ended. The signal
-   * goes by workflow id, so it reaches the upload's current run even when this run never knew it.
-   */
-  private async stopUpload(): Promise<void> {
-    const reportsBefore = this.uploadReports;
-    try {
-      await getExternalWorkflowHandle(uploadWorkflowIdFor(this.connectionId)).signal(cancelUpload);
-    } catch {
-      return; // no upload is running
-    }
-    // Its report may have arrived just before the cancel (it was finishing anyway): then it has stopped already.
-    await condition(
-      () => this.uploadReports > reportsBefore || (this.upload !== null && this.upload.state !== 'running'),
-      UPLOAD_STOP_TIMEOUT,
-    );
-  }
-
-  /** The child's final report: the status shows it (the child wrote it to the audit log). */
-  uploadEnded(report: UploadFinished): void {
-    this.uploadReports++;
-    if (this.upload && this.upload.runId !== report.runId) return; // a report of an older upload
-    this.upload = {
-      workflowId: report.workflowId,
-      runId: report.runId,
-      state: report.state,
-      options: this.upload?.options ?? {},
-      startedAt: this.upload?.startedAt ?? new Date().toISOString(),
-      finishedAt: new Date().toISOString(),
-      counts: report.counts,
-      message: report.message ?? null,
-    };
   }
 
   setPaused(paused: boolean): SyncStatus {
@@ -322,7 +227,7 @@ class CalendarSync {
       settings: this.settings,
       channel: this.channel,
       nextSafetyNetAt: this.nextSafetyNetAt === null ? null : new Date(this.nextSafetyNetAt).toISOString(),
-      upload: this.upload,
+      upload: this.uploads.latest,
     };
   }
 
@@ -380,7 +285,7 @@ class CalendarSync {
             channel: this.channel,
             nextSafetyNetAt: this.nextSafetyNetAt,
             unresolved: [...this.unresolved.values()],
-            upload: this.upload,
+            upload: this.uploads.latest,
           },
         });
       }
