@@ -1,7 +1,51 @@
-// ESLint flat config: typescript-eslint's recommended rules; formatting is Prettier's job.
+// ESLint flat config: typescript-eslint's recommended rules; formatting is Prettier's job. The layer rules at the
+// end enforce who may import whom (docs/architecture.md).
 import js from '@eslint/js';
 import globals from 'globals';
 import tseslint from 'typescript-eslint';
+
+/** A project folder, matched in a relative import specifier (`../../adapters/store/links.js`). */
+const folder = (name) => [`**/${name}/*`, `**/${name}/**`];
+
+const LAYERS = {
+  'sync-rules': 'pure rules: they import no other project folder',
+  lib: 'lib/ is the bottom layer (logger, metrics, crypto, config): it imports only lib/ and workflows/names',
+  adapters: 'adapters/ (store, Google, Pipedrive) are shared by both processes: lib/ and sync-rules/ only',
+  activities: 'activities/ run in the worker: adapters/, lib/ and sync-rules/, never the processes',
+  workflows:
+    'workflows/ run in the deterministic sandbox: sync-rules/ and type-only imports of activities/ and adapters/',
+  client:
+    'client/ (web service, admin API, CLI) talks to the worker only through Temporal: never activities/ or worker/',
+  worker: 'worker/ wires the worker process: anything but client/',
+  testing:
+    'the test harness (testing/) is what bench/, scripts/ and test/ share: it never imports the tests or benchmarks',
+  bench: 'bench/ measures through the harness in testing/, never through test/',
+  scripts: 'scripts/ use the harness in testing/, never test/',
+  emulators: 'emulators/ follow the documentation of the APIs, not our code: lib/ only',
+};
+
+/**
+ * The import rule of one layer: its files may not import the `forbidden` folders, nor anything but types from the
+ * `typesOnly` folders. `allowed` lists single modules of a forbidden folder that stay importable.
+ */
+function layer(name, forbidden, { typesOnly = [], allowed = [] } = {}) {
+  const pattern = (dir, allowTypeImports) => ({
+    group: [...folder(dir), ...allowed.filter((a) => a.includes(`/${dir}/`)).map((a) => `!${a}`)],
+    message: LAYERS[name],
+    allowTypeImports,
+  });
+  return {
+    files: [`${name}/**/*.ts`],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        { patterns: [...forbidden.map((d) => pattern(d, false)), ...typesOnly.map((d) => pattern(d, true))] },
+      ],
+    },
+  };
+}
+
+const OUTSIDE_PRODUCT = ['test', 'testing', 'bench', 'scripts', 'emulators'];
 
 export default tseslint.config(
   { ignores: ['node_modules/', 'dist/', '.tools/', '.data/', 'test-results/'] },
@@ -28,4 +72,29 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
     },
   },
+  // Who may import whom (docs/architecture.md, "Layers").
+  layer('sync-rules', ['activities', 'adapters', 'lib', 'workflows', 'worker', 'client', ...OUTSIDE_PRODUCT]),
+  layer('lib', ['activities', 'adapters', 'workflows', 'worker', 'client', ...OUTSIDE_PRODUCT], {
+    allowed: ['**/workflows/names.js'],
+  }),
+  layer('adapters', ['activities', 'workflows', 'worker', 'client', ...OUTSIDE_PRODUCT]),
+  layer('activities', ['workflows', 'worker', 'client', ...OUTSIDE_PRODUCT]),
+  layer('workflows', ['lib', 'worker', 'client', ...OUTSIDE_PRODUCT], { typesOnly: ['activities', 'adapters'] }),
+  layer('client', ['activities', 'worker', ...OUTSIDE_PRODUCT]),
+  layer('worker', ['client', ...OUTSIDE_PRODUCT]),
+  layer('testing', ['test', 'bench']),
+  layer('bench', ['test']),
+  layer('scripts', ['test']),
+  layer('emulators', [
+    'activities',
+    'adapters',
+    'sync-rules',
+    'workflows',
+    'worker',
+    'client',
+    'test',
+    'testing',
+    'bench',
+    'scripts',
+  ]),
 );

@@ -6,23 +6,24 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { parseSettings, type SyncSettings } from '../sync-rules/settings.js';
-import { writeAudit } from './audit-log.js';
+import { writeAudit } from '../adapters/store/audit-log.js';
 import { createBackfillActivities } from './backfill/activities.js';
-import { takeOutOfUploads } from './backfill/upload-items.js';
+import { takeOutOfUploads } from '../adapters/store/upload-items.js';
 import { ensurePipedriveWebhooks, removePipedriveWebhooks } from './feeds/pipedrive-webhooks.js';
 import { reconcilePipedrive, type ReconcileResult } from './feeds/reconcile.js';
 import { channelIsLive, startWatchChannel, stopWatchChannels, type ChannelInfo } from './feeds/watch-channel.js';
-import { getConnection, saveSettings } from './store/connections.js';
-import { clearSyncState } from './store/google-sync-state.js';
-import type { NamedEntity } from './store/names.js';
-import { loadSyncContext, type SyncDeps } from './sync/context.js';
+import { getConnection, saveSettings } from '../adapters/store/connections.js';
+import { clearSyncState } from '../adapters/store/google-sync-state.js';
+import type { NamedEntity } from '../adapters/store/names.js';
+import type { SyncDeps } from '../adapters/sync-deps.js';
+import { loadSyncContext } from './sync/context.js';
 import { refreshLinkedEntity } from './sync/entity-rename.js';
 import { pullGoogleChanges, type PullSummary } from './sync/google-to-pipedrive.js';
 import type { SyncOutcome } from './sync/outcome.js';
 import { syncActivityToGoogle } from './sync/pipedrive-to-google.js';
 import { relocateEvents, type RelocateResult } from './sync/relocate.js';
 
-export type { SyncDeps as ActivityDeps } from './sync/context.js';
+export type { SyncDeps as ActivityDeps } from '../adapters/sync-deps.js';
 export type { SyncOutcome } from './sync/outcome.js';
 export type { PullSummary } from './sync/google-to-pipedrive.js';
 export type { RelocateResult } from './sync/relocate.js';
@@ -122,7 +123,7 @@ export function createActivities(deps: SyncDeps) {
 
     /**
      * Saves validated settings. Enabling the sync or switching calendars drops the Google sync token, so the
-     * next pull takes a fresh baseline: only changes from now on sync (DESIGN.md §1.4).
+     * next pull takes a fresh baseline: only changes from now on sync.
      */
     async applySettings(connectionId: string, previous: SyncSettings | null, next: SyncSettings): Promise<void> {
       const parsed = parseSettings(next);

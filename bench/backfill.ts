@@ -1,6 +1,6 @@
 /**
  * "Upload unsynced activities" throughput on the real stack: a Temporal dev server, a Postgres, both API emulators
- * and a worker wired like production (`test/support/sync-harness.ts`).
+ * and a worker wired like production (`testing/sync-harness.ts`).
  *
  *   npm run bench:backfill                                   # 10,000 activities: raised quota, then 600/min
  *   npm run bench:backfill -- --activities=2000 --phases=default --quota=600 --raised-quota=100000
@@ -18,11 +18,11 @@
  * - Pipedrive tokens spent (the company's budget counter);
  * - duplicates: activities with more than one event (must be 0), and activities left without one.
  */
-import { startStandaloneHarness } from '../test/support/standalone-harness.js';
+import { startStandaloneHarness } from '../testing/standalone-harness.js';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { readEventLinkProperties } from '../sync-rules/event-properties.js';
 import { benchArgs } from './args.js';
-import { type Harness } from '../test/support/sync-harness.js';
+import { type Harness } from '../testing/sync-harness.js';
 
 type Phase = 'raised' | 'default';
 

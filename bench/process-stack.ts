@@ -14,9 +14,9 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
 import type pg from 'pg';
-import { migrate } from '../activities/store/migrate.js';
-import { createPool } from '../activities/store/pool.js';
-import { SecretBox } from '../activities/store/secret-box.js';
+import { migrate } from '../adapters/store/migrate.js';
+import { createPool } from '../adapters/store/pool.js';
+import { SecretBox } from '../lib/secret-box.js';
 import { SyncClient } from '../client/sync-client.js';
 import { startGoogleEmulator, type GoogleEmulator } from '../emulators/google/index.js';
 import { startPipedriveEmulator, type PipedriveEmulator } from '../emulators/pipedrive/index.js';
@@ -27,7 +27,7 @@ import { projectRoot } from '../scripts/provision/paths.js';
 import { ensurePostgres, postgresDataDir } from '../scripts/provision/postgres.js';
 import { startDevServer } from '../scripts/provision/temporal-server.js';
 import { bundleSyncWorkflows } from '../worker/create-worker.js';
-import type { SyncStatus } from '../workflows/calendar-sync.js';
+import type { SyncStatus } from '../workflows/contract.js';
 import { findProcess } from './proc-usage.js';
 
 export interface BenchProcess {

@@ -32,12 +32,12 @@ import { defaultPayloadConverter, type Payload } from '@temporalio/common';
 import { tsToMs } from '@temporalio/common/lib/time.js';
 import type { Connection } from '@temporalio/client';
 import { register } from 'prom-client';
-import { saveCredentials, upsertConnection } from '../activities/store/connections.js';
-import type { PipedriveChange } from '../activities/pipedrive-change.js';
+import { saveCredentials, upsertConnection } from '../adapters/store/connections.js';
+import type { PipedriveChange } from '../adapters/pipedrive/change.js';
 import type { ChangeRecord } from '../emulators/pipedrive/index.js';
 import { eventIdFor } from '../sync-rules/event-id.js';
 import { DEFAULT_SETTINGS, type SyncSettings } from '../sync-rules/settings.js';
-import type { SyncStatus } from '../workflows/calendar-sync.js';
+import type { SyncStatus } from '../workflows/contract.js';
 import { workflowIdFor } from '../workflows/names.js';
 import { benchArgs } from './args.js';
 import { countersOf, SDK_LATENCIES, startProcessStack, type BenchStack } from './process-stack.js';
@@ -345,7 +345,7 @@ async function main(): Promise<void> {
  * are read from this process's own metric registry.
  */
 async function startSingleProcess(feeds: boolean, log: Log): Promise<BenchStack> {
-  const { startStandaloneHarness } = await import('../test/support/standalone-harness.js');
+  const { startStandaloneHarness } = await import('../testing/standalone-harness.js');
   // Experiments with worker tuning without editing the worker: BENCH_WORKER_OPTIONS='{"workflowThreadPoolSize":2}'
   // is merged into the options the harness's worker is created with (logged at start).
   const workerOverrides = JSON.parse(process.env.BENCH_WORKER_OPTIONS ?? '{}') as Partial<WorkerOptions>;

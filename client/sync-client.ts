@@ -12,10 +12,10 @@ import {
 } from '@temporalio/client';
 import type { PayloadCodec } from '@temporalio/common';
 import { encryptingDataConverter } from '../lib/payload-codec.js';
-import type { PipedriveChange } from '../activities/pipedrive-change.js';
+import type { PipedriveChange } from '../adapters/pipedrive/change.js';
 import type { SyncSettings } from '../sync-rules/settings.js';
+import { calendarSync } from '../workflows/calendar-sync.js';
 import {
-  calendarSync,
   configure,
   disconnect,
   googleChanged,
@@ -27,7 +27,7 @@ import {
   type CalendarSyncInput,
   type GoogleNotification,
   type SyncStatus,
-} from '../workflows/calendar-sync.js';
+} from '../workflows/contract.js';
 import { workflowIdFor } from '../workflows/names.js';
 import {
   cancelUpload,
@@ -37,7 +37,7 @@ import {
   type UploadProgress,
 } from '../workflows/upload-unsynced.js';
 import { CONNECTION_ID, SYNC_STATE } from '../workflows/search-attributes.js';
-import type { TemporalSettings } from '../worker/config.js';
+import type { TemporalSettings } from '../lib/config.js';
 
 /**
  * A Temporal client that encrypts what it sends and decrypts what it reads with the payload codec

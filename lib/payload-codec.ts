@@ -29,7 +29,7 @@ import {
 } from '@temporalio/common';
 import { decode as utf8Decode, encode as utf8Encode } from '@temporalio/common/lib/encoding.js';
 import proto from '@temporalio/proto';
-import { SecretBox } from '../activities/store/secret-box.js';
+import { SecretBox } from './secret-box.js';
 
 // A CommonJS package: Node's ESM loader only exposes its default export.
 const { Payload: ProtoPayload } = proto.temporal.api.common.v1;

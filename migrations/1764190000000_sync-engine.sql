@@ -9,7 +9,7 @@ ALTER TABLE connections
   ADD COLUMN google_email         text,
   ADD COLUMN settings             jsonb NOT NULL DEFAULT '{}'::jsonb;
 
--- OAuth tokens / API tokens, encrypted with AES-256-GCM (activities/store/secret-box.ts); one row per side.
+-- OAuth tokens / API tokens, encrypted with AES-256-GCM (lib/secret-box.ts); one row per side.
 CREATE TABLE connection_credentials (
   connection_id text NOT NULL REFERENCES connections (id) ON DELETE CASCADE,
   -- 'google' | 'pipedrive'

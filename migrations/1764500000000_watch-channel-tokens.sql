@@ -1,6 +1,6 @@
 -- Up Migration
 
--- The token of each Google push channel, chosen once per channel id and kept (encrypted, activities/store/
+-- The token of each Google push channel, chosen once per channel id and kept (encrypted, adapters/store/
 -- secret-box.ts) before Google is first asked to create the channel. Every retry of the watch step sends the same
 -- token, so the hash in watch_channels always matches what Google echoes back in X-Goog-Channel-Token, whichever
 -- attempt Google accepted.

@@ -5,24 +5,21 @@
  * older code keep guarding compatibility. Each scenario drives a real workflow through the real stack (dev
  * server, Postgres, both emulators) and stores its history as the SDK's `historyToJSON` writes it.
  */
-import { startStandaloneHarness } from '../test/support/standalone-harness.js';
+import { startStandaloneHarness } from '../testing/standalone-harness.js';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { decodePayloadsInJson } from '../lib/payload-codec.js';
-import type { PipedriveChange } from '../activities/pipedrive-change.js';
-import { type Harness, type SyncUser } from '../test/support/sync-harness.js';
+import type { PipedriveChange } from '../adapters/pipedrive/change.js';
+import { type Harness, type SyncUser } from '../testing/sync-harness.js';
 import { workflowIdFor } from '../workflows/names.js';
 import { projectRoot } from './provision/paths.js';
+import { pipedriveWebhook } from '../testing/pipedrive-webhook.js';
 
 const historiesDir = path.join(projectRoot, 'test', 'histories');
 
 function webhook(action: 'create' | 'change' | 'delete', entity: string, id: number): PipedriveChange {
-  return {
-    meta: { action, entity, entity_id: String(id), id: `${entity}-${id}-${action}-${Date.now()}` },
-    data: null,
-    previous: null,
-  };
+  return pipedriveWebhook({ action, entity, entityId: id, delivery: `${entity}-${id}-${action}-${Date.now()}` });
 }
 
 /** The user creates an activity (10:00, 30 minutes) in Pipedrive; its webhook is delivered. */

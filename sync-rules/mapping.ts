@@ -1,5 +1,5 @@
 /**
- * The field mapping between a Pipedrive activity and a Google event (DESIGN.md §1), in both directions, and the
+ * The field mapping between a Pipedrive activity and a Google event (docs/sync-rules.md), in both directions, and the
  * canonical `SyncedFields` view of either side.
  *
  * Both `*ToSyncedFields` functions produce the same normalized form, so that an event we wrote from an activity

@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { templateProblems } from './title-template.js';
+import { zodIssues, type Checked } from './validation.js';
 
 export const SYNC_MODES = ['two-way', 'pipedrive-to-google'] as const;
 export type SyncMode = (typeof SYNC_MODES)[number];
@@ -57,16 +58,19 @@ export const DEFAULT_SETTINGS: SyncSettings = Object.freeze(syncSettingsSchema.p
 
 export type ParseSettingsResult = { ok: true; settings: SyncSettings } | { ok: false; errors: string[] };
 
+/** Validates settings from outside (HTTP body, CLI, database row, an update): the settings, or what is wrong. */
+export function checkSettings(input: unknown): Checked<SyncSettings> {
+  const result = syncSettingsSchema.safeParse(input ?? {});
+  return result.success ? { ok: true, value: result.data } : { ok: false, issues: zodIssues(result.error.issues) };
+}
+
 /**
- * Validates settings from outside (HTTP body, CLI, database row). Never throws: bad input yields one readable line
- * per problem, prefixed with the field name, suitable for a 400 response.
+ * `checkSettings` with the issues as lines. Never throws: bad input yields one readable line per problem, prefixed
+ * with the field name, suitable for a 400 response.
  */
 export function parseSettings(input: unknown): ParseSettingsResult {
-  const result = syncSettingsSchema.safeParse(input ?? {});
-  if (result.success) return { ok: true, settings: result.data };
-  const errors = result.error.issues.map((issue) => {
-    const path = issue.path.map(String).join('.');
-    return path === '' ? issue.message : `${path}: ${issue.message}`;
-  });
-  return { ok: false, errors };
+  const checked = checkSettings(input);
+  return checked.ok
+    ? { ok: true, settings: checked.value }
+    : { ok: false, errors: checked.issues.map((i) => i.message) };
 }

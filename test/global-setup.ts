@@ -7,7 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { TestProject } from 'vitest/node';
-import { migrate } from '../activities/store/migrate.js';
+import { migrate } from '../adapters/store/migrate.js';
 import { freePort } from '../scripts/provision/free-port.js';
 import { ensurePostgres } from '../scripts/provision/postgres.js';
 import { startDevServer } from '../scripts/provision/temporal-server.js';

@@ -5,14 +5,14 @@
  * and exits at the latest 10 s later: what it could not finish, Temporal retries on another worker.
  */
 import { GracefulShutdownPeriodExpiredError, NativeConnection, type Worker } from '@temporalio/worker';
-import { migrate } from '../activities/store/migrate.js';
+import { migrate } from '../adapters/store/migrate.js';
 import { createLogger, type Logger } from '../lib/logger.js';
 import { collectProcessMetrics, countConnectionsWith } from '../lib/metrics.js';
-import { requireEnv, temporalSettings, workerProcessSettings } from './config.js';
+import { requireEnv, temporalSettings, workerProcessSettings } from '../lib/config.js';
 import { countConnectionsByState } from './metrics-queries.js';
 import { createSyncWorker } from './create-worker.js';
 import { startHealthServer } from './health-server.js';
-import { payloadCodecFromEnv, syncDepsFromEnv } from './sync-deps.js';
+import { payloadCodecFromEnv, syncDepsFromEnv } from '../adapters/sync-deps.js';
 import { installRuntime } from './telemetry.js';
 
 export async function runWorker(

@@ -3,9 +3,9 @@
  * `node dist/worker/migrate.js` in the image. The worker and the web service also migrate at start (under an
  * advisory lock), so this is the explicit step of an upgrade, run before the new version rolls out.
  */
-import { migrate } from '../activities/store/migrate.js';
+import { migrate } from '../adapters/store/migrate.js';
 import { createLogger } from '../lib/logger.js';
-import { requireEnv } from './config.js';
+import { requireEnv } from '../lib/config.js';
 
 const logger = createLogger({ name: 'migrate' });
 

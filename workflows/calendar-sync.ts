@@ -10,171 +10,43 @@
 import {
   ActivityFailure,
   ApplicationFailure,
-  CancellationScope,
-  ParentClosePolicy,
   allHandlersFinished,
   condition,
   continueAsNew,
-  defineQuery,
-  defineSignal,
-  defineUpdate,
-  getExternalWorkflowHandle,
   patched,
   proxyActivities,
   setHandler,
-  sleep,
-  startChild,
   upsertMemo,
-  upsertSearchAttributes,
   uuid4,
   workflowInfo,
 } from '@temporalio/workflow';
-import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import { Mutex } from 'async-mutex';
-import type { SearchAttributeUpdatePair } from '@temporalio/common';
 import type { ChannelInfo, createActivities, SyncOutcome } from '../activities/index.js';
-import type { PipedriveChange } from '../activities/pipedrive-change.js';
-import { parseSettings, type SyncSettings } from '../sync-rules/settings.js';
-import { PIPEDRIVE_COMPANY_ID, PIPEDRIVE_USER_ID, SYNC_MODE, SYNC_STATE, type SyncState } from './search-attributes.js';
+import { checkSettings, parseSettings, type SyncSettings } from '../sync-rules/settings.js';
+import type { SyncState } from './search-attributes.js';
+import { recordConnectionIds, SearchAttributeWriter } from './search-attribute-writer.js';
+import { uploadFinished } from './upload-unsynced.js';
+import { DeadlineTimer } from './deadline-timer.js';
+import { UploadTracker } from './upload-tracker.js';
+import { checkUploadOptions } from './upload-options.js';
+import { keyOf, WorkQueue, workItemFor, type WorkItem } from './work-queue.js';
 import {
-  cancelUpload,
-  parseUploadOptions,
-  uploadFinished,
-  uploadUnsynced as uploadUnsyncedWorkflow,
-  uploadWorkflowIdFor,
-  type UploadFinished,
-  type UploadOptions,
-} from './upload-unsynced.js';
-import { WorkQueue, workItemFor, type WorkItem } from './work-queue.js';
-
-// ── Message API ──────────────────────────────────────────────────────────────────────────────────────────
-
-/** A Pipedrive webhook (v2 payload) for this user, or the same shape from the `updated_since` reconciliation. */
-export const pipedriveChanged = defineSignal<[PipedriveChange]>('pipedriveChanged');
-
-/** A Google push notification for the user's calendar: something changed, pull to find out what. */
-export const googleChanged = defineSignal<[GoogleNotification]>('googleChanged');
-
-/** Replaces the user's settings (validated first: bad input is rejected and changes nothing). */
-export const configure = defineUpdate<SyncSettings, [unknown]>('configure');
-
-/** Stops processing changes; they keep queueing (and coalescing) until `resume`. */
-export const pause = defineUpdate<SyncStatus>('pause');
-export const resume = defineUpdate<SyncStatus>('resume');
-
-/**
- * Ends the user's sync: stops the Google channel, removes the Pipedrive webhooks, switches the sync off and
- * completes the workflow. Links and the audit log stay (a later reconnect starts from a fresh baseline).
- */
-export const disconnect = defineUpdate<SyncStatus>('disconnect');
-
-/**
- * "Upload unsynced activities" (`{from?, to?, includeDone?, quotaPerMinute?}`, validated: bad input starts
- * nothing): starts the child workflow that gives every existing activity without an event its event
- * (`upload-unsynced.ts`). The child's id is deterministic and this workflow tracks the running one, so pressing
- * the button twice answers the running upload instead of starting another.
- */
-export const uploadUnsynced = defineUpdate<UploadStarted, [unknown]>('uploadUnsynced');
-
-/** The upload's outcome, sent by the child when it ends; shown in `status().upload`. */
-export { uploadFinished };
-
-/** What the sync is doing and what it did recently. */
-export const status = defineQuery<SyncStatus>('status');
-
-export interface GoogleNotification {
-  channelId?: string;
-  resourceState?: string;
-  messageNumber?: number;
-}
-
-export interface UploadStarted {
-  workflowId: string;
-  /** The first run of the upload (it continues-as-new for large accounts). */
-  runId: string;
-  /** False when an upload was running already: this is that one. */
-  started: boolean;
-}
-
-/** The latest upload of unsynced activities, as this workflow knows it (progress: the child's `progress` query). */
-export interface UploadStatus {
-  workflowId: string;
-  runId: string;
-  state: 'running' | UploadFinished['state'];
-  options: UploadOptions;
-  startedAt: string;
-  finishedAt: string | null;
-  counts: UploadFinished['counts'] | null;
-  message: string | null;
-}
-
-export interface SyncStatus {
-  connectionId: string;
-  state: SyncState;
-  queued: number;
-  /** Work items done (changes, pulls, reconciliations, feed set-ups; the periodic feed checks are not counted). */
-  processed: number;
-  /** Our own writes observed again and skipped. */
-  echoes: number;
-  failures: number;
-  lastError: { subject: string; message: string; at: string } | null;
-  /**
-   * What failed for good (retries exhausted, or refused) and has not succeeded since, latest failure last: what the user
-   * should know about. An entry goes once the same subject syncs successfully.
-   */
-  unresolved: UnresolvedFailure[];
-  /** An account whose authorization was revoked or expired (e.g. Google `invalid_grant`): the user must reconnect it. */
-  needsReconnect: 'google' | 'pipedrive' | null;
-  /**
-   * The company's Pipedrive daily API budget is spent: work waits until then (ISO time), and this stays until a
-   * work item succeeds after it.
-   */
-  pipedriveBudgetPausedUntil: string | null;
-  /** The latest outcomes, newest last. */
-  recent: SyncOutcome[];
-  settings: SyncSettings | null;
-  /** The Google push channel currently listening, and when it will be renewed. */
-  channel: ChannelInfo | null;
-  /** When the next safety-net pass (Google pull + Pipedrive reconciliation) runs. */
-  nextSafetyNetAt: string | null;
-  upload: UploadStatus | null;
-}
-
-export interface UnresolvedFailure {
-  /** e.g. `activity:42`, `deal:7`, `event:abc`, `change-feeds` */
-  subject: string;
-  message: string;
-  /** When it failed first, and most recently. */
-  firstAt: string;
-  at: string;
-  /** How many times it failed for good. */
-  times: number;
-}
-
-export interface CalendarSyncInput {
-  connectionId: string;
-  /** Continue-as-new after this many history events even if the server does not suggest it (tests). */
-  continueAsNewAfterEvents?: number;
-  /** Operator override of the safety-net interval (seconds); the user's setting applies otherwise. */
-  safetyIntervalSeconds?: number;
-  /** State carried over continue-as-new. */
-  carried?: CarriedState;
-}
-
-interface CarriedState {
-  queue: WorkItem[];
-  paused: boolean;
-  settings: SyncSettings | null;
-  counters: { processed: number; echoes: number; failures: number };
-  lastError: SyncStatus['lastError'];
-  recent: SyncOutcome[];
-  channel: ChannelInfo | null;
-  nextSafetyNetAt: number | null;
-  unresolved?: UnresolvedFailure[];
-  /** The upload child outlives each run (parent-close policy ABANDON); its id travels on. */
-  upload?: UploadStatus | null;
-  pipedriveBudgetPausedUntil?: number | null;
-}
+  configure,
+  disconnect,
+  invalidInput,
+  INVALID_SETTINGS,
+  INVALID_UPLOAD_OPTIONS,
+  googleChanged,
+  pause,
+  pipedriveChanged,
+  resume,
+  status,
+  uploadUnsynced,
+  type CalendarSyncInput,
+  type CarriedState,
+  type SyncStatus,
+  type UnresolvedFailure,
+} from './contract.js';
 
 const RECENT_OUTCOMES = 20;
 /** Unresolved failures kept for the status (the audit log has all of them). */
@@ -187,11 +59,6 @@ const MUTEX_PATCH = 'exclusive-is-a-mutex';
 /** Versioning marker of disconnect stopping a running upload before it returns. */
 const DISCONNECT_STOPS_UPLOAD_PATCH = 'disconnect-stops-upload';
 /**
- * How long a disconnect waits for a running upload to stop. The upload stops after the batch in flight, which
- * takes seconds; the bound only keeps a disconnect from hanging on an upload whose worker is gone.
- */
-const UPLOAD_STOP_TIMEOUT = '10 minutes';
-/**
  * Versioning marker of the feed checks: re-sent settings re-establish the feeds, and every continue-as-new and
  * safety-net pass verifies them.
  */
@@ -200,7 +67,7 @@ const VERIFY_FEEDS_PATCH = 'verify-feeds';
 const RETRY_UNRESOLVED_PATCH = 'safety-net-retries-unresolved';
 /** Versioning marker of a spent Pipedrive budget holding the queue until it returns (and showing in the status). */
 const BUDGET_PAUSE_PATCH = 'pipedrive-budget-pause-in-status';
-/** The activities' failure type for a spent Pipedrive daily budget (activities/pipedrive/errors.ts). */
+/** The activities' failure type for a spent Pipedrive daily budget (adapters/pipedrive/errors.ts). */
 const PIPEDRIVE_BUDGET_SPENT = 'PipedriveBudgetSpent';
 
 // ── Activities ───────────────────────────────────────────────────────────────────────────────────────────
@@ -241,22 +108,22 @@ export async function calendarSync(input: CalendarSyncInput): Promise<void> {
   setHandler(pause, () => sync.setPaused(true));
   setHandler(resume, () => sync.setPaused(false));
   setHandler(disconnect, () => sync.disconnect());
-  setHandler(uploadUnsynced, (options) => sync.startUpload(options), { validator: validateUploadOptions });
-  setHandler(uploadFinished, (report) => sync.uploadEnded(report));
+  setHandler(uploadUnsynced, (options) => sync.uploads.start(options), { validator: validateUploadOptions });
+  setHandler(uploadFinished, (report) => sync.uploads.ended(report));
   setHandler(status, () => sync.status());
   await sync.run();
 }
 
 /** Rejects bad settings before they enter history: the caller gets a clear message, nothing changes. */
 function validateSettings(settings: unknown): void {
-  const parsed = parseSettings(settings);
-  if (!parsed.ok) throw new Error(`invalid settings: ${parsed.errors.join('; ')}`);
+  const checked = checkSettings(settings);
+  if (!checked.ok) throw invalidInput(INVALID_SETTINGS, checked.issues);
 }
 
 /** Rejects bad upload options before they enter history: nothing starts. */
 function validateUploadOptions(options: unknown): void {
-  const parsed = parseUploadOptions(options);
-  if (!parsed.ok) throw new Error(`invalid upload options: ${parsed.errors.join('; ')}`);
+  const checked = checkUploadOptions(options);
+  if (!checked.ok) throw invalidInput(INVALID_UPLOAD_OPTIONS, checked.issues);
 }
 
 class CalendarSync {
@@ -271,25 +138,20 @@ class CalendarSync {
   private budgetPausedUntil: number | null;
   private recent: SyncOutcome[];
   private readonly unresolved: Map<string, UnresolvedFailure>;
-  private state: SyncState | undefined;
+  private readonly searchAttributes = new SearchAttributeWriter();
   /** True while a work item or a settings change runs (under `lock`): the two never interleave. */
   private busy = false;
   /** The lock behind `exclusive`: one holder at a time, waiters served first come, first served. */
   private readonly lock = new Mutex();
   /** The latest work item failed permanently. */
   private failing = false;
-  /** The mode last written to the `CalendarSyncMode` search attribute. */
-  private mode: string | null = null;
   private channel: ChannelInfo | null;
   private nextSafetyNetAt: number | null;
   private disconnected = false;
-  private upload: UploadStatus | null;
-  /** Final reports of uploads received (any run): a disconnect waits for the next one after it cancels. */
-  private uploadReports = 0;
-  /** An upload start in flight: a second press at the same moment waits for it instead of starting another. */
-  private uploadStarting: Promise<UploadStarted> | null = null;
+  /** The upload of unsynced activities this workflow started, and its report. */
+  readonly uploads: UploadTracker;
   /** The one durable timer for the next deadline (renewal or safety net); replaced only when that moves. */
-  private timer: { at: number; fired: boolean; scope: CancellationScope } | null = null;
+  private readonly deadline = new DeadlineTimer();
 
   constructor(private readonly input: CalendarSyncInput) {
     const carried = input.carried;
@@ -303,7 +165,7 @@ class CalendarSync {
     this.unresolved = new Map((carried?.unresolved ?? []).map((f) => [f.subject, f]));
     this.channel = carried?.channel ?? null;
     this.nextSafetyNetAt = carried?.nextSafetyNetAt ?? null;
-    this.upload = carried?.upload ?? null;
+    this.uploads = new UploadTracker(this.connectionId, carried?.upload ?? null);
     this.budgetPausedUntil = carried?.pipedriveBudgetPausedUntil ?? null;
   }
 
@@ -312,8 +174,9 @@ class CalendarSync {
   }
 
   async configure(input: unknown): Promise<SyncSettings> {
-    const parsed = parseSettings(input);
-    if (!parsed.ok) throw ApplicationFailure.nonRetryable(parsed.errors.join('; '), 'InvalidSettings');
+    const checked = checkSettings(input);
+    if (!checked.ok) throw invalidInput(INVALID_SETTINGS, checked.issues);
+    const parsed = { settings: checked.value };
     return this.exclusive(async () => {
       // Read before the await: run() may fill `this.settings` from the database meanwhile (already the new ones).
       const previous = this.settings;
@@ -346,7 +209,7 @@ class CalendarSync {
   async disconnect(): Promise<SyncStatus> {
     return this.exclusive(async () => {
       // First the upload: once this update returns, nothing of this sync may write to the user's calendar.
-      if (patched(DISCONNECT_STOPS_UPLOAD_PATCH)) await this.stopUpload();
+      if (patched(DISCONNECT_STOPS_UPLOAD_PATCH)) await this.uploads.stop();
       await steps.stopWatch(this.connectionId);
       await steps.removeWebhooks(this.connectionId);
       const off = { ...(this.settings ?? (await steps.loadConnection(this.connectionId))?.settings), enabled: false };
@@ -360,81 +223,6 @@ class CalendarSync {
       this.disconnected = true;
       return this.status();
     });
-  }
-
-  async startUpload(input: unknown): Promise<UploadStarted> {
-    const parsed = parseUploadOptions(input);
-    if (!parsed.ok) throw ApplicationFailure.nonRetryable(parsed.errors.join('; '), 'InvalidUploadOptions');
-    if (this.uploadStarting) return { ...(await this.uploadStarting), started: false };
-    if (this.upload?.state === 'running') {
-      return { workflowId: this.upload.workflowId, runId: this.upload.runId, started: false };
-    }
-    this.uploadStarting = this.startUploadChild(parsed.options).finally(() => (this.uploadStarting = null));
-    return this.uploadStarting;
-  }
-
-  private async startUploadChild(options: UploadOptions): Promise<UploadStarted> {
-    const workflowId = uploadWorkflowIdFor(this.connectionId);
-    try {
-      const child = await startChild(uploadUnsyncedWorkflow, {
-        workflowId,
-        args: [{ connectionId: this.connectionId, options }],
-        // The upload outlives this run: the user's workflow continues-as-new long before a big upload ends.
-        parentClosePolicy: ParentClosePolicy.ABANDON,
-      });
-      this.upload = {
-        workflowId,
-        runId: child.firstExecutionRunId,
-        state: 'running',
-        options,
-        startedAt: new Date().toISOString(),
-        finishedAt: null,
-        counts: null,
-        message: null,
-      };
-      return { workflowId, runId: child.firstExecutionRunId, started: true };
-    } catch (err) {
-      // Running although this workflow did not know (its report was lost): that one is the upload.
-      if (err instanceof WorkflowExecutionAlreadyStartedError) {
-        return { workflowId, runId: this.upload?.runId ?? '', started: false };
-      }
-      throw err;
-    }
-  }
-
-  /**
-   * Cancels the upload child if one runs (it outlives this run: parent-close policy ABANDON, so nothing else
-   * stops it) and waits for its final report, which it sends only once its batch in flight has ended. The signal
-   * goes by workflow id, so it reaches the upload's current run even when this run never knew it.
-   */
-  private async stopUpload(): Promise<void> {
-    const reportsBefore = this.uploadReports;
-    try {
-      await getExternalWorkflowHandle(uploadWorkflowIdFor(this.connectionId)).signal(cancelUpload);
-    } catch {
-      return; // no upload is running
-    }
-    // Its report may have arrived just before the cancel (it was finishing anyway): then it has stopped already.
-    await condition(
-      () => this.uploadReports > reportsBefore || (this.upload !== null && this.upload.state !== 'running'),
-      UPLOAD_STOP_TIMEOUT,
-    );
-  }
-
-  /** The child's final report: the status shows it (the child wrote it to the audit log). */
-  uploadEnded(report: UploadFinished): void {
-    this.uploadReports++;
-    if (this.upload && this.upload.runId !== report.runId) return; // a report of an older upload
-    this.upload = {
-      workflowId: report.workflowId,
-      runId: report.runId,
-      state: report.state,
-      options: this.upload?.options ?? {},
-      startedAt: this.upload?.startedAt ?? new Date().toISOString(),
-      finishedAt: new Date().toISOString(),
-      counts: report.counts,
-      message: report.message ?? null,
-    };
   }
 
   setPaused(paused: boolean): SyncStatus {
@@ -458,7 +246,7 @@ class CalendarSync {
       settings: this.settings,
       channel: this.channel,
       nextSafetyNetAt: this.nextSafetyNetAt === null ? null : new Date(this.nextSafetyNetAt).toISOString(),
-      upload: this.upload,
+      upload: this.uploads.latest,
     };
   }
 
@@ -471,12 +259,7 @@ class CalendarSync {
       this.settings ??= saved?.settings ?? null;
       if (saved) {
         // For operators in the Temporal UI: ids as search attributes, the Google account in the (encrypted) memo.
-        upsertSearchAttributes([
-          ...(saved.pipedriveCompanyId !== null
-            ? [{ key: PIPEDRIVE_COMPANY_ID, value: saved.pipedriveCompanyId }]
-            : []),
-          ...(saved.pipedriveUserId !== null ? [{ key: PIPEDRIVE_USER_ID, value: saved.pipedriveUserId }] : []),
-        ]);
+        recordConnectionIds(saved);
         if (saved.googleEmail) upsertMemo({ googleAccount: saved.googleEmail });
       }
       if (this.settings?.enabled) {
@@ -492,15 +275,15 @@ class CalendarSync {
         this.disconnected ||
         this.shouldContinueAsNew() ||
         (!this.paused && this.queue.size > 0 && !this.busy && !this.lock.isLocked() && !this.budgetSpent());
-      this.armTimer(this.nextTimerAt());
-      await condition(() => ready() || this.timer?.fired === true);
+      this.deadline.arm(this.nextTimerAt());
+      await condition(() => ready() || this.deadline.fired);
       if (this.disconnected) {
         await condition(() => allHandlersFinished() && !this.busy && !this.lock.isLocked());
         this.updateState();
         return;
       }
-      if (this.timer?.fired) {
-        this.timer = null;
+      if (this.deadline.fired) {
+        this.deadline.clear();
         this.fireDueTimers();
         continue;
       }
@@ -521,7 +304,7 @@ class CalendarSync {
             channel: this.channel,
             nextSafetyNetAt: this.nextSafetyNetAt,
             unresolved: [...this.unresolved.values()],
-            upload: this.upload,
+            upload: this.uploads.latest,
             ...(this.budgetPausedUntil !== null ? { pipedriveBudgetPausedUntil: this.budgetPausedUntil } : {}),
           },
         });
@@ -635,26 +418,6 @@ class CalendarSync {
     return times.length ? Math.min(...times) : null;
   }
 
-  /**
-   * Keeps one timer running until `at`. The loop wakes for work far more often than for deadlines; a timer
-   * per wake-up would add two history events to every change, so the timer is only replaced when the
-   * deadline itself moves.
-   */
-  private armTimer(at: number | null): void {
-    if (this.timer && this.timer.at === at && !this.timer.fired) return;
-    this.timer?.scope.cancel();
-    this.timer = null;
-    if (at === null) return;
-    const timer = { at, fired: false, scope: new CancellationScope() };
-    this.timer = timer;
-    timer.scope
-      .run(() => sleep(Math.max(1, at - Date.now())))
-      .then(
-        () => (timer.fired = true),
-        () => undefined, // cancelled: the deadline moved
-      );
-  }
-
   private fireDueTimers(): void {
     const now = Date.now();
     if (this.channel && Date.parse(this.channel.renewAt) <= now) this.queue.add({ kind: 'feeds' });
@@ -743,22 +506,9 @@ class CalendarSync {
     return this.failing ? 'failing' : 'idle';
   }
 
-  /** Keeps the `CalendarSyncState` search attribute in step, writing only on change. */
-  /**
-   * Keeps the `CalendarSyncState` search attribute in step with the settled state, writing only on change.
-   * `syncing` is left out on purpose: it would flip twice for every change a user makes, and each flip is a
-   * command and a visibility write; the status query shows it instead.
-   */
+  /** Keeps the `CalendarSyncState` and `CalendarSyncMode` search attributes in step (`SearchAttributeWriter`). */
   private updateState(): void {
-    const current = this.currentState();
-    const state = current === 'syncing' ? (this.failing ? 'failing' : 'idle') : current;
-    const mode = this.settings?.mode ?? null;
-    const updates: SearchAttributeUpdatePair[] = [];
-    if (state !== this.state) updates.push({ key: SYNC_STATE, value: state });
-    if (mode !== null && mode !== this.mode) updates.push({ key: SYNC_MODE, value: mode });
-    this.state = state;
-    this.mode = mode;
-    if (updates.length) upsertSearchAttributes(updates);
+    this.searchAttributes.update(this.currentState(), this.failing, this.settings?.mode ?? null);
   }
 }
 
@@ -772,23 +522,17 @@ function retryItemFor(subject: string): WorkItem | null {
   return null;
 }
 
+/** The subject a work item's failure is reported under: the queue key of a change, a name for housekeeping. */
+const HOUSEKEEPING_SUBJECTS = {
+  google: 'google-calendar',
+  reconcile: 'pipedrive-reconciliation',
+  feeds: 'change-feeds',
+  'verify-feeds': 'change-feeds-check',
+  relocate: 'calendar-relocation',
+} as const;
+
 function describeItem(item: WorkItem): string {
-  switch (item.kind) {
-    case 'activity':
-      return `activity:${item.id}`;
-    case 'entity':
-      return `${item.entity}:${item.id}`;
-    case 'google':
-      return 'google-calendar';
-    case 'reconcile':
-      return 'pipedrive-reconciliation';
-    case 'feeds':
-      return 'change-feeds';
-    case 'verify-feeds':
-      return 'change-feeds-check';
-    case 'relocate':
-      return 'calendar-relocation';
-  }
+  return item.kind === 'activity' || item.kind === 'entity' ? keyOf(item) : HOUSEKEEPING_SUBJECTS[item.kind];
 }
 
 /** When a work item's failure says the Pipedrive daily budget returns (epoch ms), or null for any other failure. */

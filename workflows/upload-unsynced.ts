@@ -23,6 +23,10 @@ import {
 } from '@temporalio/workflow';
 import type { BatchReport, createActivities, UploadCounts, UploadFilter, UploadReport } from '../activities/index.js';
 import { workflowIdFor } from './names.js';
+import { Pacer, type PacerState } from './pacer.js';
+import { DEFAULT_QUOTA_PER_MINUTE, type UploadOptions } from './upload-options.js';
+
+export { parseUploadOptions, type UploadOptions } from './upload-options.js';
 
 // ── Message API ──────────────────────────────────────────────────────────────────────────────────────────
 
@@ -34,11 +38,6 @@ export const cancelUpload = defineSignal('cancelUpload');
 
 /** Sent by the upload to its parent (by workflow id, so it reaches the parent's current run) when it ends. */
 export const uploadFinished = defineSignal<[UploadFinished]>('uploadFinished');
-
-export interface UploadOptions extends UploadFilter {
-  /** The user's Google quota (requests per minute); Google's default is 600. */
-  quotaPerMinute?: number;
-}
 
 export interface UploadFinished extends UploadReport {
   workflowId: string;
@@ -93,110 +92,10 @@ interface UploadCarried {
   cancelled: boolean;
 }
 
-export const DEFAULT_QUOTA_PER_MINUTE = 600;
 const RECENT_FAILURES = 20;
-const DAY = /^\d{4}-\d{2}-\d{2}$/;
 
 export function uploadWorkflowIdFor(connectionId: string): string {
   return `${workflowIdFor(connectionId)}:upload`;
-}
-
-/** Validates the options of an upload (the parent's update validator uses it: bad input starts nothing). */
-export function parseUploadOptions(
-  input: unknown,
-): { ok: true; options: UploadOptions } | { ok: false; errors: string[] } {
-  const raw = input ?? {};
-  if (typeof raw !== 'object' || Array.isArray(raw)) return { ok: false, errors: ['options must be an object'] };
-  const o = raw as Record<string, unknown>;
-  const errors: string[] = [];
-  for (const key of Object.keys(o)) {
-    if (!['from', 'to', 'includeDone', 'quotaPerMinute'].includes(key)) errors.push(`unknown option "${key}"`);
-  }
-  const day = (key: 'from' | 'to') => {
-    const v = o[key];
-    if (v === undefined) return;
-    const time = typeof v === 'string' && DAY.test(v) ? Date.parse(`${v}T00:00:00Z`) : NaN;
-    // Date.parse accepts 2026-02-31 (as March 3rd): the day must read back the same.
-    if (Number.isNaN(time) || new Date(time).toISOString().slice(0, 10) !== v) {
-      errors.push(`${key} must be a date YYYY-MM-DD`);
-    }
-  };
-  day('from');
-  day('to');
-  if (typeof o.from === 'string' && typeof o.to === 'string' && errors.length === 0 && o.from > o.to) {
-    errors.push('from must not be after to');
-  }
-  if (o.includeDone !== undefined && typeof o.includeDone !== 'boolean') errors.push('includeDone must be a boolean');
-  const q = o.quotaPerMinute;
-  if (q !== undefined && (typeof q !== 'number' || !Number.isInteger(q) || q < 1 || q > 1_000_000)) {
-    errors.push('quotaPerMinute must be an integer between 1 and 1000000');
-  }
-  if (errors.length) return { ok: false, errors };
-  return {
-    ok: true,
-    options: {
-      ...(o.from !== undefined ? { from: o.from as string } : {}),
-      ...(o.to !== undefined ? { to: o.to as string } : {}),
-      ...(o.includeDone !== undefined ? { includeDone: o.includeDone as boolean } : {}),
-      ...(q !== undefined ? { quotaPerMinute: q as number } : {}),
-    },
-  };
-}
-
-// ── Pacing ───────────────────────────────────────────────────────────────────────────────────────────────
-
-interface PacerState {
-  /** Google requests per minute aimed at now. */
-  ratePerMinute: number;
-  /** The pause after the latest rate-limit answer (0 while Google is happy). */
-  backoffMs: number;
-  /** When the next batch is due on the ideal timeline (epoch ms; null before the first batch). */
-  nextAt?: number | null;
-}
-
-/**
- * Spaces the batches so Google sees at most `rate` requests per minute. Aims at 95% of the quota (the live sync
- * keeps ~5% for itself). Google's window is rolling, so a batch may add its whole size on top of the rate in any
- * 60 s: batches are kept to 2.5% of the quota, which keeps the peak under it. A rate-limit answer pauses
- * (2 s, doubling up to a minute) and lowers the rate by 30%; clean batches raise it back by 5% each.
- */
-class Pacer {
-  readonly target: number;
-  readonly batchSize: number;
-  state: PacerState;
-
-  constructor(
-    readonly quotaPerMinute: number,
-    carried?: PacerState,
-  ) {
-    this.target = quotaPerMinute * 0.95;
-    this.batchSize = Math.max(1, Math.min(100, Math.floor(quotaPerMinute * 0.025)));
-    this.state = carried ?? { ratePerMinute: this.target, backoffMs: 0 };
-  }
-
-  /**
-   * How long to wait before the next batch, given the one that started at `startedAt`. Batches are due on an
-   * ideal timeline rather than "a pause after each batch", so the time a batch and its timer take does not add
-   * up into a slower pace; a batch that starts late catches up by at most half an interval, which keeps the peak
-   * in any rolling minute under rate + 1.5 batches (≤ 98.75% of the quota; no burst after a stall).
-   */
-  after(report: BatchReport, startedAt: number): number {
-    if (report.rateLimited > 0) {
-      const backoffMs = Math.min(60_000, Math.max(2_000, this.state.backoffMs * 2));
-      this.state = {
-        ratePerMinute: Math.max(this.quotaPerMinute * 0.05, this.state.ratePerMinute * 0.7),
-        backoffMs,
-        nextAt: Date.now() + backoffMs,
-      };
-      return backoffMs;
-    }
-    const ratePerMinute = Math.min(this.target, this.state.ratePerMinute * 1.05);
-    const interval = (report.googleRequests * 60_000) / ratePerMinute;
-    const plannedStart = Math.max(this.state.nextAt ?? startedAt, startedAt - interval / 2);
-    const nextAt = plannedStart + interval;
-    this.state = { ratePerMinute, backoffMs: 0, nextAt };
-    return Math.max(0, nextAt - Date.now());
-  }
 }
 
 // ── Activities ───────────────────────────────────────────────────────────────────────────────────────────

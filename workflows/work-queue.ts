@@ -2,7 +2,7 @@
  * The per-user work queue: ordered, and keyed so that an item already waiting absorbs duplicates. Work items
  * name *what* to sync, never a payload: the activity reads the current state, so coalescing is always safe.
  */
-import type { PipedriveChange } from '../activities/pipedrive-change.js';
+import type { PipedriveChange } from '../adapters/pipedrive/change.js';
 
 export type WorkItem =
   | { kind: 'activity'; id: number }

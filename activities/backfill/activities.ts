@@ -3,15 +3,16 @@
  * report the result. Like every activity, each is idempotent under retries.
  */
 import { Context } from '@temporalio/activity';
-import { writeAudit } from '../audit-log.js';
-import { loadSyncContext, type SyncDeps } from '../sync/context.js';
+import { writeAudit } from '../../adapters/store/audit-log.js';
+import type { SyncDeps } from '../../adapters/sync-deps.js';
+import { loadSyncContext } from '../sync/context.js';
 import { scanUploadPage, type ScannedPage, type UploadFilter } from './scan-page.js';
 import { uploadBatch, type BatchOptions, type BatchReport } from './upload-batch.js';
-import { pruneUpload, type UploadCounts } from './upload-items.js';
+import { pruneUpload, type UploadCounts } from '../../adapters/store/upload-items.js';
 
 export type { BatchReport } from './upload-batch.js';
 export type { ScannedPage, UploadFilter } from './scan-page.js';
-export type { UploadCounts } from './upload-items.js';
+export type { UploadCounts } from '../../adapters/store/upload-items.js';
 
 export interface UploadReport {
   uploadId: string;

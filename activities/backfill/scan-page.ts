@@ -5,6 +5,7 @@
  */
 import { classifyPipedriveChange } from '../../sync-rules/echo.js';
 import type { PdActivity } from '../../sync-rules/types.js';
+import { withinFilter, type UploadFilter } from '../../sync-rules/upload-filter.js';
 import type { SyncContext } from '../sync/context.js';
 import { linkedNames } from '../sync/linked-names.js';
 import {
@@ -13,17 +14,7 @@ import {
   uploadCounts,
   type NewUploadItem,
   type UploadCounts,
-} from './upload-items.js';
-
-/** Which activities an upload covers (validated by the workflow). */
-export interface UploadFilter {
-  /** Due on or after this day (`YYYY-MM-DD`). */
-  from?: string;
-  /** Due on or before this day (`YYYY-MM-DD`). */
-  to?: string;
-  /** Done activities too (default: only open ones). */
-  includeDone?: boolean;
-}
+} from '../../adapters/store/upload-items.js';
 
 export interface ScannedPage {
   /** Activities of this page within the filter. */
@@ -35,16 +26,9 @@ export interface ScannedPage {
   counts: UploadCounts;
 }
 
-export const PAGE_SIZE = 500;
+export type { UploadFilter };
 
-export function withinFilter(activity: PdActivity, filter: UploadFilter): boolean {
-  if (!filter.includeDone && activity.done === true) return false;
-  const due = activity.due_date ?? null;
-  if ((filter.from || filter.to) && !due) return false;
-  if (filter.from && due! < filter.from) return false;
-  if (filter.to && due! > filter.to) return false;
-  return true;
-}
+export const PAGE_SIZE = 500;
 
 export async function scanUploadPage(
   ctx: SyncContext,

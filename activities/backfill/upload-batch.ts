@@ -10,7 +10,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { classifyPipedriveChange } from '../../sync-rules/echo.js';
 import type { PdActivity } from '../../sync-rules/types.js';
-import { saveLink } from '../store/links.js';
+import { saveLink } from '../../adapters/store/links.js';
 import type { SyncContext } from '../sync/context.js';
 import { insertEvent } from '../sync/google-event-writes.js';
 import { linkedNames } from '../sync/linked-names.js';
@@ -22,7 +22,7 @@ import {
   settleUploadItem,
   uploadCounts,
   type UploadCounts,
-} from './upload-items.js';
+} from '../../adapters/store/upload-items.js';
 
 /** Transient failures (Google 5xx, a crash between side effects) an item may have before it counts as failed. */
 const MAX_ITEM_ATTEMPTS = 5;

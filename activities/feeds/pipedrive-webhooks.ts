@@ -4,7 +4,7 @@
  * connection it is for. `ensure` is idempotent and also brings back a webhook Pipedrive deleted.
  */
 import { randomBytes } from 'node:crypto';
-import { loadCredentials, saveCredentials, type WebhookCredentials } from '../store/connections.js';
+import { loadCredentials, saveCredentials, type WebhookCredentials } from '../../adapters/store/connections.js';
 import type { SyncContext } from '../sync/context.js';
 
 export const WANTED_WEBHOOKS = [

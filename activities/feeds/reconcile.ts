@@ -21,8 +21,13 @@ import {
   lastKnownSyncTime,
   saveLastSweep,
   saveReconcileCursor,
-} from '../store/reconcile-state.js';
-import { linkByActivity, linksOutsideCalendar, linksWithLinkedEntities } from '../store/links.js';
+} from '../../adapters/store/reconcile-state.js';
+import {
+  linkByActivity,
+  linkedActivityIdsOf,
+  linksOutsideCalendar,
+  linksWithLinkedEntities,
+} from '../../adapters/store/links.js';
 import { staleTitles } from '../sync/entity-rename.js';
 import type { SyncContext } from '../sync/context.js';
 import { classifyActivity } from '../sync/pipedrive-to-google.js';
@@ -89,11 +94,7 @@ async function needsSync(ctx: SyncContext, activity: PdActivity): Promise<boolea
 }
 
 async function missingLinkedActivities(ctx: SyncContext): Promise<number[]> {
-  const { rows } = await ctx.db.query<{ activity_id: string }>(
-    'SELECT activity_id FROM links WHERE connection_id = $1 ORDER BY activity_id',
-    [ctx.connection.id],
-  );
-  const linked = rows.map((r) => Number(r.activity_id));
+  const linked = await linkedActivityIdsOf(ctx.db, ctx.connection.id);
   const missing: number[] = [];
   for (let i = 0; i < linked.length; i += 100) {
     const batch = linked.slice(i, i + 100);

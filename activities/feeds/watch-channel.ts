@@ -5,7 +5,13 @@
  * first notification (`sync`, sent right away) already finds it.
  */
 import { randomBytes } from 'node:crypto';
-import { activeChannels, channelById, channelToken, markChannelStopped, saveChannel } from '../store/watch-channels.js';
+import {
+  activeChannels,
+  channelById,
+  channelToken,
+  markChannelStopped,
+  saveChannel,
+} from '../../adapters/store/watch-channels.js';
 import type { SyncContext } from '../sync/context.js';
 
 export interface ChannelInfo {

@@ -17,7 +17,7 @@ import { randomUUID } from 'node:crypto';
 import type { calendar_v3 } from '@googleapis/calendar';
 import { newActivityFromEvent } from '../../sync-rules/mapping.js';
 import type { PdActivity } from '../../sync-rules/types.js';
-import { claimCreateIntent, clearCreateIntent } from '../store/create-intents.js';
+import { claimCreateIntent, clearCreateIntent } from '../../adapters/store/create-intents.js';
 import type { SyncContext } from './context.js';
 
 /** How far before the intent we look: Pipedrive's update_time has second resolution and clocks differ. */

@@ -1,6 +1,6 @@
 /**
  * A deal, person or organization changed in Pipedrive: refresh its cached name, then re-title every linked event
- * whose title is stale (DESIGN.md §1.6, beyond the original product).
+ * whose title is stale.
  *
  * What is stale is derived from the link table and the name cache, never from "did the name just change": each
  * link remembers the title it was written with and the subject inside it (`baseFields`), so a link is stale when
@@ -10,8 +10,8 @@
  */
 import { renderTitle } from '../../sync-rules/title-template.js';
 import type { LinkedNames } from '../../sync-rules/types.js';
-import { cachedNames, saveName, type NamedEntity } from '../store/names.js';
-import { linksByLinkedEntity, type Link } from '../store/links.js';
+import { cachedNames, saveName, type NamedEntity } from '../../adapters/store/names.js';
+import { linksByLinkedEntity, type Link } from '../../adapters/store/links.js';
 import type { SyncContext } from './context.js';
 import { fetchName } from './linked-names.js';
 import type { SyncOutcome } from './outcome.js';

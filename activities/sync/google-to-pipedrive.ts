@@ -1,7 +1,7 @@
 /**
  * Google → Pipedrive: an incremental pull of the user's calendar, each changed event applied to Pipedrive.
  *
- * Discipline (DESIGN.md §3): the pull uses the saved sync token and pages through `nextPageToken`; the new
+ * Discipline: the pull uses the saved sync token and pages through `nextPageToken`; the new
  * token (on the last page only) is saved after every page was applied, so a crash repeats the pull instead
  * of skipping changes — repeating is harmless because applying an event is idempotent (echo check, links).
  * `410 fullSyncRequired` wipes the token and re-lists the calendar: linked events are re-checked, and unlinked
@@ -19,8 +19,8 @@ import {
   syncedFieldsToActivityWrite,
 } from '../../sync-rules/mapping.js';
 import type { LinkedNames, PdActivity } from '../../sync-rules/types.js';
-import { getSyncState, saveSyncToken } from '../store/google-sync-state.js';
-import { deleteLink, linkByEvent, saveLink, type Link } from '../store/links.js';
+import { getSyncState, saveSyncToken } from '../../adapters/store/google-sync-state.js';
+import { deleteLink, linkByEvent, saveLink, type Link } from '../../adapters/store/links.js';
 import type { SyncContext } from './context.js';
 import { createActivityOnce, finishCreate } from './create-activity.js';
 import { eventBody, isInvitation, updateEvent } from './google-event-writes.js';

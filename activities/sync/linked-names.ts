@@ -4,7 +4,7 @@
  */
 import type { ContactDetails } from '../../sync-rules/contact-details.js';
 import type { LinkedNames, PdActivity } from '../../sync-rules/types.js';
-import { cachedNames, saveName, type NamedEntity } from '../store/names.js';
+import { cachedNames, saveName, type NamedEntity } from '../../adapters/store/names.js';
 import type { SyncContext } from './context.js';
 
 interface LinkedIds {

@@ -8,7 +8,7 @@ import { contentHash } from '../../sync-rules/content-hash.js';
 import { classifyPipedriveChange } from '../../sync-rules/echo.js';
 import { activityToSyncedFields, eventToSyncedFields, syncedFieldsToActivityWrite } from '../../sync-rules/mapping.js';
 import type { LinkedNames, PdActivity, SyncedFields } from '../../sync-rules/types.js';
-import { deleteLink, linkByActivity, saveLink, type Link } from '../store/links.js';
+import { deleteLink, linkByActivity, saveLink, type Link } from '../../adapters/store/links.js';
 import type { SyncContext } from './context.js';
 import {
   deleteEvent,

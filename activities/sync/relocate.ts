@@ -15,12 +15,12 @@
  * reported as a `skipped` outcome (status and audit log), remembered so later batches go past it — and its link
  * stays as it is, so the pair keeps its history; the events after it are moved as usual.
  */
-import { deleteLink, linksOutsideCalendar, saveLink } from '../store/links.js';
+import { deleteLink, linksOutsideCalendar, saveLink } from '../../adapters/store/links.js';
 import type { SyncContext } from './context.js';
 import { getEvent, isCannotMove, type CannotMove } from './google-event-writes.js';
 import type { SyncOutcome } from './outcome.js';
 import { linkInCalendar, moveLinkedEvent } from './pipedrive-to-google.js';
-import { recordRelocationSkip, relocationSkips } from './relocation-skips.js';
+import { recordRelocationSkip, relocationSkips } from '../../adapters/store/relocation-skips.js';
 
 export const RELOCATE_BATCH = 25;
 const INVITATION: CannotMove['cannotMove'] = 'invitation-organized-by-someone-else';

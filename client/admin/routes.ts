@@ -11,22 +11,28 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { WorkflowNotFoundError } from '@temporalio/common';
-import { WorkflowUpdateFailedError } from '@temporalio/client';
 import type pg from 'pg';
 import { z } from 'zod';
 import {
+  credentialPresence,
   getConnection,
   listConnections,
   wipeCredentials,
   type Connection,
-} from '../../activities/store/connections.js';
+} from '../../adapters/store/connections.js';
 import type { FastifyBaseLogger, FastifyInstance, FastifyRequest } from 'fastify';
 import { parseSettings, type SyncSettings } from '../../sync-rules/settings.js';
-import { status as statusQuery, type SyncStatus } from '../../workflows/calendar-sync.js';
+import {
+  INVALID_SETTINGS,
+  INVALID_UPLOAD_OPTIONS,
+  status as statusQuery,
+  type SyncStatus,
+} from '../../workflows/contract.js';
+import { rejectedIssues } from '../update-rejection.js';
 import { workflowIdFor } from '../../workflows/names.js';
-import { parseUploadOptions } from '../../workflows/upload-unsynced.js';
+import { parseUploadOptions } from '../../workflows/upload-options.js';
 import { SYNC_STATE, type SyncState } from '../../workflows/search-attributes.js';
-import { recentAudit } from '../../activities/audit-log.js';
+import { recentAudit } from '../../adapters/store/audit-log.js';
 import { HttpProblem as HttpError } from '../http/http-problem.js';
 import type { SyncClient } from '../sync-client.js';
 import type {
@@ -37,7 +43,6 @@ import type {
   SettingsView,
   UploadProgress,
   UploadProgressView,
-  UploadRequest,
   UploadStartedView,
   WorkflowView,
 } from './types.js';
@@ -210,12 +215,8 @@ const emptySchema = z.strictObject({});
  */
 const settingsPatchSchema = z.record(z.string(), z.unknown());
 
-/** The shape of an upload request; its values are checked by the workflow's own rules (`parseUploadOptions`). */
-const uploadSchema = z.strictObject({
-  from: z.string().optional(),
-  to: z.string().optional(),
-  includeDone: z.boolean().optional(),
-});
+/** An upload request is a JSON object; its options are checked by their one parser (`parseUploadOptions`). */
+const uploadSchema = z.record(z.string(), z.unknown());
 
 function parseBody<T>(schema: z.ZodType<T>, req: Request, whenEmpty?: T): T {
   const body: unknown = req.body;
@@ -290,21 +291,6 @@ function toView(c: Connection, providers: Set<string>): ConnectionView {
   };
 }
 
-/** Which providers have credentials stored, per connection (the providers only — never the ciphertext). */
-async function credentialPresence(db: pg.Pool, ids: string[]): Promise<Map<string, Set<string>>> {
-  const { rows } = await db.query<{ connection_id: string; provider: string }>(
-    'SELECT connection_id, provider FROM connection_credentials WHERE connection_id = ANY($1)',
-    [ids],
-  );
-  const out = new Map<string, Set<string>>();
-  for (const r of rows) {
-    const set = out.get(r.connection_id) ?? new Set<string>();
-    set.add(r.provider);
-    out.set(r.connection_id, set);
-  }
-  return out;
-}
-
 /** From the Temporal server alone (describe + search attribute), so it answers even when no worker runs. */
 async function describeWorkflow(sync: SyncClient, connectionId: string): Promise<WorkflowView> {
   try {
@@ -354,20 +340,14 @@ async function configure(
   try {
     return await deps.sync.configure(connection.id, merged);
   } catch (err) {
-    const problems = updateRejection(err, 'invalid settings: ', 'InvalidSettings');
-    if (problems) throw badRequest('invalid settings', problems);
+    const issues = rejectedIssues(err, INVALID_SETTINGS);
+    if (issues)
+      throw badRequest(
+        'invalid settings',
+        issues.map((i) => i.message),
+      );
     throw err;
   }
-}
-
-/** The reasons from an update validator's (or handler's) rejection, or undefined for other failures. */
-function updateRejection(err: unknown, prefix: string, failureType: string): string[] | undefined {
-  if (!(err instanceof WorkflowUpdateFailedError)) return undefined;
-  const cause = err.cause as { message?: string; type?: string } | undefined;
-  const message = cause?.message ?? '';
-  if (message.startsWith(prefix)) return message.slice(prefix.length).split('; ');
-  if (cause?.type === failureType) return message.split('; ');
-  return undefined;
 }
 
 /** Sends the workflow's `disconnect` update; a workflow that is not running has nothing to disconnect. */
@@ -389,7 +369,7 @@ async function disconnectSync(sync: SyncClient, connectionId: string): Promise<S
  * uses before anything is sent, so bad input does not even start a workflow; a rejection by the validator
  * itself still becomes a 400.
  */
-async function startUpload(sync: SyncClient, connectionId: string, options: UploadRequest): Promise<string> {
+async function startUpload(sync: SyncClient, connectionId: string, options: unknown): Promise<string> {
   let parsed: ReturnType<typeof parseUploadOptions>;
   try {
     parsed = parseUploadOptions(options);
@@ -401,8 +381,12 @@ async function startUpload(sync: SyncClient, connectionId: string, options: Uplo
   try {
     return await sync.uploadUnsynced(connectionId, parsed.options);
   } catch (err) {
-    const problems = updateRejection(err, 'invalid upload options: ', 'InvalidUploadOptions');
-    if (problems) throw badRequest('invalid upload options', problems);
+    const issues = rejectedIssues(err, INVALID_UPLOAD_OPTIONS);
+    if (issues)
+      throw badRequest(
+        'invalid upload options',
+        issues.map((i) => i.message),
+      );
     throw err;
   }
 }

@@ -5,9 +5,9 @@
  */
 import type { SyncSettings } from '../../sync-rules/settings.js';
 import type { SyncState } from '../../workflows/search-attributes.js';
-import type { SyncStatus } from '../../workflows/calendar-sync.js';
+import type { SyncStatus } from '../../workflows/contract.js';
 import type { UploadProgress } from '../../workflows/upload-unsynced.js';
-import type { UploadFilter } from '../../activities/backfill/scan-page.js';
+import type { UploadFilter } from '../../sync-rules/upload-filter.js';
 
 export type { UploadProgress };
 

@@ -4,7 +4,7 @@
  */
 import type { AuditEntryView, ConnectionDetail, ConnectionSummary, UploadProgress } from '../admin/types.js';
 import type { SyncSettings } from '../../sync-rules/settings.js';
-import type { SyncStatus, UnresolvedFailure } from '../../workflows/calendar-sync.js';
+import type { SyncStatus, UnresolvedFailure } from '../../workflows/contract.js';
 
 export function table(headers: string[], rows: string[][]): string {
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));

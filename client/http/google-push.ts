@@ -18,12 +18,34 @@
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { IncomingHttpHeaders } from 'node:http';
 import type pg from 'pg';
-import { acceptMessageNumber, checkNotification, rewindMessageNumber } from '../../activities/store/watch-channels.js';
+import { z } from 'zod';
+import { acceptMessageNumber, checkNotification, rewindMessageNumber } from '../../adapters/store/watch-channels.js';
 import { deliveries, type DeliveryResult } from '../../lib/metrics.js';
 import type { SyncClient } from '../sync-client.js';
 import { errorSummary, SIGNAL_DEADLINE_MS } from './pipedrive-webhook.js';
 
-const RESOURCE_STATES = new Set(['sync', 'exists', 'not_exists']);
+/** A header's first value (Node gives repeated headers as an array). */
+const firstValue = (v: unknown) => (Array.isArray(v) ? v[0] : v);
+const header = <T extends z.ZodType>(schema: T) => z.preprocess(firstValue, schema);
+
+/**
+ * The `X-Goog-*` headers of a push notification, validated once. The channel id and resource state decide whether
+ * it is a notification at all (400 otherwise); the resource id and message number are checked only after the
+ * channel is known (an unknown channel is 404 whatever they say), so here an invalid one reads as absent.
+ */
+export const pushHeadersSchema = z.object({
+  'x-goog-channel-id': header(z.string().min(1).max(200)),
+  'x-goog-resource-state': header(z.enum(['sync', 'exists', 'not_exists'])),
+  'x-goog-channel-token': header(z.string().optional()).transform((t) => t ?? ''),
+  'x-goog-resource-id': header(z.string().optional()).catch(undefined),
+  'x-goog-message-number': header(
+    z
+      .string()
+      .regex(/^[1-9]\d{0,14}$/)
+      .transform(Number)
+      .optional(),
+  ).catch(undefined),
+});
 
 /** Notifications carry no body; a little slack for proxies that add one. */
 const PUSH_BODY_LIMIT = 4 * 1024;
@@ -42,30 +64,31 @@ export interface PushAnswer {
   result: DeliveryResult;
 }
 
-function header(headers: IncomingHttpHeaders, name: string): string | undefined {
-  const v = headers[name];
-  return Array.isArray(v) ? v[0] : v;
-}
-
 export async function handleGooglePush(
   deps: GooglePushDeps,
   headers: IncomingHttpHeaders,
   log: FastifyBaseLogger,
 ): Promise<PushAnswer> {
-  const channelId = header(headers, 'x-goog-channel-id');
-  const state = header(headers, 'x-goog-resource-state');
-  const token = header(headers, 'x-goog-channel-token') ?? '';
-  const resourceId = header(headers, 'x-goog-resource-id');
-  const messageNumberHeader = header(headers, 'x-goog-message-number');
-  const messageNumber = Number(messageNumberHeader ?? NaN);
-  if (!channelId || channelId.length > 200 || !state || !RESOURCE_STATES.has(state)) {
-    log.warn({ state: state?.slice(0, 20) ?? null }, 'google push without valid channel headers');
+  const parsed = pushHeadersSchema.safeParse(headers);
+  if (!parsed.success) {
+    const state = firstValue(headers['x-goog-resource-state']);
+    log.warn(
+      { state: typeof state === 'string' ? state.slice(0, 20) : null },
+      'google push without valid channel headers',
+    );
     return {
       status: 400,
       body: { error: 'missing or invalid X-Goog-Channel-ID / X-Goog-Resource-State' },
       result: 'invalid',
     };
   }
+  const {
+    'x-goog-channel-id': channelId,
+    'x-goog-resource-state': state,
+    'x-goog-channel-token': token,
+    'x-goog-resource-id': resourceId,
+    'x-goog-message-number': messageNumber,
+  } = parsed.data;
   let check;
   try {
     check = await checkNotification(deps.db, channelId, token, resourceId);
@@ -86,7 +109,7 @@ export async function handleGooglePush(
     log.warn({ channelId, why: 'wrong-resource' }, 'google push rejected');
     return { status: 403, body: { error: 'resource id does not match the channel' }, result: 'unauthorized' };
   }
-  if (!/^[1-9]\d{0,14}$/.test(messageNumberHeader ?? '')) {
+  if (messageNumber === undefined) {
     log.warn({ channelId }, 'google push without a valid message number');
     return { status: 400, body: { error: 'missing or invalid X-Goog-Message-Number' }, result: 'invalid' };
   }

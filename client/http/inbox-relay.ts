@@ -2,7 +2,7 @@
  * Relays stored webhook deliveries into the users' workflows. The ingress relays the row it just stored (and
  * claimed) at once; the loop here, running in every web process, relays whatever is left — rows stored while
  * Temporal was unreachable, or whose holder died. Each row is relayed by whoever claimed it (see
- * `activities/store/webhook-inbox.ts`), so ingress and loops, in any number of processes, signal it once.
+ * `adapters/store/webhook-inbox.ts`), so ingress and loops, in any number of processes, signal it once.
  */
 import type pg from 'pg';
 import {
@@ -12,7 +12,7 @@ import {
   pruneRelayed,
   releaseClaim,
   type InboxRow,
-} from '../../activities/store/webhook-inbox.js';
+} from '../../adapters/store/webhook-inbox.js';
 import type { SyncClient } from '../sync-client.js';
 import type { Logger } from '../../lib/logger.js';
 import { SIGNAL_DEADLINE_MS } from './pipedrive-webhook.js';

@@ -3,9 +3,9 @@
  * SIGINT/SIGTERM.
  */
 import { createHash } from 'node:crypto';
-import { migrate } from '../../activities/store/migrate.js';
-import { requireEnv, temporalSettings } from '../../worker/config.js';
-import { payloadCodecFromEnv, syncDepsFromEnv } from '../../worker/sync-deps.js';
+import { migrate } from '../../adapters/store/migrate.js';
+import { requireEnv, temporalSettings } from '../../lib/config.js';
+import { payloadCodecFromEnv, syncDepsFromEnv } from '../../adapters/sync-deps.js';
 import { connectClient, SyncClient } from '../sync-client.js';
 import { createLogger } from '../../lib/logger.js';
 import { codecEndpointFromEnv } from './codec-endpoint.js';

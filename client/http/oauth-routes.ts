@@ -19,9 +19,9 @@ import {
   saveCredentials,
   upsertConnection,
   type ConnectionInput,
-} from '../../activities/store/connections.js';
-import { createGoogleCalendarApi, createOAuthClient } from '../../activities/google/calendar-api.js';
-import { PipedriveApi } from '../../activities/pipedrive/client.js';
+} from '../../adapters/store/connections.js';
+import { createGoogleCalendarApi, createOAuthClient } from '../../adapters/google/calendar-api.js';
+import { PipedriveApi } from '../../adapters/pipedrive/client.js';
 import { HttpProblem } from './http-problem.js';
 import { trustedApiDomain } from './pipedrive-api-domain.js';
 import type { OAuthProvider, Sessions } from './session.js';

@@ -1,7 +1,8 @@
 /**
  * The web service: the single entry point from the internet into the sync — Pipedrive webhooks, Google push,
- * OAuth callbacks, the settings page, the admin API and the codec endpoint — on Fastify. It holds no sync
- * state of its own: it validates, persists and hands over to the user's workflow.
+ * OAuth callbacks, the settings page, the admin API, the codec endpoint, and `/healthz` `/readyz` `/metrics` — on
+ * Fastify. It holds no sync state of its own: it authenticates and validates, stores a webhook in the Postgres inbox
+ * before acknowledging it, and the inbox relay started here signals the user's workflow (docs/architecture.md).
  *
  * Every byte it receives is hostile until proven otherwise, so the server is configured for it: timeouts for
  * headers, whole requests and idle sockets (slow clients), a cap on connections and requests per socket, a
@@ -15,7 +16,7 @@ import fastifyHelmet from '@fastify/helmet';
 import fastifyRateLimit from '@fastify/rate-limit';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type pg from 'pg';
-import type { SecretBox } from '../../activities/store/secret-box.js';
+import type { SecretBox } from '../../lib/secret-box.js';
 import { createLogger, type Logger } from '../../lib/logger.js';
 import { registerAdminRoutes } from '../admin/routes.js';
 import type { SyncClient } from '../sync-client.js';

@@ -6,17 +6,18 @@ import { WorkflowUpdateFailedError } from '@temporalio/client';
 import type { calendar_v3 } from '@googleapis/calendar';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { recentAudit } from '../../activities/audit-log.js';
-import { createGoogleCalendarApi } from '../../activities/google/calendar-api.js';
-import { PipedriveApi, type PipedriveAuth } from '../../activities/pipedrive/client.js';
+import { recentAudit } from '../../adapters/store/audit-log.js';
+import { googleCalendarApiFor, pipedriveApiFor } from '../../adapters/connection-apis.js';
 import {
   deleteCredentials,
   getConnection,
   loadCredentials,
-  saveCredentials,
   type Connection,
-} from '../../activities/store/connections.js';
+} from '../../adapters/store/connections.js';
 import { renderTitle, templateProblems } from '../../sync-rules/title-template.js';
+import { INVALID_SETTINGS } from '../../workflows/contract.js';
+import { checkUploadOptions } from '../../workflows/upload-options.js';
+import { rejectedIssues } from '../update-rejection.js';
 import type { SyncClient } from '../sync-client.js';
 import { HttpProblem } from './http-problem.js';
 import { SESSION_COOKIE, type Session, type Sessions } from './session.js';
@@ -129,25 +130,14 @@ export function registerSettingsApi(app: FastifyInstance, deps: SettingsApiDeps)
   async function google(connection: Connection) {
     const creds = await loadCredentials(db, web.deps.secrets, connection.id, 'google');
     if (!creds) throw new HttpProblem(409, { error: 'Connect your Google account first.' });
-    return createGoogleCalendarApi(web.deps.google, creds, (c) =>
-      saveCredentials(db, web.deps.secrets, connection.id, 'google', c),
-    );
+    return googleCalendarApiFor(web.deps, connection.id, creds);
   }
 
   async function pipedrive(connection: Connection) {
     const creds = await loadCredentials(db, web.deps.secrets, connection.id, 'pipedrive');
-    if (!creds || !connection.pipedriveApiDomain)
-      throw new HttpProblem(409, { error: 'Connect your Pipedrive account first.' });
-    const auth: PipedriveAuth =
-      creds.kind === 'api-token'
-        ? { kind: 'api-token', token: creds.token }
-        : {
-            ...creds,
-            clientId: web.deps.pipedrive.clientId,
-            clientSecret: web.deps.pipedrive.clientSecret,
-            tokenUrl: web.deps.pipedrive.tokenUrl,
-          };
-    return new PipedriveApi({ apiDomain: connection.pipedriveApiDomain, auth });
+    const apiDomain = connection.pipedriveApiDomain;
+    if (!creds || !apiDomain) throw new HttpProblem(409, { error: 'Connect your Pipedrive account first.' });
+    return pipedriveApiFor(web.deps, { ...connection, pipedriveApiDomain: apiDomain }, creds);
   }
 
   router.on(
@@ -252,14 +242,13 @@ export function registerSettingsApi(app: FastifyInstance, deps: SettingsApiDeps)
           const settings = await sync.configure(connection.id, { ...connection.settings, ...input });
           return json({ settings });
         } catch (err) {
+          const issues = rejectedIssues(err, INVALID_SETTINGS);
+          if (issues) {
+            return json({ error: 'These settings were not saved.', problems: issues.map((i) => i.message) }, 400);
+          }
           if (err instanceof WorkflowUpdateFailedError) {
             return json(
-              {
-                error: 'These settings were not saved.',
-                problems: String(err.cause?.message ?? err.message)
-                  .replace(/^invalid settings: /, '')
-                  .split('; '),
-              },
+              { error: 'These settings were not saved.', problems: [String(err.cause?.message ?? err.message)] },
               400,
             );
           }
@@ -275,22 +264,13 @@ export function registerSettingsApi(app: FastifyInstance, deps: SettingsApiDeps)
     '/api/me/upload',
     signedIn(
       async (req, connection) => {
-        const options = body(
-          req,
-          z.object({
-            from: z
-              .string()
-              .regex(/^\d{4}-\d{2}-\d{2}$/)
-              .optional(),
-            to: z
-              .string()
-              .regex(/^\d{4}-\d{2}-\d{2}$/)
-              .optional(),
-            includeDone: z.boolean().optional(),
-          }),
-        );
+        const options = body(req, z.record(z.string(), z.unknown()));
+        const checked = checkUploadOptions(options);
+        if (!checked.ok) {
+          return json({ error: 'Invalid request.', problems: checked.issues.map((i) => i.message) }, 400);
+        }
         try {
-          return json({ workflowId: await sync.uploadUnsynced(connection.id, options) }, 202);
+          return json({ workflowId: await sync.uploadUnsynced(connection.id, checked.value) }, 202);
         } catch (err) {
           if (err instanceof WorkflowUpdateFailedError)
             return json({ error: String(err.cause?.message ?? err.message) }, 400);

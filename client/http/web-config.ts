@@ -1,5 +1,5 @@
 /** What the user-facing part of the HTTP server (OAuth, settings page) needs besides the ingress. */
-import type { SyncDeps } from '../../activities/sync/context.js';
+import type { SyncDeps } from '../../adapters/sync-deps.js';
 
 export interface WebConfig {
   /** The same dependencies the worker's activities get: store, encryption, both OAuth apps. */

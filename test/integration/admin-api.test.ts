@@ -5,11 +5,11 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { getConnection, loadCredentials, upsertConnection } from '../../activities/store/connections.js';
+import { getConnection, loadCredentials, upsertConnection } from '../../adapters/store/connections.js';
 import { AdminApiClient, AdminApiError } from '../../client/admin/api-client.js';
 import { workflowIdFor } from '../../workflows/names.js';
-import { eventually } from '../support/stack.js';
-import { startHarness, type Harness, type SyncUser } from '../support/sync-harness.js';
+import { eventually } from '../../testing/stack.js';
+import { startHarness, type Harness, type SyncUser } from '../../testing/sync-harness.js';
 
 const ADMIN_TOKEN = randomBytes(24).toString('base64url');
 

@@ -3,7 +3,7 @@
  */
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { PipedriveChange } from '../../activities/pipedrive-change.js';
+import type { PipedriveChange } from '../../adapters/pipedrive/change.js';
 import { workflowIdFor } from '../../workflows/names.js';
 import {
   CONNECTION_ID,
@@ -12,8 +12,9 @@ import {
   SYNC_MODE,
   SYNC_STATE,
 } from '../../workflows/search-attributes.js';
-import { eventually } from '../support/stack.js';
-import { startHarness, type Harness } from '../support/sync-harness.js';
+import { eventually } from '../../testing/stack.js';
+import { startHarness, type Harness } from '../../testing/sync-harness.js';
+import { pipedriveWebhook } from '../../testing/pipedrive-webhook.js';
 
 let h: Harness;
 beforeAll(async () => {
@@ -24,11 +25,7 @@ afterAll(async () => {
 });
 
 function activityWebhook(id: number, delivery: string): PipedriveChange {
-  return {
-    meta: { action: 'change', entity: 'activity', entity_id: String(id), id: delivery, change_source: 'app' },
-    data: null,
-    previous: null,
-  };
+  return pipedriveWebhook({ entityId: id, delivery, changeSource: 'app' });
 }
 
 function newActivity(userId: number, subject: string): number {

@@ -6,8 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { reconcilePipedrive } from '../../activities/feeds/reconcile.js';
 import { loadSyncContext } from '../../activities/sync/context.js';
 import { eventIdFor } from '../../sync-rules/event-id.js';
-import { eventually } from '../support/stack.js';
-import { startHarness, type Harness, type SyncUser } from '../support/sync-harness.js';
+import { eventually } from '../../testing/stack.js';
+import { startHarness, type Harness, type SyncUser } from '../../testing/sync-harness.js';
 
 /** Short safety interval so "within the safety interval" is seconds, not minutes. */
 const SAFETY_SECONDS = 3;

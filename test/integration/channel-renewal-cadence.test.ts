@@ -9,10 +9,11 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { createActivities } from '../../activities/index.js';
-import { DEFAULT_FEEDS } from '../../activities/sync/context.js';
+import { DEFAULT_FEEDS } from '../../adapters/sync-deps.js';
 import { findTemporalBinary, TEMPORAL_TEST_SERVER, toExecutable } from '../../scripts/provision/temporal-cli.js';
 import { DEFAULT_SETTINGS } from '../../sync-rules/settings.js';
-import { calendarSync, status } from '../../workflows/calendar-sync.js';
+import { calendarSync } from '../../workflows/calendar-sync.js';
+import { status } from '../../workflows/contract.js';
 import { ALL_SEARCH_ATTRIBUTES } from '../../workflows/search-attributes.js';
 import { temporal } from '@temporalio/proto';
 

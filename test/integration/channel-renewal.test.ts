@@ -4,8 +4,8 @@
  * restart. (The real 7-day cadence is in channel-renewal-cadence.test.ts, on a time-skipping server.)
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually } from '../support/stack.js';
-import { startHarness, type Harness, type SyncUser } from '../support/sync-harness.js';
+import { eventually } from '../../testing/stack.js';
+import { startHarness, type Harness, type SyncUser } from '../../testing/sync-harness.js';
 
 const TTL_SECONDS = 4;
 const MARGIN_SECONDS = 2;

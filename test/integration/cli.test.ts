@@ -7,11 +7,11 @@ import { execFile } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { getConnection } from '../../activities/store/connections.js';
+import { getConnection } from '../../adapters/store/connections.js';
 import { runCli } from '../../client/cli/commands.js';
 import { workflowIdFor } from '../../workflows/names.js';
-import { eventually } from '../support/stack.js';
-import { startHarness, type Harness, type SyncUser } from '../support/sync-harness.js';
+import { eventually } from '../../testing/stack.js';
+import { startHarness, type Harness, type SyncUser } from '../../testing/sync-harness.js';
 
 const ADMIN_TOKEN = randomBytes(24).toString('base64url');
 const ROOT = path.resolve(import.meta.dirname, '../..');

@@ -4,11 +4,12 @@
  * nothing is processed twice, and its status (counters, settings, paused) carries over.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { PipedriveChange } from '../../activities/pipedrive-change.js';
+import type { PipedriveChange } from '../../adapters/pipedrive/change.js';
 import { eventIdFor } from '../../sync-rules/event-id.js';
 import { workflowIdFor } from '../../workflows/names.js';
-import { eventually } from '../support/stack.js';
-import { startHarness, type Harness } from '../support/sync-harness.js';
+import { eventually } from '../../testing/stack.js';
+import { startHarness, type Harness } from '../../testing/sync-harness.js';
+import { pipedriveWebhook } from '../../testing/pipedrive-webhook.js';
 
 let h: Harness;
 beforeAll(async () => {
@@ -20,11 +21,7 @@ afterAll(async () => {
 
 let delivery = 0;
 function webhook(action: 'create' | 'change', id: number): PipedriveChange {
-  return {
-    meta: { action, entity: 'activity', entity_id: String(id), id: `can-${++delivery}`, change_source: 'app' },
-    data: null,
-    previous: null,
-  };
+  return pipedriveWebhook({ action, entityId: id, delivery: `can-${++delivery}`, changeSource: 'app' });
 }
 
 function writes(): { inserts: number; updates: number; deletes: number } {

@@ -5,10 +5,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadCredentials, saveCredentials, upsertConnection } from '../../activities/store/connections.js';
-import { SecretBox, SecretBoxError } from '../../activities/store/secret-box.js';
+import { loadCredentials, saveCredentials, upsertConnection } from '../../adapters/store/connections.js';
+import { SecretBox, SecretBoxError } from '../../lib/secret-box.js';
 import { legacyV1Ciphertext } from '../support/legacy-ciphertext.js';
-import { connectStack, type Stack } from '../support/stack.js';
+import { connectStack, type Stack } from '../../testing/stack.js';
 
 let stack: Stack;
 const key = { id: 'k', key: Buffer.alloc(32, 5) };

@@ -5,11 +5,12 @@
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadCredentials } from '../../activities/store/connections.js';
+import { loadCredentials } from '../../adapters/store/connections.js';
 import { AdminApiClient } from '../../client/admin/api-client.js';
 import { workflowIdFor } from '../../workflows/names.js';
-import { eventually } from '../support/stack.js';
-import { startHarness, type Harness } from '../support/sync-harness.js';
+import { eventually } from '../../testing/stack.js';
+import { startHarness, type Harness } from '../../testing/sync-harness.js';
+import { pipedriveWebhook } from '../../testing/pipedrive-webhook.js';
 
 const ADMIN_TOKEN = randomBytes(24).toString('hex');
 let h: Harness;
@@ -24,11 +25,7 @@ afterAll(async () => {
 });
 
 function delivery(id: string) {
-  return {
-    meta: { action: 'change', entity: 'activity', entity_id: '1', id, change_source: 'app' },
-    data: { id: 1 },
-    previous: null,
-  };
+  return pipedriveWebhook({ entityId: 1, delivery: id, changeSource: 'app', data: { id: 1 } });
 }
 
 async function postWebhook(connectionId: string, authorization: string, id: string): Promise<number> {

@@ -5,10 +5,11 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { reconcilePipedrive } from '../../activities/feeds/reconcile.js';
-import type { PipedriveChange } from '../../activities/pipedrive-change.js';
+import type { PipedriveChange } from '../../adapters/pipedrive/change.js';
 import { loadSyncContext } from '../../activities/sync/context.js';
 import { readEventLinkProperties } from '../../sync-rules/event-properties.js';
-import { startHarness, type Harness, type SyncUser } from '../support/sync-harness.js';
+import { startHarness, type Harness, type SyncUser } from '../../testing/sync-harness.js';
+import { pipedriveWebhook } from '../../testing/pipedrive-webhook.js';
 
 const LINKED = 30;
 
@@ -21,11 +22,7 @@ afterAll(async () => {
 });
 
 function webhook(action: 'create' | 'change', entity: string, id: number): PipedriveChange {
-  return {
-    meta: { action, entity, entity_id: String(id), id: `${entity}-${id}-${action}-${Math.random()}` },
-    data: null,
-    previous: null,
-  };
+  return pipedriveWebhook({ action, entity, entityId: id, delivery: `${entity}-${id}-${action}-${Math.random()}` });
 }
 
 function titlesByActivity(user: SyncUser): Map<number, string> {

@@ -7,11 +7,12 @@
 import { defaultPayloadConverter } from '@temporalio/common';
 import type { temporal } from '@temporalio/proto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { PipedriveChange } from '../../activities/pipedrive-change.js';
+import type { PipedriveChange } from '../../adapters/pipedrive/change.js';
 import type { SyncSettings } from '../../sync-rules/settings.js';
 import { workflowIdFor } from '../../workflows/names.js';
-import { eventually } from '../support/stack.js';
-import { startHarness, type Harness, type SyncUser } from '../support/sync-harness.js';
+import { eventually } from '../../testing/stack.js';
+import { startHarness, type Harness, type SyncUser } from '../../testing/sync-harness.js';
+import { pipedriveWebhook } from '../../testing/pipedrive-webhook.js';
 
 const ADMIN_TOKEN = 'exclusive-updates-admin-token-0123456789';
 
@@ -94,11 +95,12 @@ async function itemInFlight(user: SyncUser): Promise<void> {
   }) as { id: number };
   await h.settled(user.connectionId);
   h.pipedrive.control.setFaults({ latencyMs: 1500 });
-  const change: PipedriveChange = {
-    meta: { action: 'change', entity: 'activity', entity_id: String(a.id), id: `slow-${a.id}`, change_source: 'app' },
-    data: null,
-    previous: null,
-  };
+  const change: PipedriveChange = pipedriveWebhook({
+    action: 'change',
+    entityId: a.id,
+    delivery: `slow-${a.id}`,
+    changeSource: 'app',
+  });
   await h.sync.pipedriveChanged(user.connectionId, change);
   await eventually(async () => ((await h.sync.status(user.connectionId)).state === 'syncing' ? true : undefined));
 }

@@ -9,14 +9,14 @@
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadCredentials } from '../../activities/store/connections.js';
+import { loadCredentials } from '../../adapters/store/connections.js';
 import { startHttpServer, type RunningHttpServer } from '../../client/http/server.js';
 import { createLogger } from '../../lib/logger.js';
 import { workflowIdFor } from '../../workflows/names.js';
-import { lineSink } from '../support/log-lines.js';
+import { lineSink } from '../../testing/log-lines.js';
 import { rawRequest } from '../support/raw-http.js';
-import { eventually } from '../support/stack.js';
-import { startHarness, type Harness, type SyncUser } from '../support/sync-harness.js';
+import { eventually } from '../../testing/stack.js';
+import { startHarness, type Harness, type SyncUser } from '../../testing/sync-harness.js';
 
 const ADMIN_TOKEN = randomBytes(24).toString('hex');
 const SESSION_SECRET = randomBytes(32);

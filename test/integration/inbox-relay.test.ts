@@ -8,10 +8,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { saveCredentials, upsertConnection } from '../../activities/store/connections.js';
-import { createPool } from '../../activities/store/pool.js';
-import { SecretBox } from '../../activities/store/secret-box.js';
-import { pruneRelayed, storeDelivery, type InboxRow } from '../../activities/store/webhook-inbox.js';
+import { saveCredentials, upsertConnection } from '../../adapters/store/connections.js';
+import { createPool } from '../../adapters/store/pool.js';
+import { SecretBox } from '../../lib/secret-box.js';
+import { pruneRelayed, storeDelivery, type InboxRow } from '../../adapters/store/webhook-inbox.js';
 import { inboxRetentionFromEnv, startInboxRelay } from '../../client/http/inbox-relay.js';
 import { silentLogger } from '../../lib/logger.js';
 import { startHttpServer } from '../../client/http/server.js';
@@ -19,7 +19,8 @@ import { SyncClient } from '../../client/sync-client.js';
 import { freePort } from '../../scripts/provision/free-port.js';
 import { startDevServer, type DevServer } from '../../scripts/provision/temporal-server.js';
 import { workflowIdFor } from '../../workflows/names.js';
-import { connectStack, eventually, type Stack } from '../support/stack.js';
+import { connectStack, eventually, type Stack } from '../../testing/stack.js';
+import { pipedriveWebhook } from '../../testing/pipedrive-webhook.js';
 
 let stack: Stack;
 beforeAll(async () => {
@@ -30,11 +31,7 @@ afterAll(async () => {
 });
 
 function delivery(id: string, entityId = 1) {
-  return {
-    meta: { action: 'change', entity: 'activity', entity_id: String(entityId), id, change_source: 'app' },
-    data: { id: entityId },
-    previous: null,
-  };
+  return pipedriveWebhook({ entityId, delivery: id, changeSource: 'app', data: { id: entityId } });
 }
 
 describe('deliveries while Temporal is down', () => {

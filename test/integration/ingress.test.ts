@@ -3,10 +3,11 @@
  * writing anything but a log line — and never loses a delivery it accepted, even while Temporal is down.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadCredentials } from '../../activities/store/connections.js';
+import { loadCredentials } from '../../adapters/store/connections.js';
 import { workflowIdFor } from '../../workflows/names.js';
-import { eventually } from '../support/stack.js';
-import { startHarness, type Harness, type SyncUser } from '../support/sync-harness.js';
+import { eventually } from '../../testing/stack.js';
+import { startHarness, type Harness, type SyncUser } from '../../testing/sync-harness.js';
+import { pipedriveWebhook } from '../../testing/pipedrive-webhook.js';
 
 let h: Harness;
 let user: SyncUser;
@@ -25,11 +26,7 @@ afterAll(async () => {
 });
 
 function delivery(id: string, entityId = 1) {
-  return {
-    meta: { action: 'change', entity: 'activity', entity_id: String(entityId), id, change_source: 'app' },
-    data: { id: entityId },
-    previous: null,
-  };
+  return pipedriveWebhook({ entityId, delivery: id, changeSource: 'app', data: { id: entityId } });
 }
 
 async function post(pathname: string, body: string, headers: Record<string, string>) {

@@ -14,8 +14,9 @@ import { startHttpServer, type RunningHttpServer } from '../../client/http/serve
 import { codecEndpointFromEnv } from '../../client/http/codec-endpoint.js';
 import { ENCRYPTED_ENCODING, payloadFromJson, payloadToJson, type JsonPayload } from '../../lib/payload-codec.js';
 import { workflowIdFor } from '../../workflows/names.js';
-import { eventually } from '../support/stack.js';
-import { startHarness, type Harness } from '../support/sync-harness.js';
+import { eventually } from '../../testing/stack.js';
+import { startHarness, type Harness } from '../../testing/sync-harness.js';
+import { pipedriveWebhook } from '../../testing/pipedrive-webhook.js';
 
 const ADMIN_TOKEN = randomBytes(24).toString('hex');
 const UI_ORIGIN = 'http://localhost:8233';
@@ -81,11 +82,15 @@ describe('payload encryption', () => {
       duration: '01:00',
       attendees: [{ email: guest }],
     });
-    await h.sync.pipedriveChanged(user.connectionId, {
-      meta: { action: 'create', entity: 'activity', entity_id: String(activity.id), id: randomUUID() },
-      data: activity,
-      previous: null,
-    });
+    await h.sync.pipedriveChanged(
+      user.connectionId,
+      pipedriveWebhook({
+        action: 'create',
+        entityId: String(activity.id),
+        delivery: randomUUID(),
+        data: activity,
+      }),
+    );
     // The worker read the encrypted signal and settings: the event reached Google with both.
     const event = await eventually(async () =>
       (h.google.control.listEvents(user.email, user.calendarId) as calendar_v3.Schema$Event[]).find((e) =>
@@ -131,11 +136,15 @@ describe('payload encryption', () => {
       due_time: '10:00',
       duration: '00:30',
     });
-    await h.sync.pipedriveChanged(user.connectionId, {
-      meta: { action: 'create', entity: 'activity', entity_id: String(activity.id), id: randomUUID() },
-      data: activity,
-      previous: null,
-    });
+    await h.sync.pipedriveChanged(
+      user.connectionId,
+      pipedriveWebhook({
+        action: 'create',
+        entityId: String(activity.id),
+        delivery: randomUUID(),
+        data: activity,
+      }),
+    );
     await eventually(async () =>
       h.google.control.listEvents(user.email, user.calendarId).length === 1 ? true : undefined,
     );

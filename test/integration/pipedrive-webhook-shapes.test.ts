@@ -4,10 +4,10 @@
  * the owner), the sync reads the activity back through API v2.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadCredentials } from '../../activities/store/connections.js';
+import { loadCredentials } from '../../adapters/store/connections.js';
 import { readEventLinkProperties } from '../../sync-rules/event-properties.js';
-import { eventually } from '../support/stack.js';
-import { startHarness, type Harness, type SyncUser } from '../support/sync-harness.js';
+import { eventually } from '../../testing/stack.js';
+import { startHarness, type Harness, type SyncUser } from '../../testing/sync-harness.js';
 
 let h: Harness;
 let user: SyncUser;

@@ -6,15 +6,15 @@
 import { randomUUID } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { upsertConnection } from '../../activities/store/connections.js';
-import { SecretBox } from '../../activities/store/secret-box.js';
-import { saveChannel } from '../../activities/store/watch-channels.js';
+import { upsertConnection } from '../../adapters/store/connections.js';
+import { SecretBox } from '../../lib/secret-box.js';
+import { saveChannel } from '../../adapters/store/watch-channels.js';
 import { silentLogger } from '../../lib/logger.js';
 import { startHttpServer, type RunningHttpServer } from '../../client/http/server.js';
 import { SyncClient } from '../../client/sync-client.js';
 import { freePort } from '../../scripts/provision/free-port.js';
 import { workflowIdFor } from '../../workflows/names.js';
-import { connectStack, type Stack } from '../support/stack.js';
+import { connectStack, type Stack } from '../../testing/stack.js';
 
 let stack: Stack;
 let http: RunningHttpServer;

@@ -8,7 +8,7 @@ import { PassThrough } from 'node:stream';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
-import { createPool } from '../../activities/store/pool.js';
+import { createPool } from '../../adapters/store/pool.js';
 import { createLogger } from '../../lib/logger.js';
 import { startRestartablePostgres, type RestartablePostgres } from '../support/restartable-postgres.js';
 

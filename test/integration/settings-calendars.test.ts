@@ -3,7 +3,7 @@
  * `calendarList.list` page holds (Google pages at 100 by default, 250 at most).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startHarness, type Harness } from '../support/sync-harness.js';
+import { startHarness, type Harness } from '../../testing/sync-harness.js';
 
 let h: Harness;
 beforeAll(async () => {

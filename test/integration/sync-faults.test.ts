@@ -8,13 +8,13 @@
  */
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { PipedriveChange } from '../../activities/pipedrive-change.js';
+import type { PipedriveChange } from '../../adapters/pipedrive/change.js';
 import { seededRandom } from '../../emulators/shared/random.js';
 import { activityToSyncedFields, eventToSyncedFields } from '../../sync-rules/mapping.js';
 import type { SyncSettings } from '../../sync-rules/settings.js';
 import type { PdActivity } from '../../sync-rules/types.js';
 import { workflowIdFor } from '../../workflows/names.js';
-import { startHarness, type Harness, type SyncUser } from '../support/sync-harness.js';
+import { startHarness, type Harness, type SyncUser } from '../../testing/sync-harness.js';
 
 const SEED = Number(process.env.SYNC_FAULTS_SEED ?? 20261126);
 // Many users with small batches: each user's changes are processed one at a time, users in parallel, and a small

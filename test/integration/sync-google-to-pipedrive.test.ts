@@ -5,12 +5,12 @@
  */
 import type { calendar_v3 } from '@googleapis/calendar';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { PipedriveChange } from '../../activities/pipedrive-change.js';
-import { linkByActivity, linkByEvent } from '../../activities/store/links.js';
+import type { PipedriveChange } from '../../adapters/pipedrive/change.js';
+import { linkByActivity, linkByEvent } from '../../adapters/store/links.js';
 import { eventIdFor } from '../../sync-rules/event-id.js';
 import { DEFAULT_SETTINGS, type SyncSettings } from '../../sync-rules/settings.js';
-import { eventually } from '../support/stack.js';
-import { startHarness, type Harness, type SyncUser } from '../support/sync-harness.js';
+import { eventually } from '../../testing/stack.js';
+import { startHarness, type Harness, type SyncUser } from '../../testing/sync-harness.js';
 
 let h: Harness;
 beforeAll(async () => {

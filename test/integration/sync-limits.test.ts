@@ -4,12 +4,13 @@
  * waited out rather than given up on; a revoked Google authorization (`invalid_grant`) shows as "needs reconnect".
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { PipedriveChange } from '../../activities/pipedrive-change.js';
-import { recentAudit } from '../../activities/audit-log.js';
-import { clearBudgetPauses } from '../../activities/pipedrive/budget-pause.js';
+import type { PipedriveChange } from '../../adapters/pipedrive/change.js';
+import { recentAudit } from '../../adapters/store/audit-log.js';
+import { clearBudgetPauses } from '../../adapters/pipedrive/budget-pause.js';
 import { readEventLinkProperties } from '../../sync-rules/event-properties.js';
-import { eventually } from '../support/stack.js';
-import { startHarness, type Harness, type SyncUser } from '../support/sync-harness.js';
+import { eventually } from '../../testing/stack.js';
+import { startHarness, type Harness, type SyncUser } from '../../testing/sync-harness.js';
+import { pipedriveWebhook } from '../../testing/pipedrive-webhook.js';
 
 let h: Harness;
 beforeAll(async () => {
@@ -22,11 +23,7 @@ afterAll(async () => {
 
 let deliveries = 0;
 function webhook(id: number): PipedriveChange {
-  return {
-    meta: { action: 'create', entity: 'activity', entity_id: String(id), id: `lim-${id}-${++deliveries}` },
-    data: null,
-    previous: null,
-  };
+  return pipedriveWebhook({ action: 'create', entityId: id, delivery: `lim-${id}-${++deliveries}` });
 }
 
 function newActivity(user: SyncUser, subject: string): number {

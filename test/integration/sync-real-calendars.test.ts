@@ -4,13 +4,14 @@
  * and a calendar switch that meets events Google will not move.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { PipedriveChange } from '../../activities/pipedrive-change.js';
-import { recentAudit } from '../../activities/audit-log.js';
-import { linkByActivity, linkByEvent } from '../../activities/store/links.js';
+import type { PipedriveChange } from '../../adapters/pipedrive/change.js';
+import { recentAudit } from '../../adapters/store/audit-log.js';
+import { linkByActivity, linkByEvent } from '../../adapters/store/links.js';
 import { readEventLinkProperties } from '../../sync-rules/event-properties.js';
 import { DEFAULT_SETTINGS, type SyncSettings } from '../../sync-rules/settings.js';
-import { eventually } from '../support/stack.js';
-import { startHarness, type Harness, type SyncUser } from '../support/sync-harness.js';
+import { eventually } from '../../testing/stack.js';
+import { startHarness, type Harness, type SyncUser } from '../../testing/sync-harness.js';
+import { pipedriveWebhook } from '../../testing/pipedrive-webhook.js';
 
 let h: Harness;
 beforeAll(async () => {
@@ -22,11 +23,7 @@ afterAll(async () => {
 
 let deliveries = 0;
 function webhook(action: 'create' | 'change' | 'delete', id: number): PipedriveChange {
-  return {
-    meta: { action, entity: 'activity', entity_id: String(id), id: `real-${id}-${++deliveries}`, change_source: 'app' },
-    data: null,
-    previous: null,
-  };
+  return pipedriveWebhook({ action, entityId: id, delivery: `real-${id}-${++deliveries}`, changeSource: 'app' });
 }
 
 function day(days: number): string {

@@ -4,10 +4,11 @@
  * Berlin switches to summer time.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { PipedriveChange } from '../../activities/pipedrive-change.js';
+import type { PipedriveChange } from '../../adapters/pipedrive/change.js';
 import { eventIdFor } from '../../sync-rules/event-id.js';
-import { eventually } from '../support/stack.js';
-import { startHarness, type Harness, type SyncUser } from '../support/sync-harness.js';
+import { eventually } from '../../testing/stack.js';
+import { startHarness, type Harness, type SyncUser } from '../../testing/sync-harness.js';
+import { pipedriveWebhook } from '../../testing/pipedrive-webhook.js';
 
 let h: Harness;
 beforeAll(async () => {
@@ -51,11 +52,12 @@ describe('times with a time zone and no offset', () => {
       due_time: '09:00',
       duration: '01:00',
     }) as { id: number };
-    const change: PipedriveChange = {
-      meta: { action: 'create', entity: 'activity', entity_id: String(a.id), id: `tz-${a.id}`, change_source: 'app' },
-      data: null,
-      previous: null,
-    };
+    const change: PipedriveChange = pipedriveWebhook({
+      action: 'create',
+      entityId: a.id,
+      delivery: `tz-${a.id}`,
+      changeSource: 'app',
+    });
     await h.sync.pipedriveChanged(user.connectionId, change);
     const eventId = eventIdFor(user.connectionId, a.id);
     await eventually(async () =>

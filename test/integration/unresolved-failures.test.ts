@@ -3,11 +3,12 @@
  * query (which the settings page and the CLI show), with an audit row, and the safety net tries it again.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { PipedriveChange } from '../../activities/pipedrive-change.js';
+import type { PipedriveChange } from '../../adapters/pipedrive/change.js';
 import { unresolvedLines } from '../../client/cli/format.js';
 import { eventIdFor } from '../../sync-rules/event-id.js';
-import { eventually } from '../support/stack.js';
-import { startHarness, type Harness } from '../support/sync-harness.js';
+import { eventually } from '../../testing/stack.js';
+import { startHarness, type Harness } from '../../testing/sync-harness.js';
+import { pipedriveWebhook } from '../../testing/pipedrive-webhook.js';
 
 const SAFETY_SECONDS = 3;
 
@@ -35,11 +36,12 @@ describe('failures the user should know about', () => {
     h.google.control.setFaults({ errorRates: { 400: 1 } });
     let cleared = false;
     try {
-      const change: PipedriveChange = {
-        meta: { action: 'create', entity: 'activity', entity_id: String(a.id), id: `r-${a.id}`, change_source: 'app' },
-        data: null,
-        previous: null,
-      };
+      const change: PipedriveChange = pipedriveWebhook({
+        action: 'create',
+        entityId: a.id,
+        delivery: `r-${a.id}`,
+        changeSource: 'app',
+      });
       await h.sync.pipedriveChanged(user.connectionId, change);
       const failed = await eventually(async () => {
         const s = await h.sync.status(user.connectionId);
@@ -97,11 +99,10 @@ describe('failures the user should know about', () => {
       h.google.control
         .listEvents(user.email, user.calendarId)
         .find((e) => e.id === eventIdFor(user.connectionId, a.id));
-    await h.sync.pipedriveChanged(user.connectionId, {
-      meta: { action: 'create', entity: 'activity', entity_id: String(a.id), id: `k-${a.id}`, change_source: 'app' },
-      data: null,
-      previous: null,
-    });
+    await h.sync.pipedriveChanged(
+      user.connectionId,
+      pipedriveWebhook({ action: 'create', entityId: a.id, delivery: `k-${a.id}`, changeSource: 'app' }),
+    );
     expect((await eventually(async () => event())).summary).toBe('Hammock > Kick-off');
     // Older than the reconciliation's one-minute overlap: only the retry of the failed rename can re-title it.
     await new Promise((r) => setTimeout(r, 62_000));

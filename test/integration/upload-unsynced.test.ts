@@ -5,13 +5,14 @@
  * the pacing at the real quota is measured by `bench/backfill.ts`.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { PipedriveChange } from '../../activities/pipedrive-change.js';
+import type { PipedriveChange } from '../../adapters/pipedrive/change.js';
 import { readEventLinkProperties } from '../../sync-rules/event-properties.js';
-import { uploadUnsynced } from '../../workflows/calendar-sync.js';
+import { uploadUnsynced } from '../../workflows/contract.js';
 import { workflowIdFor } from '../../workflows/names.js';
 import { uploadUnsynced as uploadUnsyncedWorkflow, uploadWorkflowIdFor } from '../../workflows/upload-unsynced.js';
-import { eventually } from '../support/stack.js';
-import { startHarness, type Harness, type SyncUser } from '../support/sync-harness.js';
+import { eventually } from '../../testing/stack.js';
+import { startHarness, type Harness, type SyncUser } from '../../testing/sync-harness.js';
+import { pipedriveWebhook } from '../../testing/pipedrive-webhook.js';
 
 let h: Harness;
 beforeAll(async () => {
@@ -25,11 +26,7 @@ afterAll(async () => {
 const FAST = 100_000;
 
 function webhook(action: 'change' | 'delete', id: number): PipedriveChange {
-  return {
-    meta: { action, entity: 'activity', entity_id: String(id), id: `${id}-${action}-${Math.random()}` },
-    data: null,
-    previous: null,
-  };
+  return pipedriveWebhook({ action, entityId: id, delivery: `${id}-${action}-${Math.random()}` });
 }
 
 /** Live events of the user's calendar, by the activity they were written for. */

@@ -3,8 +3,8 @@
  * same token the registry holds, or every notification on that channel is rejected until the next renewal.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually } from '../support/stack.js';
-import { startHarness, type Harness } from '../support/sync-harness.js';
+import { eventually } from '../../testing/stack.js';
+import { startHarness, type Harness } from '../../testing/sync-harness.js';
 
 let h: Harness;
 beforeAll(async () => {

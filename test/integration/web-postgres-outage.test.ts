@@ -7,13 +7,13 @@
 import pg from 'pg';
 import { inject } from 'vitest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadCredentials } from '../../activities/store/connections.js';
+import { loadCredentials } from '../../adapters/store/connections.js';
 import { startHttpServer, type RunningHttpServer } from '../../client/http/server.js';
 import { createLogger } from '../../lib/logger.js';
 import { register } from '../../lib/metrics.js';
-import { lineSink } from '../support/log-lines.js';
-import { eventually } from '../support/stack.js';
-import { startHarness, type Harness, type SyncUser } from '../support/sync-harness.js';
+import { lineSink } from '../../testing/log-lines.js';
+import { eventually } from '../../testing/stack.js';
+import { startHarness, type Harness, type SyncUser } from '../../testing/sync-harness.js';
 import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.js';
 
 const ADMIN_TOKEN = 'metrics-admin-token-0123456789';

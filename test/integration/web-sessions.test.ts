@@ -6,9 +6,9 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isPipedriveUserTaken, upsertConnection } from '../../activities/store/connections.js';
+import { isPipedriveUserTaken, upsertConnection } from '../../adapters/store/connections.js';
 import { trustedApiDomain } from '../../client/http/pipedrive-api-domain.js';
-import { startHarness, type Harness } from '../support/sync-harness.js';
+import { startHarness, type Harness } from '../../testing/sync-harness.js';
 
 let h: Harness;
 beforeAll(async () => {

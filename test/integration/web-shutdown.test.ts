@@ -5,12 +5,13 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadCredentials } from '../../activities/store/connections.js';
+import { loadCredentials } from '../../adapters/store/connections.js';
 import { startHttpServer } from '../../client/http/server.js';
 import { silentLogger } from '../../lib/logger.js';
 import { rawRequest } from '../support/raw-http.js';
-import { eventually } from '../support/stack.js';
-import { startHarness, type Harness, type SyncUser } from '../support/sync-harness.js';
+import { eventually } from '../../testing/stack.js';
+import { startHarness, type Harness, type SyncUser } from '../../testing/sync-harness.js';
+import { pipedriveWebhook } from '../../testing/pipedrive-webhook.js';
 
 let h: Harness;
 let user: SyncUser;
@@ -29,11 +30,7 @@ afterAll(async () => {
 });
 
 const body = (id: string) =>
-  JSON.stringify({
-    meta: { action: 'change', entity: 'activity', entity_id: '1', id, change_source: 'app' },
-    data: { id: 1 },
-    previous: null,
-  });
+  JSON.stringify(pipedriveWebhook({ entityId: 1, delivery: id, changeSource: 'app', data: { id: 1 } }));
 
 async function isStored(id: string): Promise<boolean> {
   const { rows } = await h.stack.db.query('SELECT 1 FROM webhook_inbox WHERE connection_id = $1 AND delivery_id = $2', [

@@ -9,16 +9,17 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
-import type { PipedriveChange } from '../../activities/pipedrive-change.js';
-import { SecretBox } from '../../activities/store/secret-box.js';
+import type { PipedriveChange } from '../../adapters/pipedrive/change.js';
+import { SecretBox } from '../../lib/secret-box.js';
 import { SyncClient } from '../../client/sync-client.js';
 import { startGoogleEmulator, type GoogleEmulator } from '../../emulators/google/index.js';
 import { startPipedriveEmulator, type PipedriveEmulator } from '../../emulators/pipedrive/index.js';
 import { DEFAULT_SETTINGS } from '../../sync-rules/settings.js';
 import type { PdActivity } from '../../sync-rules/types.js';
-import { connectStack, eventually, type Stack } from '../support/stack.js';
-import { registerAccounts, settled } from '../support/sync-harness.js';
+import { connectStack, eventually, type Stack } from '../../testing/stack.js';
+import { registerAccounts, settled } from '../../testing/sync-harness.js';
 import { startWorkerProcess, type WorkerProcess } from '../support/worker-process.js';
+import { pipedriveWebhook } from '../../testing/pipedrive-webhook.js';
 
 let stack: Stack;
 let google: GoogleEmulator;
@@ -89,11 +90,7 @@ async function connectUser(companyId: number) {
 }
 
 function webhook(id: number): PipedriveChange {
-  return {
-    meta: { action: 'create', entity: 'activity', entity_id: String(id), id: `crash-${id}`, change_source: 'app' },
-    data: null,
-    previous: null,
-  };
+  return pipedriveWebhook({ action: 'create', entityId: id, delivery: `crash-${id}`, changeSource: 'app' });
 }
 
 describe('a worker killed mid-queue', () => {

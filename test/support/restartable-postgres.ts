@@ -6,7 +6,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { migrate } from '../../activities/store/migrate.js';
+import { migrate } from '../../adapters/store/migrate.js';
 import { freePort } from '../../scripts/provision/free-port.js';
 import { ensurePostgres, postgresDataDir, type PostgresHandle } from '../../scripts/provision/postgres.js';
 

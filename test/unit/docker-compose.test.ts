@@ -9,7 +9,7 @@ import {
   type ComposeValidator,
 } from '../../scripts/provision/compose-validator.js';
 import { projectRoot } from '../../scripts/provision/paths.js';
-import { SHUTDOWN_FORCE_MARGIN_MS } from '../../worker/config.js';
+import { SHUTDOWN_FORCE_MARGIN_MS } from '../../lib/config.js';
 
 const composeFile = path.join(projectRoot, 'docker-compose.yml');
 

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { validateKubernetesManifests, type KubeValidation } from '../../scripts/provision/kube-validator.js';
 import { projectRoot } from '../../scripts/provision/paths.js';
-import { SHUTDOWN_FORCE_MARGIN_MS } from '../../worker/config.js';
+import { SHUTDOWN_FORCE_MARGIN_MS } from '../../lib/config.js';
 
 const manifests = path.join(projectRoot, 'deploy', 'kubernetes');
 

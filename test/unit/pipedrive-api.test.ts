@@ -4,10 +4,10 @@
  */
 import { ApplicationFailure } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { PipedriveApi } from '../../activities/pipedrive/client.js';
-import type { PipedriveApiOptions } from '../../activities/pipedrive/client.js';
-import { PIPEDRIVE_FAILURE_TYPES, rateLimitInfo } from '../../activities/pipedrive/errors.js';
-import type { RateLimitDetails } from '../../activities/pipedrive/errors.js';
+import { PipedriveApi } from '../../adapters/pipedrive/client.js';
+import type { PipedriveApiOptions } from '../../adapters/pipedrive/client.js';
+import { PIPEDRIVE_FAILURE_TYPES, rateLimitInfo } from '../../adapters/pipedrive/errors.js';
+import type { RateLimitDetails } from '../../adapters/pipedrive/errors.js';
 import { startPipedriveEmulator } from '../../emulators/pipedrive/index.js';
 import type { CreatedUser, PipedriveEmulator } from '../../emulators/pipedrive/index.js';
 

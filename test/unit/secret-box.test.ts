@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { SecretBox, SecretBoxError, secretContext } from '../../activities/store/secret-box.js';
+import { SecretBox, SecretBoxError, secretContext } from '../../lib/secret-box.js';
 import { legacyV1Ciphertext } from '../support/legacy-ciphertext.js';
 
 const k1 = { id: 'k1', key: Buffer.alloc(32, 1) };

@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../lib/logger.js';
 import { countConnectionsWith, register } from '../../lib/metrics.js';
 import { recordRateLimit, recordResult } from '../../worker/activity-metrics-interceptor.js';
-import { workerProcessSettings } from '../../worker/config.js';
+import { workerProcessSettings } from '../../lib/config.js';
 import { startHealthServer, type HealthServer } from '../../worker/health-server.js';
 import { outcomesOf, parseTime, sourceKey, sourceTimes } from '../../worker/sync-metrics.js';
 import { temporalLogger } from '../../worker/telemetry.js';

@@ -4,8 +4,8 @@
  */
 import { condition, proxyActivities, setHandler, sleep } from '@temporalio/workflow';
 import type { createActivities } from '../../../activities/index.js';
-import type { PipedriveChange } from '../../../activities/pipedrive-change.js';
-import { pipedriveChanged } from '../../../workflows/calendar-sync.js';
+import type { PipedriveChange } from '../../../adapters/pipedrive/change.js';
+import { pipedriveChanged } from '../../../workflows/contract.js';
 
 const activities = proxyActivities<ReturnType<typeof createActivities>>({ startToCloseTimeout: '30 seconds' });
 

@@ -3,7 +3,7 @@
  */
 import type pg from 'pg';
 import { DEFAULT_SETTINGS, parseSettings, type SyncSettings } from '../../sync-rules/settings.js';
-import { secretContext, type SecretBox } from './secret-box.js';
+import { secretContext, type SecretBox } from '../../lib/secret-box.js';
 
 export interface Connection {
   id: string;
@@ -212,4 +212,19 @@ export async function wipeCredentials(db: pg.Pool, id: string): Promise<Provider
     [id],
   );
   return rows.map((r) => r.provider).sort();
+}
+
+/** Which providers have credentials stored, per connection (the providers only — never the ciphertext). */
+export async function credentialPresence(db: pg.Pool, ids: string[]): Promise<Map<string, Set<string>>> {
+  const { rows } = await db.query<{ connection_id: string; provider: string }>(
+    'SELECT connection_id, provider FROM connection_credentials WHERE connection_id = ANY($1)',
+    [ids],
+  );
+  const out = new Map<string, Set<string>>();
+  for (const r of rows) {
+    const set = out.get(r.connection_id) ?? new Set<string>();
+    set.add(r.provider);
+    out.set(r.connection_id, set);
+  }
+  return out;
 }

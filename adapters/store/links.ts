@@ -168,6 +168,15 @@ export async function deleteLink(db: pg.Pool, connectionId: string, activityId: 
   await db.query('DELETE FROM links WHERE connection_id = $1 AND activity_id = $2', [connectionId, activityId]);
 }
 
+/** Every linked activity id of a connection, ascending. */
+export async function linkedActivityIdsOf(db: pg.Pool, connectionId: string): Promise<number[]> {
+  const { rows } = await db.query<{ activity_id: string }>(
+    'SELECT activity_id FROM links WHERE connection_id = $1 ORDER BY activity_id',
+    [connectionId],
+  );
+  return rows.map((r) => Number(r.activity_id));
+}
+
 export async function countLinks(db: pg.Pool, connectionId: string): Promise<number> {
   const { rows } = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM links WHERE connection_id = $1', [
     connectionId,

@@ -4,7 +4,7 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type pg from 'pg';
-import { secretContext, type SecretBox } from './secret-box.js';
+import { secretContext, type SecretBox } from '../../lib/secret-box.js';
 
 export interface WatchChannel {
   channelId: string;

@@ -11,7 +11,7 @@
  * duplicate changes of one activity.)
  */
 import type pg from 'pg';
-import type { PipedriveChange } from '../pipedrive-change.js';
+import type { PipedriveChange } from '../pipedrive/change.js';
 
 export interface InboxRow {
   id: number;

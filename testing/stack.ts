@@ -7,10 +7,10 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Runtime, DefaultLogger, type Worker } from '@temporalio/worker';
 import type pg from 'pg';
 import { inject } from 'vitest';
-import type { ActivityDeps } from '../../activities/index.js';
-import { createPool } from '../../activities/store/pool.js';
-import { EncryptionCodec, encryptingDataConverter, PAYLOAD_KEYS_VARIABLE } from '../../lib/payload-codec.js';
-import { createSyncWorker } from '../../worker/create-worker.js';
+import type { ActivityDeps } from '../activities/index.js';
+import { createPool } from '../adapters/store/pool.js';
+import { EncryptionCodec, encryptingDataConverter, PAYLOAD_KEYS_VARIABLE } from '../lib/payload-codec.js';
+import { createSyncWorker } from '../worker/create-worker.js';
 
 let runtimeInstalled = false;
 

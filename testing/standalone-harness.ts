@@ -6,10 +6,10 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { migrate } from '../../activities/store/migrate.js';
-import { freePort } from '../../scripts/provision/free-port.js';
-import { ensurePostgres } from '../../scripts/provision/postgres.js';
-import { startDevServer } from '../../scripts/provision/temporal-server.js';
+import { migrate } from '../adapters/store/migrate.js';
+import { freePort } from '../scripts/provision/free-port.js';
+import { ensurePostgres } from '../scripts/provision/postgres.js';
+import { startDevServer } from '../scripts/provision/temporal-server.js';
 import { startHarness, type Harness, type HarnessOptions } from './sync-harness.js';
 
 export interface StandaloneHarness {

@@ -3,8 +3,8 @@
  * activities, deals, persons and organizations; v1 for the current user, activity types and webhooks).
  *
  * Why not the official `pipedrive` client's transport: its axios interceptors reject with the error body only,
- * dropping the HTTP status and the `x-ratelimit-*` headers that decide whether and when Temporal retries
- * (DESIGN.md §2). Here every answer that is not a success becomes a classified `ApplicationFailure`
+ * dropping the HTTP status and the `x-ratelimit-*` headers that decide whether and when Temporal retries.
+ * Here every answer that is not a success becomes a classified `ApplicationFailure`
  * (`errors.ts`); "not found" is an answer, not a failure, where the sync expects it (deleted activities are 404 in
  * v2), so those methods return `null`/`false` and stay idempotent under retries.
  *
