@@ -3,7 +3,7 @@
  * `{"error":{"code","message","errors":[{domain,reason,message,locationType?,location?}],"status"}}`.
  * Every failure the emulator answers on `/calendar/v3/...` goes through here so the shape never drifts.
  */
-import { HttpError } from '../../lib/http-server.js';
+import { HttpError } from '../shared/http-server.js';
 
 /** Canonical status strings Google adds next to `code` (google.rpc.Code names). */
 const STATUS_NAMES: Record<number, string> = {

@@ -7,7 +7,7 @@
  * - `POST /revoke`, `GET /tokeninfo`.
  * Token-endpoint errors use the OAuth JSON shape (`{error, error_description}`), not the API error envelope.
  */
-import { HttpError, Router, type EmuRequest } from '../../lib/http-server.js';
+import { HttpError, Router, type EmuRequest } from '../shared/http-server.js';
 import { errors } from './errors.js';
 import type { Store, User } from './store.js';
 

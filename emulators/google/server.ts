@@ -14,7 +14,7 @@ import {
   type EmuRequest,
   type EmuResponse,
   type RunningServer,
-} from '../../lib/http-server.js';
+} from '../shared/http-server.js';
 import { sleep } from '../shared/random.js';
 import { createControl, emptyStats, type GoogleControl, type GoogleStats, type InvitationInput } from './control.js';
 import { errors, googleError, googleErrorBody, injectedError } from './errors.js';

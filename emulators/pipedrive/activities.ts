@@ -4,7 +4,7 @@
  * The same create/update/delete functions back the control API, which acts "in the web app"
  * (`change_source: 'app'`), so both paths share validation, `update_time` and webhooks.
  */
-import type { Router } from '../../lib/http-server.js';
+import type { Router } from '../shared/http-server.js';
 import type { Caller, Core } from './core.js';
 import {
   asObject,

@@ -5,8 +5,8 @@
  * emulator (no auth, not rate limited, not counted in stats).
  */
 import type { FaultConfig } from '../shared/faults.js';
-import type { Router } from '../../lib/http-server.js';
-import { HttpError } from '../../lib/http-server.js';
+import type { Router } from '../shared/http-server.js';
+import { HttpError } from '../shared/http-server.js';
 import type { ActivityInput } from './activities.js';
 import { createActivity, deleteActivity, parseActivityInput, serializeActivity, updateActivity } from './activities.js';
 import type { Core } from './core.js';

@@ -3,7 +3,7 @@
  * links, owner, contact details) with list/get/add/update/delete. Same commit path as activities, so renames
  * fire `change` webhooks with `previous`.
  */
-import type { Router } from '../../lib/http-server.js';
+import type { Router } from '../shared/http-server.js';
 import type { Caller, Core } from './core.js';
 import {
   asObject,

@@ -3,7 +3,7 @@
  * `errorCode` (the HTTP status) and `error_info`, v2 adds a machine `code`. We send the union so a client
  * written against either generation finds what it looks for.
  */
-import { HttpError } from '../../lib/http-server.js';
+import { HttpError } from '../shared/http-server.js';
 
 export interface PipedriveErrorBody {
   success: false;

@@ -5,8 +5,8 @@
  * `refresh_token` grants, `POST /oauth/revoke`. Access tokens live `expires_in` seconds; refresh tokens do not
  * rotate. Each emulated user owns one OAuth client (see `createUser`).
  */
-import type { EmuRequest, Router } from '../../lib/http-server.js';
-import { HttpError } from '../../lib/http-server.js';
+import type { EmuRequest, Router } from '../shared/http-server.js';
+import { HttpError } from '../shared/http-server.js';
 import type { OAuthGrant, Store } from './store.js';
 import { randomToken } from './store.js';
 

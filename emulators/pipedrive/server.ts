@@ -4,8 +4,8 @@
  * which counts the call, authenticates, applies injected faults, enforces the rate limits and stamps the
  * rate-limit headers on the answer — success or error.
  */
-import type { EmuRequest, EmuResponse, RunningServer } from '../../lib/http-server.js';
-import { HttpError, Router, serve } from '../../lib/http-server.js';
+import type { EmuRequest, EmuResponse, RunningServer } from '../shared/http-server.js';
+import { HttpError, Router, serve } from '../shared/http-server.js';
 import { sleep } from '../shared/random.js';
 import { FaultInjector } from '../shared/faults.js';
 import type { FaultConfig } from '../shared/faults.js';

@@ -3,7 +3,7 @@
  * webhooks (`/v1/webhooks`, https://pipedrive.readme.io/docs/guide-for-webhooks-v2). Served under both `/v1`
  * (api.pipedrive.com style, the official v1 client's default base path) and `/api/v1` (company-domain style).
  */
-import type { EmuRequest, Router } from '../../lib/http-server.js';
+import type { EmuRequest, Router } from '../shared/http-server.js';
 import type { Caller, Core } from './core.js';
 import { asObject, optInt, optString, parseIdParam } from './core.js';
 import { badRequest, notFound, pdError } from './errors.js';

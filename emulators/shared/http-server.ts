@@ -1,7 +1,7 @@
 /**
- * A small HTTP toolkit shared by our HTTP server (client/http) and the API emulators: a method+path router
- * with `:param` segments, bounded body reading (413 past the limit), and a server wrapper that listens on a
- * chosen (or ephemeral) port. Dependency-free, so servers start in milliseconds in tests and benchmarks.
+ * The API emulators' small HTTP toolkit: a method+path router with `:param` segments, bounded body reading (413
+ * past the limit), and a server wrapper that listens on a chosen (or ephemeral) port. Dependency-free, so the
+ * emulators start in milliseconds in tests and benchmarks. (The product's web service is built on Fastify.)
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
