@@ -467,22 +467,14 @@ class CalendarSync {
    * satisfied condition in one pass, so two waiters would both go ahead with the same `previous` settings.
    */
   private async exclusive<T>(fn: () => Promise<T>): Promise<T> {
-    if (!patched(MUTEX_PATCH)) return this.legacyExclusive(fn);
-    return this.lock.runExclusive(async () => {
-      this.busy = true;
-      this.updateState();
-      try {
-        return await fn();
-      } finally {
-        this.busy = false;
-        this.updateState();
-      }
-    });
+    if (patched(MUTEX_PATCH)) return this.lock.runExclusive(() => this.held(fn));
+    // The flag-based lock of runs started before the mutex; kept so their histories replay unchanged.
+    if (this.busy) await condition(() => !this.busy);
+    return this.held(fn);
   }
 
-  /** The flag-based lock of runs started before the mutex; kept so their histories replay unchanged. */
-  private async legacyExclusive<T>(fn: () => Promise<T>): Promise<T> {
-    if (this.busy) await condition(() => !this.busy);
+  /** Runs `fn` with the status saying so (`busy`), once the caller holds the lock. */
+  private async held<T>(fn: () => Promise<T>): Promise<T> {
     this.busy = true;
     this.updateState();
     try {
