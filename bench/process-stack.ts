@@ -29,6 +29,7 @@ import { startDevServer } from '../scripts/provision/temporal-server.js';
 import { bundleSyncWorkflows } from '../worker/create-worker.js';
 import type { SyncStatus } from '../workflows/contract.js';
 import { findProcess } from './proc-usage.js';
+import { emulatorEnv } from '../testing/emulator-env.js';
 
 export interface BenchProcess {
   name: string;
@@ -204,13 +205,7 @@ export async function startProcessStack(opts: ProcessStackOptions): Promise<Benc
       CALENDAR_SYNC_ENCRYPTION_KEYS: `bench:${credentialKey.toString('base64')}`,
       CALENDAR_SYNC_PAYLOAD_KEYS: payloadKeys,
       CALENDAR_SYNC_ADMIN_TOKEN: adminToken,
-      GOOGLE_CLIENT_ID: google.oauthClient.clientId,
-      GOOGLE_CLIENT_SECRET: google.oauthClient.clientSecret,
-      GOOGLE_API_ROOT_URL: `${google.url}/`,
-      GOOGLE_OAUTH_TOKEN_URL: google.tokenUrl,
-      GOOGLE_OAUTH_AUTH_URL: google.authUrl,
-      PIPEDRIVE_OAUTH_TOKEN_URL: `${pipedrive.oauthUrl}/oauth/token`,
-      PIPEDRIVE_ALLOWED_API_ORIGINS: pipedrive.url,
+      ...emulatorEnv(google, pipedrive),
       LOG_LEVEL: 'warn',
     };
     // Without feeds the worker registers no webhook or channel: PUBLIC_URL then points nowhere anyone listens.

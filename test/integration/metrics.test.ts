@@ -22,6 +22,7 @@ import { connectStack, eventually, type Stack } from '../../testing/stack.js';
 import { registerAccounts, settled } from '../../testing/sync-harness.js';
 import { startWebProcess, type WebProcess } from '../support/web-process.js';
 import { startWorkerProcess, type WorkerProcess } from '../support/worker-process.js';
+import { emulatorEnv } from '../../testing/emulator-env.js';
 
 let stack: Stack;
 let google: GoogleEmulator;
@@ -56,12 +57,7 @@ beforeAll(async () => {
     TEMPORAL_TASK_QUEUE: stack.taskQueue,
     WORKFLOW_BUNDLE_PATH: bundlePath,
     CALENDAR_SYNC_ENCRYPTION_KEYS: `metrics:${key.toString('base64')}`,
-    GOOGLE_CLIENT_ID: google.oauthClient.clientId,
-    GOOGLE_CLIENT_SECRET: google.oauthClient.clientSecret,
-    GOOGLE_API_ROOT_URL: `${google.url}/`,
-    GOOGLE_OAUTH_TOKEN_URL: google.tokenUrl,
-    GOOGLE_OAUTH_AUTH_URL: google.authUrl,
-    PIPEDRIVE_OAUTH_TOKEN_URL: `${pipedrive.oauthUrl}/oauth/token`,
+    ...emulatorEnv(google, pipedrive),
     // The web service's /metrics is read with the admin token.
     CALENDAR_SYNC_ADMIN_TOKEN: ADMIN_TOKEN,
   };

@@ -20,6 +20,7 @@ import { connectStack, eventually, type Stack } from '../../testing/stack.js';
 import { registerAccounts, settled } from '../../testing/sync-harness.js';
 import { startWorkerProcess, type WorkerProcess } from '../support/worker-process.js';
 import { pipedriveWebhook } from '../../testing/pipedrive-webhook.js';
+import { emulatorEnv } from '../../testing/emulator-env.js';
 
 let stack: Stack;
 let google: GoogleEmulator;
@@ -48,12 +49,7 @@ beforeAll(async () => {
     WORKFLOW_BUNDLE_PATH: bundlePath,
     // The child must decrypt the credentials this process stored: the same key, shared through the environment.
     CALENDAR_SYNC_ENCRYPTION_KEYS: `crash:${key.toString('base64')}`,
-    GOOGLE_CLIENT_ID: google.oauthClient.clientId,
-    GOOGLE_CLIENT_SECRET: google.oauthClient.clientSecret,
-    GOOGLE_API_ROOT_URL: `${google.url}/`,
-    GOOGLE_OAUTH_TOKEN_URL: google.tokenUrl,
-    GOOGLE_OAUTH_AUTH_URL: google.authUrl,
-    PIPEDRIVE_OAUTH_TOKEN_URL: `${pipedrive.oauthUrl}/oauth/token`,
+    ...emulatorEnv(google, pipedrive),
   };
 });
 

@@ -19,6 +19,7 @@ import { SHUTDOWN_FORCE_MARGIN_MS } from '../../lib/config.js';
 import { connectStack, eventually, type Stack } from '../../testing/stack.js';
 import { registerAccounts, settled } from '../../testing/sync-harness.js';
 import { startWorkerProcess, type WorkerProcess } from '../support/worker-process.js';
+import { emulatorEnv } from '../../testing/emulator-env.js';
 
 let stack: Stack;
 let google: GoogleEmulator;
@@ -49,12 +50,7 @@ beforeAll(async () => {
     TEMPORAL_TASK_QUEUE: stack.taskQueue,
     WORKFLOW_BUNDLE_PATH: bundlePath,
     CALENDAR_SYNC_ENCRYPTION_KEYS: `shutdown:${key.toString('base64')}`,
-    GOOGLE_CLIENT_ID: google.oauthClient.clientId,
-    GOOGLE_CLIENT_SECRET: google.oauthClient.clientSecret,
-    GOOGLE_API_ROOT_URL: `${google.url}/`,
-    GOOGLE_OAUTH_TOKEN_URL: google.tokenUrl,
-    GOOGLE_OAUTH_AUTH_URL: google.authUrl,
-    PIPEDRIVE_OAUTH_TOKEN_URL: `${pipedrive.oauthUrl}/oauth/token`,
+    ...emulatorEnv(google, pipedrive),
     // Port 0: each worker process picks a free port for its health listener; no SDK exporter needed here.
     WORKER_HTTP_PORT: '0',
     WORKER_HTTP_HOST: '127.0.0.1',

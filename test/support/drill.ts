@@ -31,6 +31,7 @@ import { eventually, testPayloadKeys } from '../../testing/stack.js';
 import { registerAccounts, settled } from '../../testing/sync-harness.js';
 import { startWebProcess, type WebProcess } from './web-process.js';
 import { startWorkerProcess, type WorkerProcess } from './worker-process.js';
+import { emulatorEnv } from '../../testing/emulator-env.js';
 
 export interface DrillUser {
   connectionId: string;
@@ -110,12 +111,7 @@ export async function startDrill(opts: { databaseUrl: string; temporalAddress: s
     PUBLIC_URL: publicUrl,
     CALENDAR_SYNC_ENCRYPTION_KEYS: `drill:${key.toString('base64')}`,
     CALENDAR_SYNC_PAYLOAD_KEYS: payloadKeys,
-    GOOGLE_CLIENT_ID: google.oauthClient.clientId,
-    GOOGLE_CLIENT_SECRET: google.oauthClient.clientSecret,
-    GOOGLE_API_ROOT_URL: `${google.url}/`,
-    GOOGLE_OAUTH_TOKEN_URL: google.tokenUrl,
-    GOOGLE_OAUTH_AUTH_URL: google.authUrl,
-    PIPEDRIVE_OAUTH_TOKEN_URL: `${pipedrive.oauthUrl}/oauth/token`,
+    ...emulatorEnv(google, pipedrive),
   };
   // The drill's own view of the database; its connections die in the outage too, which is nobody's news.
   const db = createPool(opts.databaseUrl, { log: silentLogger });
