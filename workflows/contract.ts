@@ -52,6 +52,8 @@ export interface GoogleNotification {
   channelId?: string;
   resourceState?: string;
   messageNumber?: number;
+  /** The web service's request id of the push, so the signal can be traced to its log lines. */
+  requestId?: string;
 }
 
 export interface UploadStarted {

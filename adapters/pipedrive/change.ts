@@ -15,4 +15,6 @@ export interface PipedriveChange {
   };
   data: Record<string, unknown> | null;
   previous: Record<string, unknown> | null;
+  /** The web service's request id of the HTTP delivery, so the signal can be traced to its log lines. */
+  requestId?: string;
 }

@@ -18,6 +18,8 @@ export interface InboxRow {
   connectionId: string;
   deliveryId: string;
   meta: PipedriveChange['meta'];
+  /** The web service's request id of the delivery (null for rows stored before it was kept). */
+  requestId: string | null;
 }
 
 /**
@@ -31,6 +33,7 @@ interface RowFields {
   connection_id: string;
   delivery_id: string;
   meta: PipedriveChange['meta'];
+  request_id: string | null;
 }
 
 const toRow = (r: RowFields): InboxRow => ({
@@ -38,6 +41,7 @@ const toRow = (r: RowFields): InboxRow => ({
   connectionId: r.connection_id,
   deliveryId: r.delivery_id,
   meta: r.meta,
+  requestId: r.request_id,
 });
 
 /**
@@ -49,22 +53,24 @@ export async function storeDelivery(
   db: pg.Pool,
   connectionId: string,
   meta: PipedriveChange['meta'],
+  requestId: string | null = null,
   leaseSeconds = CLAIM_LEASE_SECONDS,
 ): Promise<{ isNew: boolean; claimed: InboxRow | null }> {
   const inserted = await db.query<{ id: string }>(
-    `INSERT INTO webhook_inbox (connection_id, delivery_id, meta, claimed_until)
-     VALUES ($1, $2, $3, now() + make_interval(secs => $4))
+    `INSERT INTO webhook_inbox (connection_id, delivery_id, meta, claimed_until, request_id)
+     VALUES ($1, $2, $3, now() + make_interval(secs => $4), $5)
      ON CONFLICT (connection_id, delivery_id) DO NOTHING RETURNING id`,
-    [connectionId, meta.id, meta, leaseSeconds],
+    [connectionId, meta.id, meta, leaseSeconds, requestId],
   );
   if (inserted.rows[0]) {
-    return { isNew: true, claimed: { id: Number(inserted.rows[0].id), connectionId, deliveryId: meta.id, meta } };
+    const id = Number(inserted.rows[0].id);
+    return { isNew: true, claimed: { id, connectionId, deliveryId: meta.id, meta, requestId } };
   }
   const claim = await db.query<RowFields>(
     `UPDATE webhook_inbox SET claimed_until = now() + make_interval(secs => $3)
      WHERE connection_id = $1 AND delivery_id = $2 AND relayed_at IS NULL
        AND (claimed_until IS NULL OR claimed_until < now())
-     RETURNING id, connection_id, delivery_id, meta`,
+     RETURNING id, connection_id, delivery_id, meta, request_id`,
     [connectionId, meta.id, leaseSeconds],
   );
   const held = claim.rows[0];
@@ -82,7 +88,7 @@ export async function claimPending(db: pg.Pool, limit = 100, leaseSeconds = CLAI
        ORDER BY id LIMIT $1
        FOR UPDATE SKIP LOCKED)
      AND relayed_at IS NULL AND (claimed_until IS NULL OR claimed_until < now())
-     RETURNING id, connection_id, delivery_id, meta`,
+     RETURNING id, connection_id, delivery_id, meta, request_id`,
     [limit, leaseSeconds],
   );
   return rows.map(toRow).sort((a, b) => a.id - b.id);

@@ -68,6 +68,7 @@ export async function handleGooglePush(
   deps: GooglePushDeps,
   headers: IncomingHttpHeaders,
   log: FastifyBaseLogger,
+  requestId?: string,
 ): Promise<PushAnswer> {
   const parsed = pushHeadersSchema.safeParse(headers);
   if (!parsed.success) {
@@ -128,6 +129,7 @@ export async function handleGooglePush(
         channelId,
         resourceState: state,
         messageNumber,
+        ...(requestId ? { requestId } : {}),
       }),
     );
   } catch (err) {
@@ -149,7 +151,7 @@ export function registerGooglePush(app: FastifyInstance, deps: GooglePushDeps): 
       '/webhooks/google',
       { bodyLimit: PUSH_BODY_LIMIT, config: { unavailableStatus: 503 } },
       async (req, reply) => {
-        const answer = await handleGooglePush(deps, req.headers, req.log);
+        const answer = await handleGooglePush(deps, req.headers, req.log, req.id);
         deliveries.inc({ source: 'google', result: answer.result });
         return reply.code(answer.status).send(answer.body);
       },

@@ -32,7 +32,12 @@ export async function relayClaimed(deps: RelayDeps, row: InboxRow): Promise<bool
   try {
     // Bounded: Pipedrive gives up after 10 s, and a stored delivery is safe to answer for anyway.
     await deps.sync.client.withDeadline(Date.now() + SIGNAL_DEADLINE_MS, () =>
-      deps.sync.pipedriveChanged(row.connectionId, { meta: row.meta, data: null, previous: null }),
+      deps.sync.pipedriveChanged(row.connectionId, {
+        meta: row.meta,
+        data: null,
+        previous: null,
+        ...(row.requestId ? { requestId: row.requestId } : {}),
+      }),
     );
   } catch (err) {
     deps.log.warn(

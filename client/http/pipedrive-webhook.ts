@@ -146,13 +146,13 @@ async function handleDelivery(
   }
   let stored;
   try {
-    stored = await storeDelivery(deps.db, connection.id, meta);
+    stored = await storeDelivery(deps.db, connection.id, meta, req.id);
   } catch (err) {
     req.log.error({ connectionId: connection.id, err: errorSummary(err) }, 'pipedrive webhook could not be stored');
     throw new HttpProblem(503, { error: 'temporarily unavailable, retry later' }, { 'retry-after': '5' });
   }
   count(stored.isNew ? 'accepted' : 'duplicate');
-  // The request id (in this line) ties the HTTP delivery to its inbox row and so to the signal it becomes.
+  // The request id (in this line) is stored with the row and travels in the signal it becomes.
   req.log.info(
     { connectionId: connection.id, inboxRow: stored.claimed?.id ?? null, isNew: stored.isNew },
     'webhook stored',

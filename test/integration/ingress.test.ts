@@ -4,6 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadCredentials } from '../../adapters/store/connections.js';
+import type { PipedriveChange } from '../../adapters/pipedrive/change.js';
 import { workflowIdFor } from '../../workflows/names.js';
 import { eventually } from '../../testing/stack.js';
 import { startHarness, type Harness, type SyncUser } from '../../testing/sync-harness.js';
@@ -136,6 +137,29 @@ describe('ingress security', () => {
     expect(JSON.parse(again.body)).toEqual({ ok: true, duplicate: true });
     await eventually(async () => ((await signalsReceived(user.connectionId)) >= before + 1 ? true : undefined));
     expect(await signalsReceived(user.connectionId)).toBe(before + 1);
+  });
+
+  it('carries the delivery’s request id into the workflow signal, as its log lines show it', async () => {
+    const logFrom = h.logLines.length;
+    const res = await post(pd(), JSON.stringify(delivery('traced-delivery')), { authorization: basic });
+    expect(res.status).toBe(200);
+    const stored = h.logLines
+      .slice(logFrom)
+      .map((l) => JSON.parse(l) as { msg?: string; reqId?: string })
+      .find((l) => l.msg === 'webhook stored');
+    expect(stored?.reqId).toMatch(/^[0-9a-f-]{36}$/);
+    const signalled = await eventually(async () => {
+      const history = await h.stack.client.workflow.getHandle(workflowIdFor(user.connectionId)).fetchHistory();
+      for (const e of history.events ?? []) {
+        const input = e.workflowExecutionSignaledEventAttributes?.input?.payloads;
+        if (!input?.length) continue;
+        const [payload] = await h.stack.payloadCodec.decode([input[0]!]);
+        const change = JSON.parse(Buffer.from(payload!.data!).toString('utf8')) as PipedriveChange;
+        if (change.meta?.id === 'traced-delivery') return change;
+      }
+      return undefined;
+    });
+    expect(signalled.requestId).toBe(stored!.reqId);
   });
 
   it('acknowledges but does not relay a change to another user’s activity', async () => {
