@@ -223,6 +223,11 @@ export async function parseSets(sets: string[]): Promise<Record<string, unknown>
   return changes;
 }
 
+/** Answers a watch rides out: no answer (0), server restarting (503), a progress query past its deadline (504). */
+const TRANSIENT_STATUSES = new Set([0, 503, 504]);
+/** Consecutive transient failures a watch tolerates before it gives up. */
+const WATCH_MISSES_MAX = 10;
+
 async function watchUpload(
   api: AdminApiClient,
   connectionId: string,
@@ -232,8 +237,19 @@ async function watchUpload(
   const tty = io.stdout.isTTY === true;
   let lastLine = '';
   let progress: UploadProgress | null;
+  let misses = 0;
   for (let polls = 1; ; polls++) {
-    progress = (await api.uploadProgress(connectionId)).progress;
+    try {
+      progress = (await api.uploadProgress(connectionId)).progress;
+      misses = 0;
+    } catch (err) {
+      // One slow progress query (504) or a restarting server (503, no answer) does not end a watch; a run of them
+      // does (the error reaches the caller as usual).
+      if (!(err instanceof AdminApiError) || !TRANSIENT_STATUSES.has(err.status) || ++misses > WATCH_MISSES_MAX)
+        throw err;
+      await new Promise((resolve) => setTimeout(resolve, io.pollMs ?? 500));
+      continue;
+    }
     if (!progress && polls >= 20) {
       io.stderr.write(`calendar-sync: the upload for ${connectionId} reports no progress\n`);
       return EXIT.failed;

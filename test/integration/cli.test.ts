@@ -310,7 +310,9 @@ describe('upload unsynced', () => {
     const watcher = cli(['upload', user.connectionId, '--watch'], {}, (out) => {
       if (out.includes('upload: ')) attached();
     });
-    await watching;
+    // A watcher that exits before it shows any progress fails the test here with its output, instead of a hang.
+    const early = await Promise.race([watching.then(() => null), watcher]);
+    expect(early, 'the watcher ended before it showed progress').toBeNull();
     const cancelled = await cli(['upload-cancel', user.connectionId]);
     expect(cancelled.code).toBe(0);
     expect(cancelled.stdout).toContain(`Upload for ${user.connectionId} cancelled.`);
