@@ -303,12 +303,15 @@ describe('upload unsynced', () => {
     const started = await cli(['upload', user.connectionId]);
     expect(started).toMatchObject({ code: 0, stderr: '' });
     expect(started.stdout).toContain(`Upload for ${user.connectionId} started.`);
-    // Cancel only once the watcher has joined the running upload: a watcher that came after the cancel would
-    // rightly start a new upload of what is left.
+    // Cancel only once the watcher has joined the running upload (a watcher that came after the cancel would
+    // rightly start a new upload of what is left) and the scan has counted all 300 (a cancel during the scan
+    // leaves "N/k+" as the final count: a different story from the one this test tells).
     let attached!: () => void;
     const watching = new Promise<void>((resolve) => (attached = resolve));
+    let watcherOut = '';
     const watcher = cli(['upload', user.connectionId, '--watch'], {}, (out) => {
-      if (out.includes('upload: ')) attached();
+      watcherOut += out;
+      if (/^upload: \d+% \d+\/300 /m.test(watcherOut)) attached();
     });
     // A watcher that exits before it shows any progress fails the test here with its output, instead of a hang.
     const early = await Promise.race([watching.then(() => null), watcher]);
