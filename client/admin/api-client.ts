@@ -35,6 +35,9 @@ export interface AdminApiClientOptions {
   timeoutMs?: number;
 }
 
+/** Socket errors that mean the connection broke before an answer: worth one more try. */
+const CONNECTION_RESET = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET']);
+
 export class AdminApiClient {
   private readonly base: string;
 
@@ -95,13 +98,20 @@ export class AdminApiClient {
     const headers: Record<string, string> = { accept: 'application/json' };
     if (this.options.token) headers.authorization = `Bearer ${this.options.token}`;
     if (body !== undefined) headers['content-type'] = 'application/json';
-    let res: globalThis.Response;
-    try {
-      res = await fetch(url, {
+    const send = () =>
+      fetch(url, {
         method,
         headers,
         body: body === undefined ? undefined : JSON.stringify(body),
         signal: AbortSignal.timeout(this.options.timeoutMs ?? 30_000),
+      });
+    let res: globalThis.Response;
+    try {
+      // A connection reset before any answer is sent again once: every admin operation is idempotent (an upload
+      // started twice is one upload, a second cancel or pause changes nothing).
+      res = await send().catch((err: unknown) => {
+        if (!CONNECTION_RESET.has((err as { cause?: { code?: string } }).cause?.code ?? '')) throw err;
+        return send();
       });
     } catch (err) {
       const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).name;
