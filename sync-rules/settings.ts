@@ -40,6 +40,26 @@ export const syncSettingsSchema = z
     sendInvitations: z.boolean().default(false),
     /** How far ahead instances of recurring Google events are turned into activities. */
     recurringHorizonDays: z.number().int().min(1).max(730).default(90),
+    /**
+     * Two-way mode: link an event that becomes an activity to the Pipedrive persons whose e-mail is one of its
+     * attendees' (and to their organization and their one open deal), so the meeting shows on their timelines.
+     */
+    linkContacts: z.boolean().default(true),
+    /** With `linkContacts`: create a Pipedrive person for an external attendee no person has the e-mail of. */
+    createPersonsForAttendees: z.boolean().default(false),
+    /** Give the events of Pipedrive meetings without a video-call link of their own a Google Meet link. */
+    createMeetLinks: z.boolean().default(false),
+    // Two-way import filters: which Google events become activities. An event already linked is never filtered.
+    /** Google event types other than `default` (focus time, out of office, working location, birthdays…). */
+    importOtherEventTypes: z.boolean().default(false),
+    /** Invitations the user declined (declining a synced invitation applies `deletion`). */
+    importDeclined: z.boolean().default(false),
+    /** Events that do not block time (`transparency: transparent`, shown as "free"). */
+    importFree: z.boolean().default(true),
+    /** All-day events. */
+    importAllDay: z.boolean().default(true),
+    /** Events without any attendee other than the user. */
+    importWithoutExternalAttendees: z.boolean().default(true),
     /** Period of the safety-net incremental sync that catches lost webhooks and push notifications. */
     safetyIntervalSeconds: z.number().int().min(60).max(86_400).default(300),
   })

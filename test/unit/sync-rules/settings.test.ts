@@ -17,6 +17,14 @@ describe('parseSettings', () => {
       doneActivities: 'keep',
       sendInvitations: false,
       recurringHorizonDays: 90,
+      linkContacts: true,
+      createPersonsForAttendees: false,
+      createMeetLinks: false,
+      importOtherEventTypes: false,
+      importDeclined: false,
+      importFree: true,
+      importAllDay: true,
+      importWithoutExternalAttendees: true,
       safetyIntervalSeconds: 300,
     });
   });
