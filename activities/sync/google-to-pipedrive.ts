@@ -21,6 +21,7 @@ import {
 import type { LinkedNames, PdActivity } from '../../sync-rules/types.js';
 import { getSyncState, saveSyncToken } from '../../adapters/store/google-sync-state.js';
 import { deleteLink, linkByEvent, saveLink, type Link } from '../../adapters/store/links.js';
+import { relinkedContacts, titleLinkedEvent, withContactLinks } from './contact-links.js';
 import type { SyncContext } from './context.js';
 import { createActivityOnce, finishCreate } from './create-activity.js';
 import { eventBody, isInvitation, updateEvent } from './google-event-writes.js';
@@ -170,9 +171,9 @@ export async function applyGoogleEvent(
       return outcome('deleted', decision.reason, link!.activityId);
     case 'create-activity': {
       const activity = await createActivityOnce(ctx, calendarId, event);
-      const fields = syncedFieldsOrNull(activity, ctx, {})!;
+      const titled = await titleLinkedEvent(ctx, calendarId, event, activity, 0);
       await saveLink(ctx.db, {
-        ...linkFor(ctx, activity, fields, event, 0, calendarId, 'google'),
+        ...linkFor(ctx, activity, titled.fields, titled.event, 0, calendarId, 'google'),
         invitation: isInvitation(event),
       });
       await finishCreate(ctx, calendarId, event.id!);
@@ -200,21 +201,17 @@ async function pullUpdate(
   // conflict to resolve — the event as the organizer left it is applied to the activity.
   const googleOnly = isInvitation(event);
   if (pdFields === null || contentHash(pdFields) === link.lastWrittenHash || googleOnly) {
-    const written = await ctx.pipedrive.updateActivity(
-      activity.id,
-      eventToActivityFields(event, { names, settings: ctx.settings }),
+    const write = eventToActivityFields(event, { names, settings: ctx.settings });
+    const contact = await relinkedContacts(ctx, calendarId, event, link, write);
+    const written = await withContactLinks(ctx, contact, () =>
+      ctx.pipedrive.updateActivity(activity.id, { ...write, ...contact?.links }),
     );
     if (!written) return ['ignored', 'activity-deleted-in-pipedrive'];
+    const titled = contact
+      ? await titleLinkedEvent(ctx, calendarId, event, written, link.eventGeneration)
+      : { event, fields: activityToSyncedFields(written, { names, settings: ctx.settings }) };
     await saveLink(ctx.db, {
-      ...linkFor(
-        ctx,
-        written,
-        activityToSyncedFields(written, { names, settings: ctx.settings }),
-        event,
-        link.eventGeneration,
-        calendarId,
-        link.origin,
-      ),
+      ...linkFor(ctx, written, titled.fields, titled.event, link.eventGeneration, calendarId, link.origin),
       invitation: googleOnly,
     });
     return ['updated', 'event-changed'];
