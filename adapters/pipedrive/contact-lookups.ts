@@ -79,7 +79,9 @@ export async function saveLookup(
     `INSERT INTO contact_lookups (connection_id, email, person_id, person_name, org_id, org_name, looked_up_at)
      VALUES ($1, $2, $3, $4, $5, $6, now())
      ON CONFLICT (connection_id, email) DO UPDATE SET person_id = $3, person_name = $4, org_id = $5, org_name = $6,
-       looked_up_at = now(), create_started_at = NULL`,
+       looked_up_at = now(),
+       -- A miss leaves a creation intent in place: the retry that search cannot help still needs it.
+       create_started_at = CASE WHEN $3::bigint IS NULL THEN contact_lookups.create_started_at END`,
     [
       connectionId,
       email,
@@ -121,10 +123,10 @@ export async function claimPersonCreation(
   return { startedAt: row.started, isRetry: row.was !== null };
 }
 
-/** Expired answers go, and beyond the cap the oldest ones. */
+/** Expired answers (and intents older than a day, long given up) go, and beyond the cap the oldest ones. */
 export async function pruneLookups(db: pg.Pool, connectionId: string): Promise<void> {
   await db.query(
-    `DELETE FROM contact_lookups WHERE connection_id = $1 AND create_started_at IS NULL AND (
+    `DELETE FROM contact_lookups WHERE connection_id = $1 AND (
        looked_up_at < now() - make_interval(secs => $2::double precision / 1000)
        OR email IN (SELECT email FROM contact_lookups WHERE connection_id = $1
                     ORDER BY looked_up_at DESC OFFSET $3))`,
