@@ -124,12 +124,16 @@ export async function claimPersonCreation(
 }
 
 /** Expired answers (and intents older than a day, long given up) go, and beyond the cap the oldest ones. */
-export async function pruneLookups(db: pg.Pool, connectionId: string): Promise<void> {
+export async function pruneLookups(
+  db: pg.Pool,
+  connectionId: string,
+  limits: { ttlMs?: number; maxRows?: number } = {},
+): Promise<void> {
   await db.query(
     `DELETE FROM contact_lookups WHERE connection_id = $1 AND (
        looked_up_at < now() - make_interval(secs => $2::double precision / 1000)
        OR email IN (SELECT email FROM contact_lookups WHERE connection_id = $1
                     ORDER BY looked_up_at DESC OFFSET $3))`,
-    [connectionId, HIT_TTL_MS, MAX_ROWS_PER_CONNECTION],
+    [connectionId, limits.ttlMs ?? HIT_TTL_MS, limits.maxRows ?? MAX_ROWS_PER_CONNECTION],
   );
 }

@@ -7,6 +7,13 @@
 import type { calendar_v3 } from '@googleapis/calendar';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PipedriveChange } from '../../adapters/pipedrive/change.js';
+import {
+  cachedLookups,
+  HIT_TTL_MS,
+  MISS_TTL_MS,
+  pruneLookups,
+  saveLookup,
+} from '../../adapters/pipedrive/contact-lookups.js';
 import { linkByEvent } from '../../adapters/store/links.js';
 import { eventIdFor } from '../../sync-rules/event-id.js';
 import type { SyncSettings } from '../../sync-rules/settings.js';
@@ -391,5 +398,33 @@ describe('token cost per imported event', () => {
       unknownWarm: 5,
       noAttendees: 5,
     });
+  });
+});
+
+describe('the lookup cache', () => {
+  it('remembers hits a day and misses six hours, per connection, and stays bounded', async () => {
+    const a = await h.connectUser({ ...QUIET, enabled: false });
+    const b = await h.connectUser({ ...QUIET, enabled: false });
+    const db = h.stack.db;
+    await saveLookup(db, a.connectionId, 'hit@x.test', { personId: 7, name: 'Hit', orgId: 3, orgName: 'Org' });
+    await saveLookup(db, a.connectionId, 'miss@x.test', null);
+
+    const now = Date.now();
+    const fresh = await cachedLookups(db, a.connectionId, ['hit@x.test', 'miss@x.test']);
+    expect(fresh.get('hit@x.test')?.person).toEqual({ personId: 7, name: 'Hit', orgId: 3, orgName: 'Org' });
+    expect(fresh.has('miss@x.test') && fresh.get('miss@x.test')!.person).toBeNull();
+    expect((await cachedLookups(db, b.connectionId, ['hit@x.test'])).size).toBe(0);
+
+    const later = await cachedLookups(db, a.connectionId, ['hit@x.test', 'miss@x.test'], now + MISS_TTL_MS + 60_000);
+    expect([...later.keys()]).toEqual(['hit@x.test']);
+    expect((await cachedLookups(db, a.connectionId, ['hit@x.test'], now + HIT_TTL_MS + 60_000)).size).toBe(0);
+
+    for (let i = 0; i < 5; i++) await saveLookup(db, a.connectionId, `n${i}@x.test`, null);
+    await pruneLookups(db, a.connectionId, { maxRows: 3 });
+    const { rows } = await db.query<{ email: string }>(
+      'SELECT email FROM contact_lookups WHERE connection_id = $1 ORDER BY email',
+      [a.connectionId],
+    );
+    expect(rows.map((r) => r.email)).toEqual(['n2@x.test', 'n3@x.test', 'n4@x.test']);
   });
 });
