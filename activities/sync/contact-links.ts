@@ -122,8 +122,10 @@ export async function titleLinkedEvent(
   const fields = activityToSyncedFields(activity, { names, settings: ctx.settings });
   // A private event's title is never ours to write (its activity has the neutral subject).
   if ((event.summary ?? '') === fields.title || isNeutralized(event, ctx.settings)) return { event, names, fields };
+  // The guests are never mailed about it: the title changed for the user's CRM, not for them.
+  const quiet: SyncContext = { ...ctx, settings: { ...ctx.settings, sendInvitations: false } };
   const updated = await updateEvent(
-    ctx,
+    quiet,
     calendarId,
     event.id!,
     await eventBody(ctx, activity, names, generation),

@@ -159,6 +159,18 @@ describe('linking a Google meeting to the CRM', () => {
     expect((await event(user, eventId)).summary).toBe('Ann renewal > Ann > Ann Corp > Quarterly review');
   });
 
+  it('never mails the guests about the re-title, even with invitations on', async () => {
+    const user = await h.connectUser({ ...QUIET, sendInvitations: true });
+    const jo = crmPerson(user, 'Jo', []);
+    const { eventId } = await imported(user, {
+      summary: 'Chat',
+      attendees: [{ email: jo.email }],
+      ...timed('09:00', '09:15'),
+    });
+    expect((await event(user, eventId)).summary).toBe('Jo > Jo Corp > Chat');
+    expect(h.google.control.inspectEvent(user.email, user.calendarId, eventId).lastSendUpdates).toBe('none');
+  });
+
   it('links no deal when the person has two open deals', async () => {
     const user = await h.connectUser(QUIET);
     const bo = crmPerson(user, 'Bo', ['Bo one', 'Bo two']);
