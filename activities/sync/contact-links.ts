@@ -38,7 +38,7 @@ import {
 } from '../../adapters/pipedrive/contact-lookups.js';
 import { saveName } from '../../adapters/store/names.js';
 import type { SyncContext } from './context.js';
-import { eventBody, updateEvent } from './google-event-writes.js';
+import { eventBodies, updateEvent } from './google-event-writes.js';
 import { linkedNames } from './linked-names.js';
 
 /** How far before a creation intent a retry looks for its person: clocks differ, update_time has seconds. */
@@ -128,11 +128,11 @@ export async function titleLinkedEvent(
     quiet,
     calendarId,
     event.id!,
-    await eventBody(ctx, activity, names, generation),
+    (await eventBodies(ctx, activity, names))(generation),
     event.etag ?? null,
   );
-  if (updated.ok) return { event: updated.event, names, fields };
-  const current = updated.reason === 'gone' ? undefined : updated.current;
+  if (updated.result === 'updated') return { event: updated.event, names, fields };
+  const current = updated.result === 'gone' ? undefined : updated.current;
   // A retry after our own re-title: the event already has the title.
   if (current && (current.summary ?? '') === fields.title) return { event: current, names, fields };
   return { event: current ?? event, names, fields: { ...fields, title: (current ?? event).summary ?? '' } };
