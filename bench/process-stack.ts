@@ -59,6 +59,8 @@ export interface BenchStack {
   sdkLatencies(): Promise<Record<string, number>>;
   /** The processes whose CPU and memory the bench reports. */
   processes: BenchProcess[];
+  /** The worker's whole `/metrics` (the sync's series and the SDK's), when it runs as a process of its own. */
+  workerMetrics?: () => Promise<string>;
   close(): Promise<void>;
 }
 
@@ -290,6 +292,7 @@ export async function startProcessStack(opts: ProcessStackOptions): Promise<Benc
           ['source', 'result'],
         ),
       processes,
+      workerMetrics: () => scrape(`http://127.0.0.1:${workerPort}/metrics`),
       close: stopAll,
     };
   } catch (err) {

@@ -30,6 +30,7 @@ import { DeadlineTimer } from './deadline-timer.js';
 import { UploadTracker } from './upload-tracker.js';
 import { checkUploadOptions } from './upload-options.js';
 import { keyOf, WorkQueue, workItemFor, type WorkItem } from './work-queue.js';
+import { DEFAULT_SAFETY_NET_BOUND_SECONDS, SafetyNetSchedule, safetyNetQuery } from './safety-net.js';
 import {
   configure,
   disconnect,
@@ -67,6 +68,11 @@ const VERIFY_FEEDS_PATCH = 'verify-feeds';
 const RETRY_UNRESOLVED_PATCH = 'safety-net-retries-unresolved';
 /** Versioning marker of a spent Pipedrive budget holding the queue until it returns (and showing in the status). */
 const BUDGET_PAUSE_PATCH = 'pipedrive-budget-pause-in-status';
+/**
+ * Versioning marker of the adaptive safety net (workflows/safety-net.ts): passes between the base interval and the
+ * bound, spread by connection, the webhook check only when needed.
+ */
+const ADAPTIVE_SAFETY_NET_PATCH = 'adaptive-safety-net';
 /** The activities' failure type for a spent Pipedrive daily budget (adapters/pipedrive/errors.ts). */
 const PIPEDRIVE_BUDGET_SPENT = 'PipedriveBudgetSpent';
 
@@ -102,8 +108,14 @@ const pulls = proxyActivities<ReturnType<typeof createActivities>>({
 
 export async function calendarSync(input: CalendarSyncInput): Promise<void> {
   const sync = new CalendarSync(input);
-  setHandler(pipedriveChanged, (change) => sync.enqueue(workItemFor(change)));
-  setHandler(googleChanged, () => sync.enqueue({ kind: 'google' }));
+  setHandler(pipedriveChanged, (change) => {
+    sync.safetyNetSawWebhook(change);
+    sync.enqueue(workItemFor(change));
+  });
+  setHandler(googleChanged, () => {
+    sync.safetyNet.googleDelivered();
+    sync.enqueue({ kind: 'google' });
+  });
   setHandler(configure, (settings) => sync.configure(settings), { validator: validateSettings });
   setHandler(pause, () => sync.setPaused(true));
   setHandler(resume, () => sync.setPaused(false));
@@ -111,6 +123,7 @@ export async function calendarSync(input: CalendarSyncInput): Promise<void> {
   setHandler(uploadUnsynced, (options) => sync.uploads.start(options), { validator: validateUploadOptions });
   setHandler(uploadFinished, (report) => sync.uploads.ended(report));
   setHandler(status, () => sync.status());
+  setHandler(safetyNetQuery, () => (sync.adaptiveSafetyNet ? sync.safetyNet.view() : null));
   await sync.run();
 }
 
@@ -152,6 +165,10 @@ class CalendarSync {
   readonly uploads: UploadTracker;
   /** The one durable timer for the next deadline (renewal or safety net); replaced only when that moves. */
   private readonly deadline = new DeadlineTimer();
+  /** When the safety net runs, adapted to the feeds' health (used once `adaptiveSafetyNet` is on). */
+  readonly safetyNet: SafetyNetSchedule;
+  /** Whether this run schedules the safety net adaptively (decided, behind its patch, at the first scheduling). */
+  adaptiveSafetyNet = false;
 
   constructor(private readonly input: CalendarSyncInput) {
     const carried = input.carried;
@@ -167,6 +184,7 @@ class CalendarSync {
     this.nextSafetyNetAt = carried?.nextSafetyNetAt ?? null;
     this.uploads = new UploadTracker(this.connectionId, carried?.upload ?? null);
     this.budgetPausedUntil = carried?.pipedriveBudgetPausedUntil ?? null;
+    this.safetyNet = new SafetyNetSchedule(this.connectionId, this.safetyNetConfig(), carried?.safetyNet, Date.now());
   }
 
   enqueue(item: WorkItem | null): void {
@@ -294,6 +312,9 @@ class CalendarSync {
           connectionId: this.connectionId,
           continueAsNewAfterEvents: this.input.continueAsNewAfterEvents,
           safetyIntervalSeconds: this.input.safetyIntervalSeconds,
+          ...(this.input.safetyNetBoundSeconds !== undefined
+            ? { safetyNetBoundSeconds: this.input.safetyNetBoundSeconds }
+            : {}),
           carried: {
             queue: this.queue.items(),
             paused: this.paused,
@@ -306,6 +327,7 @@ class CalendarSync {
             unresolved: [...this.unresolved.values()],
             upload: this.uploads.latest,
             ...(this.budgetPausedUntil !== null ? { pipedriveBudgetPausedUntil: this.budgetPausedUntil } : {}),
+            ...(this.adaptiveSafetyNet ? { safetyNet: this.safetyNet.state() } : {}),
           },
         });
       }
@@ -326,12 +348,14 @@ class CalendarSync {
           break;
         case 'google': {
           const summary = await pulls.pullGoogle(this.connectionId);
+          this.safetyNetStepDone(this.safetyNet.googlePulled(summary.outcomes.some(wroteSomething)));
           this.record(summary.outcomes);
           for (const f of summary.failures) this.fail(f.subject, f.message);
           break;
         }
         case 'reconcile': {
           const found = await pulls.reconcile(this.connectionId);
+          this.safetyNetStepDone(this.safetyNet.reconciled(found.activityIds, found.updatedAt));
           for (const id of found.activityIds) this.queue.add({ kind: 'activity', id });
           if (found.relocationPending) this.queue.add({ kind: 'relocate' });
           // Pipedrive deletes webhooks after long failure streaks; put ours back (the feed check does it since).
@@ -371,6 +395,8 @@ class CalendarSync {
       }
       // Retries are exhausted or the failure is permanent: record it and move on — the queue must not stall.
       // The periodic reconciliation picks the item up again later.
+      if (item.kind === 'google' || item.kind === 'reconcile')
+        this.safetyNetStepDone(this.safetyNet.stepFailed(item.kind));
       const subject = describeItem(item);
       const message = err.cause?.message ?? err.message;
       const authType = err.cause instanceof ApplicationFailure ? err.cause.type : undefined;
@@ -399,8 +425,43 @@ class CalendarSync {
   }
 
   private scheduleSafetyNet(): void {
+    if (this.useAdaptiveSafetyNet()) {
+      this.safetyNet.reconfigure(this.safetyNetConfig());
+      this.nextSafetyNetAt = this.safetyNet.nextAt(Date.now());
+      return;
+    }
     const seconds = this.input.safetyIntervalSeconds ?? this.settings?.safetyIntervalSeconds ?? 300;
     this.nextSafetyNetAt = Date.now() + seconds * 1000;
+  }
+
+  /**
+   * The adaptive schedule, for runs past its patch. An operator's `safetyIntervalSeconds` without a
+   * `safetyNetBoundSeconds` keeps the fixed interval it always meant.
+   */
+  private useAdaptiveSafetyNet(): boolean {
+    const fixed = this.input.safetyIntervalSeconds !== undefined && this.input.safetyNetBoundSeconds === undefined;
+    if (!this.adaptiveSafetyNet && !fixed && patched(ADAPTIVE_SAFETY_NET_PATCH)) this.adaptiveSafetyNet = true;
+    return this.adaptiveSafetyNet;
+  }
+
+  /** The base is the operator's or the user's interval; the bound the operator's, or 30 minutes. */
+  private safetyNetConfig() {
+    return {
+      baseSeconds: this.input.safetyIntervalSeconds ?? this.settings?.safetyIntervalSeconds ?? 300,
+      boundSeconds: this.input.safetyNetBoundSeconds ?? DEFAULT_SAFETY_NET_BOUND_SECONDS,
+    };
+  }
+
+  /** A webhook arrived: the Pipedrive feed works, and the activity it names is not missed if a pass finds it. */
+  safetyNetSawWebhook(change: Parameters<typeof workItemFor>[0]): void {
+    const item = workItemFor(change);
+    this.safetyNet.pipedriveDelivered(item?.kind === 'activity' ? item.id : null, Date.now());
+  }
+
+  /** A pass completed: its verdict set the interval, so the next pass moves to the new interval's slot. */
+  private safetyNetStepDone(passCompleted: boolean): void {
+    if (passCompleted && this.adaptiveSafetyNet && this.settings?.enabled && this.nextSafetyNetAt !== null)
+      this.nextSafetyNetAt = this.safetyNet.nextAt(Date.now());
   }
 
   /** The Pipedrive budget is spent now: work items wait (a timer wakes the loop when it returns). */
@@ -425,7 +486,10 @@ class CalendarSync {
       // Notifications and webhooks are not 100% reliable: look for what they missed.
       this.queue.add({ kind: 'google' });
       this.queue.add({ kind: 'reconcile' });
-      if (patched(VERIFY_FEEDS_PATCH)) this.queue.add({ kind: 'verify-feeds' });
+      if (this.useAdaptiveSafetyNet()) {
+        this.safetyNet.reconfigure(this.safetyNetConfig());
+        if (this.safetyNet.fire(now).checkFeeds) this.queue.add({ kind: 'verify-feeds' });
+      } else if (patched(VERIFY_FEEDS_PATCH)) this.queue.add({ kind: 'verify-feeds' });
       if (patched(RETRY_UNRESOLVED_PATCH)) {
         // What failed for good is tried again: the reconciliation only sees activities changed since its last
         // pass, so an activity that failed and was not touched again would otherwise stay unsynced.
@@ -502,6 +566,11 @@ class CalendarSync {
   private updateState(): void {
     this.searchAttributes.update(this.currentState(), this.failing, this.settings?.mode ?? null);
   }
+}
+
+/** Whether a pull's outcome wrote to Pipedrive (an echo of our own write or an ignored event wrote nothing). */
+function wroteSomething(o: SyncOutcome): boolean {
+  return o.result !== 'echo' && o.result !== 'ignored';
 }
 
 /** The work item that retries a failed subject (`activity:42`, `deal:7`…); null for the others. */

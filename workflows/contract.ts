@@ -12,6 +12,7 @@ import type { SyncState } from './search-attributes.js';
 import type { UploadOptions } from './upload-options.js';
 import { uploadFinished, type UploadFinished } from './upload-unsynced.js';
 import type { WorkItem } from './work-queue.js';
+import type { SafetyNetState } from './safety-net.js';
 
 // ── Message API ──────────────────────────────────────────────────────────────────────────────────────────
 
@@ -123,8 +124,13 @@ export interface CalendarSyncInput {
   connectionId: string;
   /** Continue-as-new after this many history events even if the server does not suggest it (tests). */
   continueAsNewAfterEvents?: number;
-  /** Operator override of the safety-net interval (seconds); the user's setting applies otherwise. */
+  /**
+   * Operator override of the safety-net interval (seconds); the user's setting applies otherwise. Alone it fixes
+   * the interval; with `safetyNetBoundSeconds` it is the base of the adaptive schedule (workflows/safety-net.ts).
+   */
   safetyIntervalSeconds?: number;
+  /** Operator override of the safety net's bound, the longest interval (seconds; default 30 minutes). */
+  safetyNetBoundSeconds?: number;
   /** State carried over continue-as-new. */
   carried?: CarriedState;
 }
@@ -143,6 +149,8 @@ export interface CarriedState {
   /** The upload child outlives each run (parent-close policy ABANDON); its id travels on. */
   upload?: UploadStatus | null;
   pipedriveBudgetPausedUntil?: number | null;
+  /** The adaptive safety net's schedule (workflows/safety-net.ts). */
+  safetyNet?: SafetyNetState;
 }
 
 /**

@@ -39,6 +39,12 @@ export interface ReconcileResult {
   activityIds: number[];
   scanned: number;
   /**
+   * When Pipedrive says each activity found by the `updated_since` list changed (its `update_time`, by id): the
+   * workflow tells a change a webhook delivered from one no webhook announced. Ids without an entry (the
+   * deletion sweep's, stale titles) were not delivered.
+   */
+  updatedAt?: Record<string, string>;
+  /**
    * Linked events are still in a calendar the user switched away from: the relocation stopped early (its step
    * failed for good, e.g. during a long Google outage) and should run again.
    */
@@ -55,6 +61,7 @@ export async function reconcilePipedrive(ctx: SyncContext): Promise<ReconcileRes
     (await lastKnownSyncTime(ctx.db, ctx.connection.id)) ??
     startedAt.toISOString();
   const ids = new Set<number>();
+  const updatedAt: Record<string, string> = {};
   let scanned = 0;
 
   const since = new Date(Date.parse(cursor) - OVERLAP_MS).toISOString().replace(/\.\d{3}Z$/, 'Z');
@@ -68,7 +75,10 @@ export async function reconcilePipedrive(ctx: SyncContext): Promise<ReconcileRes
     });
     for (const activity of res.data) {
       scanned++;
-      if (await needsSync(ctx, activity)) ids.add(activity.id);
+      if (await needsSync(ctx, activity)) {
+        ids.add(activity.id);
+        if (activity.update_time) updatedAt[activity.id] = activity.update_time;
+      }
     }
     page = res.nextCursor ?? undefined;
   } while (page);
@@ -84,7 +94,7 @@ export async function reconcilePipedrive(ctx: SyncContext): Promise<ReconcileRes
   }
   const relocationPending =
     (await linksOutsideCalendar(ctx.db, ctx.connection.id, ctx.settings.calendarId, 1)).length > 0;
-  return { activityIds: [...ids], scanned, relocationPending };
+  return { activityIds: [...ids], scanned, relocationPending, updatedAt };
 }
 
 async function needsSync(ctx: SyncContext, activity: PdActivity): Promise<boolean> {
