@@ -19,7 +19,7 @@ import { connectStack, type Stack } from '../../testing/stack.js';
 import { registerAccounts, settled } from '../../testing/sync-harness.js';
 import { pipedriveWebhook } from '../../testing/pipedrive-webhook.js';
 import { emulatorEnv } from '../../testing/emulator-env.js';
-import { startWorkerProcess, type WorkerProcess } from '../support/worker-process.js';
+import { startWorkerProcess, type WorkerProcess } from '../../testing/worker-process.js';
 
 const USERS = 6;
 
