@@ -8,7 +8,8 @@
  * Updates read the event first and write it back whole with only the fields the sync owns replaced
  * (`withOwnedFields`): `events.update` is a full replacement, so sending just our fields would wipe the colour,
  * reminders, attachments, conference data, guest permissions, shared and foreign private properties the user set
- * in Google. Why get + update and not `events.patch`: Google's performance guide counts a patch as 3 quota
+ * in Google — sent with `conferenceDataVersion=1`, without which Google ignores the conference data we send back
+ * and the update removes the event's Meet link. Why get + update and not `events.patch`: Google's performance guide counts a patch as 3 quota
  * units and recommends get + update instead — 2 units and 2 requests. The get is not wasted: its etag, compared
  * with the one we last saw, is the conflict check (the user edited the event since), and on a conflict the caller
  * needs the current event anyway (before: update → 412 → get → update, 3 calls). The update carries `If-Match`
@@ -17,6 +18,7 @@
 import type { calendar_v3 } from '@googleapis/calendar';
 import { ApplicationFailure } from '@temporalio/common';
 import { activityToEvent, isNeutralized, sendUpdatesFor } from '../../sync-rules/mapping.js';
+import { CONFERENCE_DATA_VERSION, conferenceForUpdate, fitVideoLinkTo } from '../../sync-rules/video-link.js';
 import type { LinkedNames, PdActivity } from '../../sync-rules/types.js';
 import type { SyncContext } from './context.js';
 import { contactDetails } from './linked-names.js';
@@ -61,7 +63,13 @@ export async function insertEvent(
     const body = await eventBody(ctx, activity, names, generation);
     const inserted = await ctx.google.request(
       'events.insert',
-      (cal) => cal.events.insert({ calendarId, requestBody: body, sendUpdates: sendUpdatesFor(ctx.settings) }),
+      (cal) =>
+        cal.events.insert({
+          calendarId,
+          requestBody: body,
+          sendUpdates: sendUpdatesFor(ctx.settings),
+          conferenceDataVersion: CONFERENCE_DATA_VERSION,
+        }),
       [409],
     );
     if (inserted.ok) {
@@ -84,6 +92,7 @@ export async function insertEvent(
             eventId: body.id!,
             requestBody: withOwnedFields(existing.data, body),
             sendUpdates: sendUpdatesFor(ctx.settings),
+            conferenceDataVersion: CONFERENCE_DATA_VERSION,
           },
           existing.data.etag ? { headers: { 'If-Match': existing.data.etag } } : {},
         ),
@@ -117,9 +126,13 @@ export function withOwnedFields(
   current: calendar_v3.Schema$Event,
   body: calendar_v3.Schema$Event,
 ): calendar_v3.Schema$Event {
+  // An event's own conference stays, and the activity's video link is then not placed on it (video-link.ts).
+  body = fitVideoLinkTo(current, body);
   const next: calendar_v3.Schema$Event = { ...current };
   for (const k of ['kind', 'etag', 'created', 'updated', 'htmlLink', 'creator', 'organizer', 'sequence'] as const)
     delete next[k];
+  const conference = conferenceForUpdate(current, body);
+  if (conference) next.conferenceData = conference;
   for (const k of OWNED_FIELDS) {
     if (body[k] === undefined) delete next[k];
     else (next as Record<string, unknown>)[k] = body[k];
@@ -179,6 +192,7 @@ export async function updateEvent(
           eventId,
           requestBody: withOwnedFields(current, { ...body, id: eventId }),
           sendUpdates: sendUpdatesFor(ctx.settings),
+          conferenceDataVersion: CONFERENCE_DATA_VERSION,
         },
         current.etag ? { headers: { 'If-Match': current.etag } } : {},
       ),
