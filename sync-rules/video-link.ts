@@ -168,12 +168,6 @@ export function meetCreateRequest(eventId: string): calendar_v3.Schema$Conferenc
 }
 
 /**
- * The `conferenceDataVersion` of every event write: with 0, Google ignores the conference data we send back, and a
- * full `events.update` then removes the event's Meet link; with 1 the conference is kept as sent (and created).
- */
-export const CONFERENCE_DATA_VERSION = 1;
-
-/**
  * The conference data an update sends: the event's own, unchanged; or, for an event without one, the Meet create
  * request of the body (`createMeetLinks`). Undefined: none.
  */
