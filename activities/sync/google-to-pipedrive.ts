@@ -14,6 +14,7 @@ import { activityToSyncedFields, eventToActivityFields, eventToSyncedFields } fr
 import type { LinkedNames } from '../../sync-rules/types.js';
 import { getSyncState, saveSyncToken } from '../../adapters/store/google-sync-state.js';
 import { deleteLink, linkByEvent, saveLink, type Link } from '../../adapters/store/links.js';
+import { relinkedContacts, titleLinkedEvent, withContactLinks } from './contact-links.js';
 import type { SyncContext } from './context.js';
 import { createActivityOnce, finishCreate } from './create-activity.js';
 import { isInvitation } from './google-event-writes.js';
@@ -153,13 +154,14 @@ export async function applyGoogleEvent(
       return outcome('deleted', decision.reason, link!.activityId);
     case 'create-activity': {
       const activity = await createActivityOnce(ctx, calendarId, event);
+      const titled = await titleLinkedEvent(ctx, calendarId, event, activity, 0);
       await saveLink(
         ctx.db,
         linkFor({
           ctx,
           activity,
-          content: activityContentOrNull(ctx, activity, {})!,
-          event,
+          content: syncedContent(titled.fields),
+          event: titled.event,
           generation: 0,
           calendarId,
           origin: 'google',
@@ -195,18 +197,22 @@ async function pullUpdate(ctx: SyncContext, change: EventChange): Promise<[SyncO
   // conflict to resolve — the event as the organizer left it is applied to the activity.
   const googleOnly = isInvitation(event);
   if (pipedrive === null || pipedrive.hash === link.lastWrittenHash || googleOnly) {
-    const written = await ctx.pipedrive.updateActivity(
-      activity.id,
-      eventToActivityFields(event, { names, settings: ctx.settings }),
+    const write = eventToActivityFields(event, { names, settings: ctx.settings });
+    const contact = await relinkedContacts(ctx, link.calendarId, event, link, write);
+    const written = await withContactLinks(ctx, contact, () =>
+      ctx.pipedrive.updateActivity(activity.id, { ...write, ...contact?.links }),
     );
     if (!written) return ['ignored', 'activity-deleted-in-pipedrive'];
+    const titled = contact
+      ? await titleLinkedEvent(ctx, link.calendarId, event, written, link.eventGeneration)
+      : { event, fields: activityToSyncedFields(written, { names, settings: ctx.settings }) };
     await saveLink(
       ctx.db,
       linkFor({
         ctx,
         activity: written,
-        content: syncedContent(activityToSyncedFields(written, { names, settings: ctx.settings })),
-        event,
+        content: syncedContent(titled.fields),
+        event: titled.event,
         generation: link.eventGeneration,
         calendarId: link.calendarId,
         origin: link.origin,
