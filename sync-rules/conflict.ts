@@ -48,6 +48,7 @@ const FIELDS: readonly (keyof SyncedFields)[] = [
   'busy',
   'attendees',
   'private',
+  'conferenceUrl',
 ];
 const NOT_WRITABLE_TO_PIPEDRIVE: ReadonlySet<keyof SyncedFields> = new Set(['title', 'private']);
 

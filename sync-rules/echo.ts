@@ -37,6 +37,10 @@ export type GoogleChangeReason =
   | 'google-events-not-imported-in-this-mode'
   | 'private-event-skipped'
   | 'invitation-declined'
+  | 'other-event-type'
+  | 'free-event-skipped'
+  | 'all-day-event-skipped'
+  | 'no-external-attendees'
   | 'recurring-series-master'
   | 'beyond-recurring-horizon'
   | 'no-readable-start'
@@ -57,6 +61,31 @@ export interface GoogleChangeInput {
 
 function isPrivateEvent(event: calendar_v3.Schema$Event): boolean {
   return event.visibility === 'private' || event.visibility === 'confidential';
+}
+
+/** The user answered "No" to this invitation (their own attendee entry). */
+export function isDeclinedByUser(event: calendar_v3.Schema$Event): boolean {
+  return (event.attendees ?? []).some((a) => a.self && a.responseStatus === 'declined');
+}
+
+/** Someone other than the user takes part: an attendee that is neither the user nor a room or resource. */
+export function hasExternalAttendee(event: calendar_v3.Schema$Event): boolean {
+  return (event.attendees ?? []).some((a) => !a.self && !a.resource && !!a.email);
+}
+
+/**
+ * Two-way import filters (settings `import*`): why a Google event not linked to an activity is not imported, or
+ * null. They decide only what becomes a new activity; an event already linked is never filtered (except a declined
+ * invitation, see `classifyGoogleChange`).
+ */
+export function importFilterReason(event: calendar_v3.Schema$Event, settings: SyncSettings): GoogleChangeReason | null {
+  // Focus time, out of office, working location, birthdays, Gmail's events: the calendar's own bookkeeping.
+  if (!settings.importOtherEventTypes && (event.eventType ?? 'default') !== 'default') return 'other-event-type';
+  if (!settings.importDeclined && isDeclinedByUser(event)) return 'invitation-declined';
+  if (!settings.importFree && event.transparency === 'transparent') return 'free-event-skipped';
+  if (!settings.importAllDay && !!event.start?.date) return 'all-day-event-skipped';
+  if (!settings.importWithoutExternalAttendees && !hasExternalAttendee(event)) return 'no-external-attendees';
+  return null;
 }
 
 export function classifyGoogleChange(input: GoogleChangeInput): ChangeDecision<GoogleChangeEffect, GoogleChangeReason> {
@@ -86,6 +115,15 @@ export function classifyGoogleChange(input: GoogleChangeInput): ChangeDecision<G
   const start = googleToSchedule(event.start, event.end);
 
   if (link) {
+    // Declining a synced invitation takes it out of the CRM as a deletion would (the answer does not change the
+    // synced content, so this comes before the echo check).
+    if (!settings.importDeclined && isDeclinedByUser(event)) {
+      return {
+        decision: 'apply',
+        effect: settings.deletion === 'delete' ? 'delete-activity' : 'unlink',
+        reason: 'invitation-declined',
+      };
+    }
     if (isEcho(input.observedHash, link.lastWrittenHash)) return { decision: 'echo', reason: 'own-write' };
     if (start === null) return { decision: 'ignore', reason: 'no-readable-start' };
     // Edits to linked events flow back in both modes.
@@ -97,9 +135,8 @@ export function classifyGoogleChange(input: GoogleChangeInput): ChangeDecision<G
   if (settings.mode === 'pipedrive-to-google') {
     return { decision: 'ignore', reason: 'google-events-not-imported-in-this-mode' };
   }
-  if ((event.attendees ?? []).some((a) => a.self && a.responseStatus === 'declined')) {
-    return { decision: 'ignore', reason: 'invitation-declined' };
-  }
+  const filtered = importFilterReason(event, settings);
+  if (filtered) return { decision: 'ignore', reason: filtered };
   // We read with singleEvents=true, so instances arrive one by one; a series master would duplicate them.
   if ((event.recurrence ?? []).length > 0) return { decision: 'ignore', reason: 'recurring-series-master' };
   if (start === null) return { decision: 'ignore', reason: 'no-readable-start' };

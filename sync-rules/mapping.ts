@@ -19,6 +19,9 @@
  * The sync never sets or changes an event's `visibility`: it is the user's, like colours and reminders.
  *
  * Attachments are never transferred: no `attachments` on events, no files on activities.
+ *
+ * Video-call links (video-link.ts): the activity's `conference_meeting_url` is the pair's `conferenceUrl`; on the
+ * event it is the event's own conference, or the link we placed in its location or description.
  */
 import type { calendar_v3 } from '@googleapis/calendar';
 import { contentHash } from './content-hash.js';
@@ -29,6 +32,14 @@ import type { SyncSettings } from './settings.js';
 import { googleToSchedule, pdSchedule, scheduleToGoogle, scheduleToTimes, type PdSchedule } from './time-mapping.js';
 import { renderTitle, stripTitlePrefix } from './title-template.js';
 import type { LinkedNames, PdActivity, PdActivityWrite, SyncedFields } from './types.js';
+import {
+  meetCreateRequest,
+  placeableLink,
+  placementProperty,
+  placeVideoLink,
+  readVideoLink,
+  VIDEO_LINK_PROPERTY,
+} from './video-link.js';
 
 /** What both directions need: the current linked names (for the title) and the connection's settings. */
 export interface MappingContext {
@@ -75,6 +86,19 @@ export function isNeutralized(event: calendar_v3.Schema$Event, settings: SyncSet
   return settings.privateEvents === 'private' && isPrivateVisibility(event.visibility);
 }
 
+/** `{ conferenceUrl }` for a link the sync can carry, `{}` for none (so content without a link hashes as before). */
+function conferenceUrlField(url: string | null | undefined): Pick<SyncedFields, 'conferenceUrl'> {
+  const link = placeableLink(url);
+  return link === '' ? {} : { conferenceUrl: link };
+}
+
+/** Which activities get a Google Meet link with `createMeetLinks`: meetings (type `meeting`) without a link. */
+export function wantsMeetLink(activity: PdActivity, settings: SyncSettings): boolean {
+  return (
+    settings.createMeetLinks && activity.type === 'meeting' && placeableLink(activity.conference_meeting_url) === ''
+  );
+}
+
 /** The canonical content of an activity. Throws for an activity without a due date. */
 export function activityToSyncedFields(activity: PdActivity, ctx: MappingContext): SyncedFields {
   const subject = activity.subject ?? '';
@@ -88,6 +112,7 @@ export function activityToSyncedFields(activity: PdActivity, ctx: MappingContext
     attendees: normalizeEmails((activity.attendees ?? []).map((a) => a.email)),
     // Pipedrive has no privacy field: an activity is never private.
     private: false,
+    ...conferenceUrlField(activity.conference_meeting_url),
   };
 }
 
@@ -95,20 +120,27 @@ export function activityToSyncedFields(activity: PdActivity, ctx: MappingContext
 export function activityToEvent(activity: PdActivity, ctx: EventMappingContext): calendar_v3.Schema$Event {
   const fields = activityToSyncedFields(activity, ctx);
   const block = ctx.settings.contactDetails ? renderContactBlock(ctx.contact, ctx.pipedriveAppUrl) : null;
+  const id = eventIdFor(ctx.connectionId, activity.id, ctx.eventIdGeneration ?? 0);
+  const link = fields.conferenceUrl ?? '';
+  const placed = placeVideoLink(fields.location, fields.description, link);
   return {
-    id: eventIdFor(ctx.connectionId, activity.id, ctx.eventIdGeneration ?? 0),
+    id,
     summary: fields.title,
-    description: withContactBlock(fields.description, block),
-    location: fields.location,
+    description: withContactBlock(placed.description, block),
+    location: placed.location,
     ...scheduleToGoogle(scheduleOrThrow(activity)),
     transparency: fields.busy ? 'opaque' : 'transparent',
     attendees: fields.attendees.map((email) => ({ email })),
+    ...(wantsMeetLink(activity, ctx.settings) ? { conferenceData: meetCreateRequest(id) } : {}),
     extendedProperties: {
-      private: eventLinkProperties({
-        activityId: activity.id,
-        connectionId: ctx.connectionId,
-        contentHash: contentHash(fields),
-      }),
+      private: {
+        ...eventLinkProperties({
+          activityId: activity.id,
+          connectionId: ctx.connectionId,
+          contentHash: contentHash(fields),
+        }),
+        ...(placed.placement ? { [VIDEO_LINK_PROPERTY]: placementProperty(placed.placement, link) } : {}),
+      },
     },
   };
 }
@@ -140,14 +172,22 @@ export function eventToActivityFields(event: calendar_v3.Schema$Event, ctx: Mapp
       attendees: [],
     };
   }
-  const location = event.location ?? '';
+  // The link we placed comes out of the location or description again; the event's own conference is the link.
+  const read = readVideoLink(event, event.location ?? '', stripContactBlock(event.description ?? ''));
   return {
     subject: stripTitlePrefix(ctx.settings.titleTemplate, ctx.names, event.summary ?? ''),
-    public_description: stripContactBlock(event.description ?? ''),
-    location: location === '' ? null : { value: location },
+    public_description: read.description,
+    location: read.location === '' ? null : { value: read.location },
     ...schedule,
     busy: event.transparency !== 'transparent',
     attendees: googleAttendeeEmails(event).map((email) => ({ email })),
+    ...(read.link
+      ? {
+          conference_meeting_url: read.link.url,
+          ...(read.link.client ? { conference_meeting_client: read.link.client } : {}),
+          ...(read.link.id ? { conference_meeting_id: read.link.id } : {}),
+        }
+      : {}),
   };
 }
 
@@ -171,6 +211,7 @@ export function eventToSyncedFields(event: calendar_v3.Schema$Event, ctx: Mappin
     busy: write.busy,
     attendees: write.attendees.map((a) => a.email),
     private: false,
+    ...conferenceUrlField(write.conference_meeting_url),
   };
 }
 
@@ -188,6 +229,7 @@ export function syncedFieldsToActivityWrite(fields: SyncedFields): PdActivityWri
     ...schedule,
     busy: fields.busy,
     attendees: fields.attendees.map((email) => ({ email })),
+    ...(fields.conferenceUrl ? { conference_meeting_url: fields.conferenceUrl } : {}),
   };
 }
 

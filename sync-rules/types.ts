@@ -31,6 +31,12 @@ export interface PdActivity {
   attendees?: PdAttendee[] | null;
   /** Not part of the public v2 schema; present when the activity is marked private. */
   private?: boolean | null;
+  /** The video-call link (`ActivityItem.conference_meeting_url` of the v2 model). */
+  conference_meeting_url?: string | null;
+  /** "The client used for the conference meeting" (free text in the v2 model). */
+  conference_meeting_client?: string | null;
+  /** "The ID of the conference meeting". */
+  conference_meeting_id?: string | null;
 }
 
 export interface PdAttendee {
@@ -53,6 +59,13 @@ export interface PdActivityWrite {
   attendees: { email: string }[];
   /** Only set when creating an activity from a Google event. */
   type?: string;
+  /**
+   * The event's video-call link; `null`: the event has none (not sent — see docs/sync-rules.md). Client and id only
+   * when the event's own conference names them.
+   */
+  conference_meeting_url?: string | null;
+  conference_meeting_client?: string;
+  conference_meeting_id?: string;
 }
 
 /** Names of the entities an activity is linked to; these make up the title prefix. Absent → left out. */
@@ -93,4 +106,9 @@ export interface SyncedFields {
   attendees: string[];
   /** Effective privacy under the `privateEvents` policy (always false unless the policy is `'private'`). */
   private: boolean;
+  /**
+   * The pair's video-call link; absent (not `''`) when there is none, so the hash of content without a link is the
+   * one stored before links were synced.
+   */
+  conferenceUrl?: string;
 }

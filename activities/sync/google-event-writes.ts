@@ -17,6 +17,7 @@
 import type { calendar_v3 } from '@googleapis/calendar';
 import { ApplicationFailure } from '@temporalio/common';
 import { activityToEvent, isNeutralized, sendUpdatesFor } from '../../sync-rules/mapping.js';
+import { conferenceForUpdate, fitVideoLinkTo } from '../../sync-rules/video-link.js';
 import type { LinkedNames, PdActivity } from '../../sync-rules/types.js';
 import type { MoveRefusal } from '../../adapters/google/calendar-api.js';
 import type { SyncContext } from './context.js';
@@ -111,9 +112,13 @@ const OWNED_FIELDS = ['summary', 'description', 'location', 'start', 'end', 'tra
  * our private extended properties set next to any others.
  */
 export function withOwnedFields(current: Event, body: Event): Event {
+  // An event's own conference stays, and the activity's video link is then not placed on it (video-link.ts).
+  body = fitVideoLinkTo(current, body);
   const next: Event = { ...current };
   for (const k of ['kind', 'etag', 'created', 'updated', 'htmlLink', 'creator', 'organizer', 'sequence'] as const)
     delete next[k];
+  const conference = conferenceForUpdate(current, body);
+  if (conference) next.conferenceData = conference;
   for (const k of OWNED_FIELDS) {
     if (body[k] === undefined) delete next[k];
     else (next as Record<string, unknown>)[k] = body[k];

@@ -39,6 +39,13 @@ const NOT_ORGANIZER: Expected = (info) => info.status === 403 && info.reason ===
 /** 400 `cannotChangeOrganizerOfInstance`: one instance of a recurring event cannot move on its own. */
 const RECURRING_INSTANCE: Expected = (info) => info.status === 400 && info.reason === 'cannotChangeOrganizerOfInstance';
 
+/**
+ * `conferenceDataVersion` of every event write: with the default 0 Google ignores the conference data in the body,
+ * so a full update would remove the event's Meet link; 1 keeps the conference we send back and creates a requested
+ * one (docs/sync-rules.md, "Video-call links").
+ */
+const CONFERENCE_DATA = 1;
+
 /** Whom Google mails about a change: the invitation setting's `sendUpdates`. */
 export type SendUpdates = 'all' | 'none';
 
@@ -220,7 +227,7 @@ export function createGoogleCalendarApi(
     async insertEvent(calendarId, body, sendUpdates) {
       const inserted = await request(
         'events.insert',
-        (c) => c.events.insert({ calendarId, requestBody: body, sendUpdates }),
+        (c) => c.events.insert({ calendarId, requestBody: body, sendUpdates, conferenceDataVersion: CONFERENCE_DATA }),
         status(409),
       );
       return inserted.ok ? { result: 'created', event: inserted.data } : { result: 'alreadyExists' };
@@ -230,7 +237,7 @@ export function createGoogleCalendarApi(
         'events.update',
         (c) =>
           c.events.update(
-            { calendarId, eventId, requestBody: body, sendUpdates },
+            { calendarId, eventId, requestBody: body, sendUpdates, conferenceDataVersion: CONFERENCE_DATA },
             ifMatch ? { headers: { 'If-Match': ifMatch } } : {},
           ),
         (info) => GONE(info) || status(412)(info) || NOT_ORGANIZER(info),

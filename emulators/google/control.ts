@@ -6,6 +6,7 @@
  */
 import type { FaultConfig, FaultInjector } from '../shared/faults.js';
 import { errors, googleError } from './errors.js';
+import { EVENT_TYPES, uiDefaults, type EventType } from './event-types.js';
 import type { EventService, InvitationRecord } from './events.js';
 import type { Channel, PushService, PushStats } from './push.js';
 import { emptyPushStats } from './push.js';
@@ -68,6 +69,12 @@ export interface InvitationInput extends Record<string, unknown> {
   responseStatus?: 'needsAction' | 'declined' | 'tentative' | 'accepted';
 }
 
+/** An event of a special type as the user (or Gmail, for `fromGmail`) makes it in Google's own products. */
+export type TypedEventInput = { eventType: Exclude<EventType, 'default'> } & Record<string, unknown>;
+
+export const RESPONSE_STATUSES = ['needsAction', 'declined', 'tentative', 'accepted'] as const;
+export type ResponseStatus = (typeof RESPONSE_STATUSES)[number];
+
 export interface EventInspection {
   event: GoogleEvent;
   /** `sendUpdates` of the last API write of this event, if one was given. */
@@ -84,6 +91,17 @@ export interface GoogleControl {
   listCalendars(email: string): CalendarListEntryInfo[];
   upsertEvent(email: string, calendarId: string, event: Record<string, unknown>): GoogleEvent;
   createInvitation(email: string, calendarId: string, input: InvitationInput): GoogleEvent;
+  /**
+   * A focus-time, out-of-office, working-location, birthday or Gmail event, created as in the Calendar UI (or by
+   * Gmail): the type's usual fields (`focusTimeProperties`, `transparency`, a birthday's yearly recurrence, …)
+   * are filled in unless given; the API's type rules apply (primary calendar only for status events).
+   */
+  createTypedEvent(email: string, calendarId: string, input: TypedEventInput): GoogleEvent;
+  /**
+   * The user answers an invitation on their calendar (Yes / No / Maybe in the UI): their own attendee entry's
+   * `responseStatus` changes, as a new version of the event (etag, `updated`, sync tokens, push).
+   */
+  respondToInvitation(email: string, calendarId: string, eventId: string, responseStatus: ResponseStatus): GoogleEvent;
   deleteEvent(email: string, calendarId: string, eventId: string): void;
   listEvents(email: string, calendarId: string, opts?: { includeDeleted?: boolean }): GoogleEvent[];
   inspectEvent(email: string, calendarId: string, eventId: string): EventInspection;
@@ -178,7 +196,7 @@ export function createControl(d: ControlDeps): GoogleControl {
       const cal = d.events.resolveCalendar(u, calendarId, 'reader');
       // As the organizer: on the user's own events that is the user; on an invitation it is the other person
       // editing their event (the attendee copy follows the organizer's edits).
-      const ctx = { user: u, operation: 'control.upsertEvent', asOrganizer: true };
+      const ctx = { user: u, operation: 'control.upsertEvent', asOrganizer: true, conferenceDataVersion: 1 as const };
       const id = typeof event.id === 'string' ? event.id : undefined;
       const existing = id ? cal.events.get(id) : undefined;
       if (!existing) return d.events.insert(cal, event, ctx);
@@ -198,8 +216,39 @@ export function createControl(d: ControlDeps): GoogleControl {
       return d.events.insertInvitation(cal, event, organizer, {
         user: u,
         operation: 'control.createInvitation',
+        conferenceDataVersion: 1,
         ...(responseStatus ? { responseStatus } : {}),
       });
+    },
+    createTypedEvent(email, calendarId, input) {
+      const u = userOf(email);
+      const cal = d.events.resolveCalendar(u, calendarId, 'writer');
+      const type: string = input.eventType;
+      if (!(EVENT_TYPES as readonly string[]).includes(type) || type === 'default')
+        throw errors.badRequest('Invalid event type.');
+      return d.events.insert(
+        cal,
+        { ...uiDefaults(type as EventType), ...input },
+        { user: u, operation: 'control.createTypedEvent', asOrganizer: true, conferenceDataVersion: 1 },
+      );
+    },
+    respondToInvitation(email, calendarId, eventId, responseStatus) {
+      const u = userOf(email);
+      const cal = d.events.resolveCalendar(u, calendarId, 'writer');
+      if (!(RESPONSE_STATUSES as readonly string[]).includes(responseStatus))
+        throw errors.badRequest('Invalid responseStatus value.');
+      const current = d.events.get(cal, eventId);
+      const attendees = Array.isArray(current.attendees) ? (current.attendees as Array<Record<string, unknown>>) : [];
+      if (!attendees.some((a) => a.self === true))
+        throw errors.badRequest('The user is not an attendee of this event.');
+      const answered = attendees.map((a) => (a.self === true ? { ...a, responseStatus } : a));
+      // As the attendee: only the user's own entry may change (the attendee-copy rules apply).
+      return d.events.patch(
+        cal,
+        eventId,
+        { attendees: answered },
+        { user: u, operation: 'control.respondToInvitation' },
+      );
     },
     deleteEvent(email, calendarId, eventId) {
       const u = userOf(email);
@@ -260,6 +309,7 @@ export function createControl(d: ControlDeps): GoogleControl {
       d.state.stats = emptyStats();
     },
     reset() {
+      d.events.cancelPendingConferences();
       d.push.clear();
       store.clear();
       d.quota.reset(d.defaultQuota);

@@ -3,7 +3,15 @@
  * `updated`, `sequence`) and incremental-sync semantics of Calendar API v3. Calendar-scoped, auth-free: the server
  * resolves the user and calendar first. Every write reports the calendar as changed so push channels fire.
  */
+import {
+  deriveHangoutLink,
+  meetConference,
+  pendingMeetConference,
+  settleConferenceData,
+  type ConferenceDataVersion,
+} from './conference.js';
 import { errors } from './errors.js';
+import { checkNewEventType, checkTypeUnchanged } from './event-types.js';
 import { expand, MAX_INSTANCES, Occurrence, parseInstanceId, stampInstant, validateRecurrence } from './recurrence.js';
 import { AccessRole, Calendar, GoogleEvent, ROLE_RANK, Store, StoredEvent, User } from './store.js';
 import { decodePageToken, decodeSyncToken, encodePageToken, encodeSyncToken } from './sync-token.js';
@@ -20,6 +28,7 @@ const READ_ONLY = [
   'organizer',
   'sequence',
   'recurringEventId',
+  'hangoutLink',
 ];
 /** Objects that a patch replaces as a whole (merging `date` into a `dateTime` start would make an invalid time). */
 const REPLACED_OBJECTS = new Set(['start', 'end', 'originalStartTime']);
@@ -50,6 +59,16 @@ export interface WriteContext {
    * their own event in the UI), so the attendee-copy restrictions do not apply.
    */
   asOrganizer?: boolean;
+  /** `conferenceDataVersion` query value (0 when absent); control writes act as the UI, which knows version 1. */
+  conferenceDataVersion?: ConferenceDataVersion;
+}
+
+export interface EventServiceOptions {
+  /**
+   * 0 (default): a Meet create request succeeds within the write. > 0: the write answers `pending` without entry
+   * points, and the conference appears this many ms later as a new version of the event (new etag, `updated`).
+   */
+  conferenceCreateDelayMs?: number;
 }
 
 /**
@@ -76,7 +95,16 @@ export class EventService {
     private readonly store: Store,
     private readonly onChange: (cal: Calendar) => void,
     private readonly onInvitation: (rec: InvitationRecord) => void,
+    private readonly options: EventServiceOptions = {},
   ) {}
+
+  private readonly pendingConferences = new Set<NodeJS.Timeout>();
+
+  /** Forgets conference creations still pending (emulator reset or close). */
+  cancelPendingConferences(): void {
+    for (const t of this.pendingConferences) clearTimeout(t);
+    this.pendingConferences.clear();
+  }
 
   // ---- calendar resolution -------------------------------------------------------------------------------
 
@@ -122,10 +150,60 @@ export class EventService {
       organizer: organizerOf(cal, ctx.user),
     } as GoogleEvent;
     if (resource.status === 'cancelled') resource.status = 'confirmed';
+    checkNewEventType(resource, {
+      fromGoogle: ctx.asOrganizer === true,
+      primaryCalendar: this.store.users.has(cal.id),
+    });
+    const created = this.settleConference(resource, undefined, ctx, 'insert');
     validateEvent(resource);
     normalizeTimes(resource);
     this.commit(cal, resource, now, ctx, true);
+    if (created) this.afterConferenceRequest(cal, resource.id, created, ctx);
     return clone(resource);
+  }
+
+  /** Applies `conferenceDataVersion` and a create request to `next`; the request id of a conference to finish. */
+  private settleConference(
+    next: Record<string, unknown>,
+    previous: GoogleEvent | undefined,
+    ctx: WriteContext,
+    write: 'insert' | 'patch' | 'update',
+  ): string | undefined {
+    const { create } = settleConferenceData(next, previous, ctx.conferenceDataVersion ?? 0, write);
+    if (create) {
+      next.conferenceData =
+        (this.options.conferenceCreateDelayMs ?? 0) > 0
+          ? pendingMeetConference(create.requestId)
+          : meetConference(this.meetCode(), create.requestId);
+    }
+    deriveHangoutLink(next);
+    const status = (next.conferenceData as { createRequest?: { status?: { statusCode?: string } } } | undefined)
+      ?.createRequest?.status?.statusCode;
+    return create && status === 'pending' ? create.requestId : undefined;
+  }
+
+  /** A pending Meet request succeeds later: the conference arrives as a new version of the event. */
+  private afterConferenceRequest(cal: Calendar, eventId: string, requestId: string, ctx: WriteContext): void {
+    const timer = setTimeout(() => {
+      this.pendingConferences.delete(timer);
+      const stored = cal.events.get(eventId);
+      const data = stored?.resource.conferenceData as
+        { createRequest?: { requestId?: string; status?: { statusCode?: string } } } | undefined;
+      if (!stored || stored.resource.status === 'cancelled') return;
+      if (data?.createRequest?.requestId !== requestId || data.createRequest.status?.statusCode !== 'pending') return;
+      const next = clone(stored.resource);
+      next.conferenceData = meetConference(this.meetCode(), requestId);
+      deriveHangoutLink(next);
+      this.commit(cal, next, this.store.nextUpdated(), { user: ctx.user, operation: 'conference.created' }, false);
+    }, this.options.conferenceCreateDelayMs);
+    timer.unref();
+    this.pendingConferences.add(timer);
+  }
+
+  /** A Meet meeting code: `xxx-xxxx-xxx`, lower-case letters. */
+  private meetCode(): string {
+    const letters = 'abcdefghijklmnopqrstuvwxyz';
+    return `${this.store.randomId(3, letters)}-${this.store.randomId(4, letters)}-${this.store.randomId(3, letters)}`;
   }
 
   /**
@@ -162,8 +240,7 @@ export class EventService {
   patch(cal: Calendar, eventId: string, body: unknown, ctx: WriteContext): GoogleEvent {
     const stored = this.findForWrite(cal, eventId, ctx);
     const next = deepMerge(structuredClone(stored.resource) as Record<string, unknown>, stripReadOnly(asObject(body)));
-    this.checkAttendeeWrite(stored.resource, next, ctx);
-    return this.rewrite(cal, next, ctx);
+    return this.rewrite(cal, next, ctx, stored.resource, 'patch');
   }
 
   update(cal: Calendar, eventId: string, body: unknown, ctx: WriteContext): GoogleEvent {
@@ -187,8 +264,7 @@ export class EventService {
     delete fields.id;
     delete fields.iCalUID;
     const next = { ...keep, ...fields };
-    this.checkAttendeeWrite(r, next, ctx);
-    return this.rewrite(cal, next, ctx);
+    return this.rewrite(cal, next, ctx, r, 'update');
   }
 
   /** 403 forbiddenForNonOrganizer when an attendee's write changes anything but their own per-copy fields. */
@@ -279,14 +355,25 @@ export class EventService {
     this.onChange(cal);
   }
 
-  private rewrite(cal: Calendar, next: Record<string, unknown>, ctx: WriteContext): GoogleEvent {
+  private rewrite(
+    cal: Calendar,
+    next: Record<string, unknown>,
+    ctx: WriteContext,
+    previous: GoogleEvent,
+    write: 'patch' | 'update',
+  ): GoogleEvent {
     const resource = next as GoogleEvent;
+    checkTypeUnchanged(next, previous.eventType);
+    // Conference data before the attendee check, which compares what will be stored.
+    const created = this.settleConference(next, previous, ctx, write);
+    this.checkAttendeeWrite(previous, next, ctx);
     if (!['confirmed', 'tentative', 'cancelled'].includes(resource.status))
       throw errors.badRequest('Invalid event status.');
     if (resource.status !== 'cancelled') validateEvent(resource);
     else validateExtendedProperties(resource.extendedProperties);
     normalizeTimes(resource);
     this.commit(cal, resource, this.store.nextUpdated(), ctx, false);
+    if (created) this.afterConferenceRequest(cal, resource.id, created, ctx);
     return clone(resource);
   }
 

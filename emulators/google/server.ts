@@ -16,7 +16,16 @@ import {
   type RunningServer,
 } from '../shared/http-server.js';
 import { sleep } from '../shared/random.js';
-import { createControl, emptyStats, type GoogleControl, type GoogleStats, type InvitationInput } from './control.js';
+import { parseConferenceDataVersion } from './conference.js';
+import {
+  createControl,
+  emptyStats,
+  type GoogleControl,
+  type GoogleStats,
+  type InvitationInput,
+  type ResponseStatus,
+  type TypedEventInput,
+} from './control.js';
 import { errors, googleError, googleErrorBody, injectedError } from './errors.js';
 import { EventService, type WriteContext } from './events.js';
 import { bearerUser, registerOAuthRoutes } from './oauth.js';
@@ -42,6 +51,11 @@ export interface GoogleEmulatorOptions {
    * the sandbox and tests, whose receivers listen on plain loopback HTTP.
    */
   allowInsecurePushAddresses?: boolean;
+  /**
+   * How long a Meet create request (`conferenceData.createRequest`) stays `pending` (default 0: it succeeds within
+   * the write). Longer: the write answers `pending` and the conference arrives later as a new event version.
+   */
+  conferenceCreateDelayMs?: number;
 }
 
 export interface GoogleEmulator {
@@ -85,6 +99,7 @@ export async function startGoogleEmulator(opts: GoogleEmulatorOptions = {}): Pro
       log.push(rec);
       if (log.length > 10_000) log.splice(0, log.length - 10_000);
     },
+    { conferenceCreateDelayMs: opts.conferenceCreateDelayMs ?? 0 },
   );
   /** The project's daily quota (`setDailyLimitExceeded`): every API request answers 403 dailyLimitExceeded. */
   const dailyLimit = { exceeded: false };
@@ -157,6 +172,7 @@ export async function startGoogleEmulator(opts: GoogleEmulatorOptions = {}): Pro
     return {
       user,
       operation,
+      conferenceDataVersion: parseConferenceDataVersion(req.query.get('conferenceDataVersion')),
       ...(sendUpdates !== undefined ? { sendUpdates } : {}),
       ...(ifMatch !== undefined ? { ifMatch } : {}),
     };
@@ -329,6 +345,7 @@ export async function startGoogleEmulator(opts: GoogleEmulatorOptions = {}): Pro
     authUrl: `${baseUrl}/o/oauth2/v2/auth`,
     control,
     async close() {
+      events.cancelPendingConferences();
       push.close();
       await server.close();
     },
@@ -364,6 +381,19 @@ function registerControlRoutes(router: Router, c: GoogleControl, body: (req: Emu
   );
   router.on('POST', '/_emulator/users/:email/calendars/:calendarId/invitations', (req) =>
     ok(c.createInvitation(req.params.email!, req.params.calendarId!, obj(req) as InvitationInput)),
+  );
+  router.on('POST', '/_emulator/users/:email/calendars/:calendarId/typed-events', (req) =>
+    ok(c.createTypedEvent(req.params.email!, req.params.calendarId!, obj(req) as TypedEventInput)),
+  );
+  router.on('POST', '/_emulator/users/:email/calendars/:calendarId/events/:eventId/response', (req) =>
+    ok(
+      c.respondToInvitation(
+        req.params.email!,
+        req.params.calendarId!,
+        req.params.eventId!,
+        String(obj(req).responseStatus ?? '') as ResponseStatus,
+      ),
+    ),
   );
   router.on('GET', '/_emulator/users/:email/calendars/:calendarId/events/:eventId', (req) =>
     ok(c.inspectEvent(req.params.email!, req.params.calendarId!, req.params.eventId!)),

@@ -116,6 +116,8 @@ describe('fields the sync does not own', () => {
       calendarId: user.calendarId,
       eventId,
       supportsAttachments: true,
+      // As the Calendar UI does: without version 1 Google ignores conference data in the body.
+      conferenceDataVersion: 1,
       requestBody: {
         colorId: '4',
         reminders: { useDefault: false, overrides: [{ method: 'popup', minutes: 15 }] },
