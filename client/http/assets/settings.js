@@ -266,11 +266,10 @@ function renderActivity() {
     list.append(Object.assign(document.createElement('li'), { textContent: 'Nothing synced yet.' }));
 }
 
-/** What holds the whole sync up (the status says until when), as sentences after the state. */
+/** What holds the whole sync up (the status says until when), as sentences after the state; a needed reconnect
+ * has its own box with the button. */
 function attention(s) {
   let text = '';
-  if (s.needsReconnect)
-    text += ` ${s.needsReconnect === 'google' ? 'Google' : 'Pipedrive'} needs reconnecting: its authorization was revoked or expired.`;
   if (s.pipedriveBudgetPausedUntil)
     text += ` Pipedrive’s daily API budget is spent: the sync waits until ${new Date(s.pipedriveBudgetPausedUntil).toLocaleString()}.`;
   return text;
