@@ -223,6 +223,13 @@ describe('needs reconnect', () => {
     );
     expect(cleared.resync?.finishedAt).not.toBeNull();
     expect(eventOf(user, id)?.summary).toBe('While revoked');
+    // The new grant lasts: once the access token it came with expires, its refresh token gets a new one.
+    h.google.control.expireAccessTokens(user.email);
+    const later = newActivity(user, 'After the reconnect');
+    expect(
+      (await eventually(async () => eventOf(user, later), 30_000, 'the event after a token refresh')).summary,
+    ).toBe('After the reconnect');
+    expect((await h.settled(user.connectionId)).needsReconnect).toBeNull();
 
     // The settings API's Resync now: the same session and CSRF rules as every change.
     const url = `${h.http!.url}/api/me/resync`;
