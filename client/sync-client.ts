@@ -22,10 +22,13 @@ import {
   pause,
   pipedriveChanged,
   resume,
+  resyncNow,
+  retryFailure,
   status,
   uploadUnsynced,
   type CalendarSyncInput,
   type GoogleNotification,
+  type ResyncStarted,
   type SyncStatus,
 } from '../workflows/contract.js';
 import { workflowIdFor } from '../workflows/names.js';
@@ -124,6 +127,19 @@ export class SyncClient {
   /** Stops the user's sync for good: channel stopped, webhooks removed, sync off; the workflow completes. */
   async disconnect(connectionId: string): Promise<SyncStatus> {
     return this.client.workflow.getHandle(workflowIdFor(connectionId)).executeUpdate(disconnect);
+  }
+
+  /**
+   * "Resync now": the safety-net pass at once (idempotent). Only a running sync resyncs: the workflow refuses
+   * (`SyncNotRunning`) while the sync is off, and a workflow that is not running is not started for it.
+   */
+  async resyncNow(connectionId: string): Promise<ResyncStarted> {
+    return this.client.workflow.getHandle(workflowIdFor(connectionId)).executeUpdate(resyncNow);
+  }
+
+  /** Retries one unresolved failure now; refused (`NotRetryable`) for a subject that is not failing or cannot be. */
+  async retryFailure(connectionId: string, subject: string): Promise<SyncStatus> {
+    return this.client.workflow.getHandle(workflowIdFor(connectionId)).executeUpdate(retryFailure, { args: [subject] });
   }
 
   async status(connectionId: string): Promise<SyncStatus> {

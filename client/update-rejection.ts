@@ -14,3 +14,14 @@ export function rejectedIssues(err: unknown, type: string): ValidationIssue[] | 
   const [issues] = cause.details ?? [];
   return isValidationIssues(issues) ? issues : undefined;
 }
+
+/**
+ * The reason an update was refused by its validator with one of `types` (a state or input the caller must fix,
+ * e.g. `SyncNotRunning`), or undefined for any other failure.
+ */
+export function refusal(err: unknown, types: readonly string[]): { type: string; message: string } | undefined {
+  if (!(err instanceof WorkflowUpdateFailedError)) return undefined;
+  const cause = err.cause;
+  if (!(cause instanceof ApplicationFailure) || !cause.type || !types.includes(cause.type)) return undefined;
+  return { type: cause.type, message: cause.message };
+}

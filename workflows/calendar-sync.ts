@@ -31,20 +31,27 @@ import { UploadTracker } from './upload-tracker.js';
 import { checkUploadOptions } from './upload-options.js';
 import { keyOf, WorkQueue, workItemFor, type WorkItem } from './work-queue.js';
 import { DEFAULT_SAFETY_NET_BOUND_SECONDS, SafetyNetSchedule, safetyNetQuery } from './safety-net.js';
+import { describeItem, manualRetryItemFor, retryItemFor } from './work-item-subjects.js';
+import { SyncHealth } from './sync-health.js';
 import {
   configure,
   disconnect,
   invalidInput,
   INVALID_SETTINGS,
   INVALID_UPLOAD_OPTIONS,
+  NOT_RETRYABLE,
+  SYNC_NOT_RUNNING,
   googleChanged,
   pause,
   pipedriveChanged,
   resume,
+  resyncNow,
+  retryFailure,
   status,
   uploadUnsynced,
   type CalendarSyncInput,
   type CarriedState,
+  type ResyncStarted,
   type SyncStatus,
   type UnresolvedFailure,
 } from './contract.js';
@@ -73,6 +80,8 @@ const BUDGET_PAUSE_PATCH = 'pipedrive-budget-pause-in-status';
  * bound, spread by connection, the webhook check only when needed.
  */
 const ADAPTIVE_SAFETY_NET_PATCH = 'adaptive-safety-net';
+/** Versioning marker of the last sync per direction and the latest resync travelling over continue-as-new. */
+const CARRY_HEALTH_PATCH = 'carry-sync-health';
 /** The activities' failure type for a spent Pipedrive daily budget (adapters/pipedrive/errors.ts). */
 const PIPEDRIVE_BUDGET_SPENT = 'PipedriveBudgetSpent';
 
@@ -122,6 +131,10 @@ export async function calendarSync(input: CalendarSyncInput): Promise<void> {
   setHandler(disconnect, () => sync.disconnect());
   setHandler(uploadUnsynced, (options) => sync.uploads.start(options), { validator: validateUploadOptions });
   setHandler(uploadFinished, (report) => sync.uploads.ended(report));
+  setHandler(resyncNow, () => sync.resyncNow(), { validator: () => sync.checkRunning('resync') });
+  setHandler(retryFailure, (subject) => sync.retryFailure(subject), {
+    validator: (subject) => sync.checkRetryable(subject),
+  });
   setHandler(status, () => sync.status());
   setHandler(safetyNetQuery, () => (sync.adaptiveSafetyNet ? sync.safetyNet.view() : null));
   await sync.run();
@@ -169,6 +182,8 @@ class CalendarSync {
   readonly safetyNet: SafetyNetSchedule;
   /** Whether this run schedules the safety net adaptively (decided, behind its patch, at the first scheduling). */
   adaptiveSafetyNet = false;
+  /** The last sync per direction and the latest resync, for the user. */
+  private readonly health: SyncHealth;
 
   constructor(private readonly input: CalendarSyncInput) {
     const carried = input.carried;
@@ -185,6 +200,7 @@ class CalendarSync {
     this.uploads = new UploadTracker(this.connectionId, carried?.upload ?? null);
     this.budgetPausedUntil = carried?.pipedriveBudgetPausedUntil ?? null;
     this.safetyNet = new SafetyNetSchedule(this.connectionId, this.safetyNetConfig(), carried?.safetyNet, Date.now());
+    this.health = new SyncHealth(carried?.health);
   }
 
   enqueue(item: WorkItem | null): void {
@@ -243,6 +259,48 @@ class CalendarSync {
     });
   }
 
+  /** Refuses `resyncNow` / `retryFailure` (before anything enters history) while there is no sync to run them. */
+  checkRunning(verb: 'resync' | 'retry'): void {
+    if (this.disconnected)
+      throw ApplicationFailure.nonRetryable(`the sync is disconnected: connect again to ${verb}`, SYNC_NOT_RUNNING);
+    if (!this.settings?.enabled)
+      throw ApplicationFailure.nonRetryable(`the sync is off: switch it on to ${verb}`, SYNC_NOT_RUNNING);
+  }
+
+  checkRetryable(subject: unknown): void {
+    this.checkRunning('retry');
+    if (typeof subject !== 'string' || !this.unresolved.has(subject))
+      throw ApplicationFailure.nonRetryable(`nothing to retry: ${String(subject)} is not failing`, NOT_RETRYABLE);
+    if (!manualRetryItemFor(subject))
+      throw ApplicationFailure.nonRetryable(
+        `${subject} cannot be retried alone: it syncs again when it changes in Google, or with Resync now`,
+        NOT_RETRYABLE,
+      );
+  }
+
+  /**
+   * The safety-net pass, now: the same work as the timer's pass, and the timer starts over from here. What is
+   * waiting already absorbs its duplicate (WorkQueue), so asking twice queues nothing more.
+   */
+  resyncNow(): ResyncStarted {
+    const items: WorkItem[] = [{ kind: 'google' }, { kind: 'reconcile' }, { kind: 'verify-feeds' }];
+    for (const f of this.unresolved.values()) {
+      const retry = retryItemFor(f.subject);
+      if (retry) items.push(retry);
+    }
+    const before = this.queue.size;
+    for (const item of items) this.queue.add(item);
+    this.health.resyncRequested(items.map(keyOf), Date.now());
+    this.scheduleSafetyNet();
+    return { added: this.queue.size - before, status: this.status() };
+  }
+
+  /** One unresolved failure tried again now (validated by `checkRetryable`). */
+  retryFailure(subject: string): SyncStatus {
+    this.enqueue(manualRetryItemFor(subject));
+    return this.status();
+  }
+
   setPaused(paused: boolean): SyncStatus {
     this.paused = paused;
     this.updateState();
@@ -264,6 +322,7 @@ class CalendarSync {
       settings: this.settings,
       channel: this.channel,
       nextSafetyNetAt: this.nextSafetyNetAt === null ? null : new Date(this.nextSafetyNetAt).toISOString(),
+      ...this.health.view(),
       upload: this.uploads.latest,
     };
   }
@@ -328,6 +387,7 @@ class CalendarSync {
             upload: this.uploads.latest,
             ...(this.budgetPausedUntil !== null ? { pipedriveBudgetPausedUntil: this.budgetPausedUntil } : {}),
             ...(this.adaptiveSafetyNet ? { safetyNet: this.safetyNet.state() } : {}),
+            ...(patched(CARRY_HEALTH_PATCH) ? { health: this.health.view() } : {}),
           },
         });
       }
@@ -384,6 +444,7 @@ class CalendarSync {
       this.unresolved.delete(describeItem(item));
       if (!this.failing) this.needsReconnect = null;
       this.budgetPausedUntil = null;
+      this.itemDone(item, !this.failing);
     } catch (err) {
       if (!(err instanceof ActivityFailure)) throw err;
       const budgetReturnsAt = budgetSpentUntil(err);
@@ -403,8 +464,14 @@ class CalendarSync {
       if (authType === 'GoogleAuthFailed' || authType === 'PipedriveAuthFailed')
         this.needsReconnect = authType === 'GoogleAuthFailed' ? 'google' : 'pipedrive';
       this.fail(subject, message);
+      this.itemDone(item, false);
       await steps.recordFailure(this.connectionId, subject, message).catch(() => undefined);
     }
+  }
+
+  /** For the health the user sees: the last sync of the item's direction, and the resync it belongs to. */
+  private itemDone(item: WorkItem, ok: boolean): void {
+    this.health.itemDone(item, ok, (key) => this.queue.items().some((i) => keyOf(i) === key), Date.now());
   }
 
   /**
@@ -571,29 +638,6 @@ class CalendarSync {
 /** Whether a pull's outcome wrote to Pipedrive (an echo of our own write or an ignored event wrote nothing). */
 function wroteSomething(o: SyncOutcome): boolean {
   return o.result !== 'echo' && o.result !== 'ignored';
-}
-
-/** The work item that retries a failed subject (`activity:42`, `deal:7`…); null for the others. */
-function retryItemFor(subject: string): WorkItem | null {
-  const [kind, raw] = subject.split(':');
-  const id = Number(raw);
-  if (!Number.isSafeInteger(id) || id <= 0) return null;
-  if (kind === 'activity') return { kind: 'activity', id };
-  if (kind === 'deal' || kind === 'person' || kind === 'organization') return { kind: 'entity', entity: kind, id };
-  return null;
-}
-
-/** The subject a work item's failure is reported under: the queue key of a change, a name for housekeeping. */
-const HOUSEKEEPING_SUBJECTS = {
-  google: 'google-calendar',
-  reconcile: 'pipedrive-reconciliation',
-  feeds: 'change-feeds',
-  'verify-feeds': 'change-feeds-check',
-  relocate: 'calendar-relocation',
-} as const;
-
-function describeItem(item: WorkItem): string {
-  return item.kind === 'activity' || item.kind === 'entity' ? keyOf(item) : HOUSEKEEPING_SUBJECTS[item.kind];
 }
 
 /** When a work item's failure says the Pipedrive daily budget returns (epoch ms), or null for any other failure. */

@@ -9,6 +9,8 @@ import type { PipedriveChange } from '../adapters/pipedrive/change.js';
 import type { SyncSettings } from '../sync-rules/settings.js';
 import type { ValidationIssue } from '../sync-rules/validation.js';
 import type { SyncState } from './search-attributes.js';
+import type { CarriedHealth, LastSyncedAt, ResyncStatus } from './sync-health.js';
+export type { LastSyncedAt, ResyncStatus };
 import type { UploadOptions } from './upload-options.js';
 import { uploadFinished, type UploadFinished } from './upload-unsynced.js';
 import type { WorkItem } from './work-queue.js';
@@ -43,6 +45,21 @@ export const disconnect = defineUpdate<SyncStatus>('disconnect');
  */
 export const uploadUnsynced = defineUpdate<UploadStarted, [unknown]>('uploadUnsynced');
 
+/**
+ * "Resync now": the safety-net pass for this user at once — the Google pull, the Pipedrive reconciliation, the feed
+ * check and a retry of every unresolved failure — and the safety-net timer starts over from now. Idempotent: what
+ * is already waiting is not queued twice, and a request while a pass runs joins it (`status().resync`). Refused
+ * (`SyncNotRunning`, nothing queued) while the sync is off or disconnected.
+ */
+export const resyncNow = defineUpdate<ResyncStarted>('resyncNow');
+
+/**
+ * Retry of one unresolved failure (its `subject`) now: the change, or the housekeeping step that failed. Refused
+ * (`SyncNotRunning`, `NotRetryable`: nothing queued) while the sync is off, for a subject that is not failing, and
+ * for one nothing can retry alone (a Google event: it is seen again when it changes, or by Resync now).
+ */
+export const retryFailure = defineUpdate<SyncStatus, [string]>('retryFailure');
+
 /** The upload's outcome, sent by the child when it ends; shown in `status().upload`. */
 export { uploadFinished };
 
@@ -55,6 +72,12 @@ export interface GoogleNotification {
   messageNumber?: number;
   /** The web service's request id of the push, so the signal can be traced to its log lines. */
   requestId?: string;
+}
+
+export interface ResyncStarted {
+  /** Work items this request added to the queue (0: the whole pass was waiting already). */
+  added: number;
+  status: SyncStatus;
 }
 
 export interface UploadStarted {
@@ -106,6 +129,10 @@ export interface SyncStatus {
   channel: ChannelInfo | null;
   /** When the next safety-net pass (Google pull + Pipedrive reconciliation) runs. */
   nextSafetyNetAt: string | null;
+  /** When a work item of each direction last completed without failure (ISO), null before the first one. */
+  lastSyncedAt: LastSyncedAt;
+  /** The latest Resync now, and whether its pass has finished. */
+  resync: ResyncStatus | null;
   upload: UploadStatus | null;
 }
 
@@ -151,6 +178,8 @@ export interface CarriedState {
   pipedriveBudgetPausedUntil?: number | null;
   /** The adaptive safety net's schedule (workflows/safety-net.ts). */
   safetyNet?: SafetyNetState;
+  /** The last sync per direction and the latest resync. */
+  health?: CarriedHealth;
 }
 
 /**
@@ -159,6 +188,10 @@ export interface CarriedState {
  */
 export const INVALID_SETTINGS = 'InvalidSettings';
 export const INVALID_UPLOAD_OPTIONS = 'InvalidUploadOptions';
+/** `resyncNow` and `retryFailure` refused: the sync is off or disconnected. */
+export const SYNC_NOT_RUNNING = 'SyncNotRunning';
+/** `retryFailure` refused: the subject is not failing, or nothing can retry it alone. */
+export const NOT_RETRYABLE = 'NotRetryable';
 
 export function invalidInput(
   type: typeof INVALID_SETTINGS | typeof INVALID_UPLOAD_OPTIONS,

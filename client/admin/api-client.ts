@@ -9,6 +9,7 @@ import type {
   AdminErrorBody,
   ConnectionDetail,
   ConnectionSummary,
+  ResyncView,
   SettingsView,
   UploadProgressView,
   UploadRequest,
@@ -69,6 +70,16 @@ export class AdminApiClient {
 
   disconnect(id: string): Promise<ActionResult> {
     return this.request('POST', `/connections/${enc(id)}/disconnect`);
+  }
+
+  /** Runs the safety-net pass now (idempotent); refused (409) while the sync is off or not running. */
+  resync(id: string): Promise<ResyncView> {
+    return this.request('POST', `/connections/${enc(id)}/resync`);
+  }
+
+  /** Retries one unresolved failure (its subject, as the status lists it); refused (400) if it cannot be. */
+  retry(id: string, subject: string): Promise<ActionResult> {
+    return this.request('POST', `/connections/${enc(id)}/retry`, { subject });
   }
 
   settings(id: string): Promise<SettingsView> {

@@ -35,9 +35,11 @@ import { SYNC_STATE, type SyncState } from '../../workflows/search-attributes.js
 import { recentAudit } from '../../adapters/store/audit-log.js';
 import { HttpProblem as HttpError } from '../http/http-problem.js';
 import type { SyncClient } from '../sync-client.js';
+import { resync, retry, SUBJECT_MAX } from '../health-actions.js';
 import type {
   ActionResult,
   ConnectionDetail,
+  ResyncView,
   ConnectionSummary,
   ConnectionView,
   SettingsView,
@@ -137,6 +139,23 @@ export function registerAdminRoutes(app: FastifyInstance, deps: AdminDeps): void
     return { connectionId: connection.id, status } satisfies ActionResult;
   });
 
+  on('POST', '/connections/:id/resync', async (req) => {
+    const connection = await requireConnection(deps, req);
+    parseBody(emptySchema, req, {});
+    const r = await resync(deps.sync, connection.id);
+    if (!r.ok) throw new HttpError(r.status, { error: r.error });
+    req.log.info({ connectionId: connection.id, added: r.value.added }, 'admin: resync requested');
+    return { connectionId: connection.id, added: r.value.added, status: r.value.status } satisfies ResyncView;
+  });
+  on('POST', '/connections/:id/retry', async (req) => {
+    const connection = await requireConnection(deps, req);
+    const { subject } = parseBody(retrySchema, req);
+    const r = await retry(deps.sync, connection.id, subject);
+    if (!r.ok) throw new HttpError(r.status, { error: r.error });
+    req.log.info({ connectionId: connection.id }, 'admin: retry of a failure requested');
+    return { connectionId: connection.id, status: r.value } satisfies ActionResult;
+  });
+
   on('GET', '/connections/:id/settings', async (req) => {
     const connection = await requireConnection(deps, req);
     return { connectionId: connection.id, settings: connection.settings } satisfies SettingsView;
@@ -208,6 +227,9 @@ function sameSecret(given: string, expected: string): boolean {
 // ── Input ────────────────────────────────────────────────────────────────────────────────────────────────
 
 const emptySchema = z.strictObject({});
+
+/** The retry of one failure names its subject as the status lists it (`activity:42`, `change-feeds`). */
+const retrySchema = z.strictObject({ subject: z.string().min(1).max(SUBJECT_MAX) });
 
 /**
  * A partial settings object. Only its shape is checked here (a JSON object); the values are validated by the

@@ -65,6 +65,12 @@ export interface ActionResult {
   status: SyncStatus | null;
 }
 
+export interface ResyncView extends ActionResult {
+  /** Work items the resync added (0: its whole pass was waiting already). */
+  added: number;
+  status: SyncStatus;
+}
+
 /** Which activities an upload covers (validated by the workflow's own rules: YYYY-MM-DD days, from ≤ to). */
 export type UploadRequest = UploadFilter;
 

@@ -42,6 +42,9 @@ Commands:
   pause <id>                          Stop processing changes (they keep queueing)
   resume <id>                         Process changes again
   disconnect <id>                     Stop the change feeds, switch the sync off and end the workflow
+  resync <id>                         Run the safety-net pass now (Google pull, Pipedrive reconciliation,
+                                      feed check, retry of what failed); asking twice queues nothing more
+  retry <id> <subject>                Retry one failed item now (a subject listed under "Not synced")
   settings <id> [--set key=value ...] Show the settings, or change the given ones
   upload <id> [--from DATE] [--to DATE] [--include-done] [--watch]
                                       Upload unsynced Pipedrive activities to Google;
@@ -129,6 +132,23 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
             ? `Sync of ${connectionId} ${verb} (state: ${r.status.state}).`
             : `Sync of ${connectionId} was not running; nothing to ${command}.`,
         );
+        return EXIT.ok;
+      }
+      case 'resync': {
+        const connectionId = id();
+        const r = await api.resync(connectionId);
+        print(r, () =>
+          r.added > 0
+            ? `Resync of ${connectionId} queued (${r.added} step${r.added === 1 ? '' : 's'}); \`calendar-sync status ${connectionId}\` shows when it finished.`
+            : `Resync of ${connectionId} already queued; nothing added.`,
+        );
+        return EXIT.ok;
+      }
+      case 'retry': {
+        if (args.length !== 2) throw new UsageError('retry needs a connection id and a subject (e.g. activity:42)');
+        const [connectionId, subject] = args as [string, string];
+        const r = await api.retry(connectionId, subject);
+        print(r, () => `Retry of ${subject} queued for ${connectionId} (state: ${r.status?.state ?? 'unknown'}).`);
         return EXIT.ok;
       }
       case 'settings': {

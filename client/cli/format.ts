@@ -5,6 +5,7 @@
 import type { AuditEntryView, ConnectionDetail, ConnectionSummary, UploadProgress } from '../admin/types.js';
 import type { SyncSettings } from '../../sync-rules/settings.js';
 import type { SyncStatus, UnresolvedFailure } from '../../workflows/contract.js';
+import { manualRetryItemFor } from '../../workflows/work-item-subjects.js';
 
 export function table(headers: string[], rows: string[][]): string {
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
@@ -40,7 +41,7 @@ function workflowState(w: ConnectionSummary['workflow']): string {
   return `stopped (${w.execution.toLowerCase()})`;
 }
 
-export function statusReport(d: ConnectionDetail): string {
+export function statusReport(d: ConnectionDetail, now = Date.now()): string {
   const c = d.connection;
   const lines = [
     `Connection   ${c.id} (${c.displayName || 'no name'})`,
@@ -58,9 +59,9 @@ export function statusReport(d: ConnectionDetail): string {
     );
     if (s.lastError) lines.push(`Last error   ${s.lastError.at} ${s.lastError.subject}: ${s.lastError.message}`);
     lines.push(...attentionLines(s));
-    lines.push(...unresolvedLines(s.unresolved ?? []));
+    lines.push(...healthLines(s, now));
+    lines.push(...unresolvedLines(s.unresolved ?? [], c.id));
     if (s.channel) lines.push(`Google push  channel until ${s.channel.expiration}, renewed at ${s.channel.renewAt}`);
-    if (s.nextSafetyNetAt) lines.push(`Safety net   next at ${s.nextSafetyNetAt}`);
   }
   lines.push('', 'Recent activity (newest first):', auditTable(d.audit));
   return lines.join('\n');
@@ -79,13 +80,58 @@ export function attentionLines(s: Pick<SyncStatus, 'needsReconnect' | 'pipedrive
   return lines;
 }
 
-/** What failed for good and has not synced since: the user has to know (and may have to act). */
-export function unresolvedLines(unresolved: UnresolvedFailure[]): string[] {
+/**
+ * What failed for good and has not synced since: the user has to know (and may have to act). With the connection
+ * id, each line that a retry of its own exists for says the command.
+ */
+export function unresolvedLines(unresolved: UnresolvedFailure[], connectionId?: string): string[] {
   if (unresolved.length === 0) return [];
+  const retryHint = (subject: string) =>
+    connectionId && manualRetryItemFor(subject) ? `; retry: calendar-sync retry ${connectionId} ${subject}` : '';
   return [
     `Not synced   ${unresolved.length} item${unresolved.length === 1 ? '' : 's'} failed for good (shown until synced):`,
-    ...unresolved.map((f) => `  ${f.subject}: ${f.message} (${f.times > 1 ? `${f.times} times, ` : ''}last ${f.at})`),
+    ...unresolved.map(
+      (f) =>
+        `  ${f.subject}: ${f.message} (${f.times > 1 ? `${f.times} times, ` : ''}last ${f.at}${retryHint(f.subject)})`,
+    ),
   ];
+}
+
+/** When each direction last synced, when the safety net passes next, and the latest resync. */
+export function healthLines(s: Pick<SyncStatus, 'lastSyncedAt' | 'nextSafetyNetAt' | 'resync'>, now: number): string[] {
+  const when = (iso: string | null | undefined) => (iso ? `${iso} (${relativeTime(iso, now)})` : 'never');
+  const last = s.lastSyncedAt ?? { pipedriveToGoogle: null, googleToPipedrive: null };
+  const lines = [
+    `Last sync    Pipedrive → Google ${when(last.pipedriveToGoogle)}`,
+    `             Google → Pipedrive ${when(last.googleToPipedrive)}`,
+  ];
+  if (s.nextSafetyNetAt) lines.push(`Safety net   next at ${when(s.nextSafetyNetAt)}`);
+  const r = s.resync;
+  if (r) {
+    const failed = r.failed > 0 ? `, ${r.failed} step${r.failed === 1 ? '' : 's'} failed (see Not synced)` : '';
+    lines.push(
+      r.finishedAt
+        ? `Resync       asked ${when(r.requestedAt)}, finished ${r.finishedAt}${failed}`
+        : `Resync       asked ${when(r.requestedAt)}, running (${r.pending.length} step${r.pending.length === 1 ? '' : 's'} left${failed})`,
+    );
+  }
+  return lines;
+}
+
+/** `3 min ago`, `in 2 min`, `just now`: how far `iso` is from `now`, rounded for a person. */
+export function relativeTime(iso: string, now: number): string {
+  const seconds = Math.round((Date.parse(iso) - now) / 1000);
+  const abs = Math.abs(seconds);
+  if (abs < 5) return 'just now';
+  const [n, unit] =
+    abs < 60
+      ? [abs, 's']
+      : abs < 3600
+        ? [Math.round(abs / 60), 'min']
+        : abs < 86_400
+          ? [Math.round(abs / 3600), 'h']
+          : [Math.round(abs / 86_400), 'd'];
+  return seconds < 0 ? `${n} ${unit} ago` : `in ${n} ${unit}`;
 }
 
 export function auditTable(entries: AuditEntryView[]): string {

@@ -22,6 +22,8 @@ import {
 } from '../../adapters/store/connections.js';
 import { createGoogleCalendarApi, createOAuthClient } from '../../adapters/google/calendar-api.js';
 import { PipedriveApi } from '../../adapters/pipedrive/client.js';
+import { resync } from '../health-actions.js';
+import type { SyncClient } from '../sync-client.js';
 import { HttpProblem } from './http-problem.js';
 import { trustedApiDomain } from './pipedrive-api-domain.js';
 import type { OAuthProvider, Sessions } from './session.js';
@@ -39,6 +41,25 @@ export const PIPEDRIVE_USER_TAKEN =
 export interface OAuthRouteDeps {
   web: WebConfig;
   sessions: Sessions;
+  /** To resync right after a reconnect (optional: without it the next change or safety-net pass does). */
+  sync?: SyncClient;
+}
+
+/**
+ * After an account was connected again: a running sync tries everything at once (Resync now), so a "needs
+ * reconnect" clears within seconds instead of at the next safety-net pass. A sync that is off or not running
+ * refuses, which is fine: there is nothing to resume.
+ */
+async function resyncAfterConnect(deps: OAuthRouteDeps, req: FastifyRequest, connectionId: string): Promise<void> {
+  if (!deps.sync) return;
+  try {
+    // Bounded: a slow Temporal must not hold the sign-in up.
+    const sync = deps.sync;
+    const r = await sync.client.withDeadline(Date.now() + 5_000, () => resync(sync, connectionId));
+    if (r.ok) req.log.info({ connectionId }, 'resync after reconnect');
+  } catch (err) {
+    req.log.warn({ connectionId, error: (err as Error).message }, 'resync after reconnect failed');
+  }
 }
 
 interface CallbackQuery {
@@ -135,6 +156,7 @@ export function registerOAuthRoutes(app: FastifyInstance, deps: OAuthRouteDeps):
       const connectionId = await signInOrCreate(deps, req, { googleEmail: email }, { googleEmail: email });
       await saveCredentials(web.deps.db, web.deps.secrets, connectionId, 'google', credentials);
       req.log.info({ connectionId }, 'google account connected');
+      await resyncAfterConnect(deps, req, connectionId);
       await sessions.start(reply, connectionId);
       sessions.clearStateCookie(reply);
       return reply.redirect('/settings', 302);
@@ -203,6 +225,7 @@ export function registerOAuthRoutes(app: FastifyInstance, deps: OAuthRouteDeps):
         throw err;
       }
       await saveCredentials(web.deps.db, web.deps.secrets, connectionId, 'pipedrive', credentials);
+      await resyncAfterConnect(deps, req, connectionId);
       await sessions.start(reply, connectionId);
       sessions.clearStateCookie(reply);
       return reply.redirect('/settings', 302);
@@ -237,6 +260,7 @@ export function registerOAuthRoutes(app: FastifyInstance, deps: OAuthRouteDeps):
         kind: 'api-token',
         token: parsed.data.api_token,
       });
+      await resyncAfterConnect(deps, req, session.connectionId);
       return reply.redirect('/settings', 302);
     },
   );

@@ -188,7 +188,7 @@ export async function buildHttpServer(deps: HttpServerDeps): Promise<FastifyInst
   registerAdminRoutes(app, deps);
   if (deps.web) {
     const sessions = new Sessions(deps.db, deps.web.sessionSecret, deps.web.publicUrl.startsWith('https:'));
-    registerOAuthRoutes(app, { web: deps.web, sessions });
+    registerOAuthRoutes(app, { web: deps.web, sessions, sync: deps.sync });
     registerSettingsApi(app, { web: deps.web, sessions, sync: deps.sync });
     registerSettingsPage(app);
   }

@@ -18,6 +18,9 @@ import { renderTitle, templateProblems } from '../../sync-rules/title-template.j
 import { INVALID_SETTINGS } from '../../workflows/contract.js';
 import { checkUploadOptions } from '../../workflows/upload-options.js';
 import { rejectedIssues } from '../update-rejection.js';
+import { resync, retry, SUBJECT_MAX } from '../health-actions.js';
+import { manualRetryItemFor } from '../../workflows/work-item-subjects.js';
+import type { SyncStatus } from '../../workflows/contract.js';
 import type { SyncClient } from '../sync-client.js';
 import { HttpProblem } from './http-problem.js';
 import { SESSION_COOKIE, type Session, type Sessions } from './session.js';
@@ -164,7 +167,7 @@ export function registerSettingsApi(app: FastifyInstance, deps: SettingsApiDeps)
             }
           : { connected: false },
         settings: status?.settings ?? connection.settings,
-        status,
+        status: status && withRetryable(status),
         audit,
       });
     }),
@@ -289,6 +292,35 @@ export function registerSettingsApi(app: FastifyInstance, deps: SettingsApiDeps)
 
   router.on(
     'POST',
+    '/api/me/resync',
+    signedIn(
+      async (req, connection) => {
+        body(req, z.strictObject({}));
+        const r = await resync(sync, connection.id);
+        if (!r.ok) return json({ error: `Not resynced: ${r.error}.` }, r.status);
+        req.log.info({ connectionId: connection.id, added: r.value.added }, 'resync requested');
+        return json({ added: r.value.added, status: withRetryable(r.value.status) }, 202);
+      },
+      { change: true },
+    ),
+  );
+
+  router.on(
+    'POST',
+    '/api/me/retry',
+    signedIn(
+      async (req, connection) => {
+        const { subject } = body(req, z.strictObject({ subject: z.string().min(1).max(SUBJECT_MAX) }));
+        const r = await retry(sync, connection.id, subject);
+        if (!r.ok) return json({ error: `Not retried: ${r.error}.` }, r.status);
+        return json({ status: withRetryable(r.value) }, 202);
+      },
+      { change: true },
+    ),
+  );
+
+  router.on(
+    'POST',
     '/api/me/disconnect',
     signedIn(
       async (req, connection) => {
@@ -307,4 +339,12 @@ export function registerSettingsApi(app: FastifyInstance, deps: SettingsApiDeps)
       { change: true },
     ),
   );
+}
+
+/** The status as the page shows it: each unresolved failure says whether a Retry of it alone exists. */
+function withRetryable(status: SyncStatus) {
+  return {
+    ...status,
+    unresolved: status.unresolved.map((f) => ({ ...f, retryable: manualRetryItemFor(f.subject) !== null })),
+  };
 }

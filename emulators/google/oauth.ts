@@ -88,6 +88,11 @@ export function registerOAuthRoutes(router: Router, deps: OAuthDeps): void {
       if (form.get('redirect_uri') !== entry.redirectUri) throw oauthError(400, 'redirect_uri_mismatch', 'Bad Request');
       user = store.users.get(entry.email);
       if (!user) throw oauthError(400, 'invalid_grant', 'Bad Request');
+      if (!store.refreshTokens.has(user.refreshToken)) {
+        // The user revoked the app's access and consented again: a new grant, with a new refresh token.
+        user.refreshToken = store.randomToken('1//emu-');
+        store.refreshTokens.set(user.refreshToken, user.email);
+      }
       return { status: 200, body: tokenBody(store, user, deps.accessTokenTtlSeconds(), true) };
     }
     throw oauthError(400, 'unsupported_grant_type', `Invalid grant_type: ${grant ?? ''}`);

@@ -326,3 +326,70 @@ describe('upload unsynced', () => {
     expect(after.stdout).toMatch(/^upload: \d+% \d+\/300 .* cancelled$/m);
   });
 });
+
+describe('sync health', () => {
+  it('lists resync and retry in the usage', async () => {
+    const r = await cli(['help']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('resync <id>');
+    expect(r.stdout).toContain('retry <id> <subject>');
+  });
+
+  it('shows the last sync per direction, the next pass, and a failing item with its retry command', async () => {
+    const user = await h.connectUser();
+    h.google.control.setFaults({ errorRates: { 400: 1 } });
+    let subject = '';
+    try {
+      const a = h.pipedrive.control.createActivity({
+        userId: user.pipedriveUserId,
+        subject: 'Refused',
+        type: 'call',
+        due_date: '2026-12-03',
+        due_time: '09:00',
+        duration: '00:30',
+      }) as { id: number };
+      subject = `activity:${a.id}`;
+      await eventually(async () =>
+        (await h.sync.status(user.connectionId)).unresolved.some((f) => f.subject === subject) ? true : undefined,
+      );
+    } finally {
+      h.google.control.setFaults({});
+    }
+    const r = await cli(['status', user.connectionId]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^Last sync {4}Pipedrive → Google (never|\S+ \(.+\))$/m);
+    expect(r.stdout).toMatch(/^ {13}Google → Pipedrive \S+Z \((just now|\d+ s ago)\)$/m);
+    expect(r.stdout).toMatch(/^Safety net {3}next at \S+Z \(in \d+ min\)$/m);
+    expect(r.stdout).toContain(`retry: calendar-sync retry ${user.connectionId} ${subject}`);
+
+    const retried = await cli(['retry', user.connectionId, subject]);
+    expect(retried).toMatchObject({ code: 0, stderr: '' });
+    expect(retried.stdout).toContain(`Retry of ${subject} queued for ${user.connectionId}`);
+    await eventually(async () => ((await h.sync.status(user.connectionId)).unresolved.length === 0 ? true : undefined));
+    const again = await cli(['retry', user.connectionId, subject]);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain(`nothing to retry: ${subject} is not failing`);
+    expect((await cli(['retry', user.connectionId])).code).toBe(2);
+  });
+
+  it('resyncs now, adds nothing when asked again while the pass waits, and refuses while the sync is off', async () => {
+    const user = await h.connectUser();
+    await h.settled(user.connectionId);
+    await h.sync.pause(user.connectionId);
+    const first = await cli(['resync', user.connectionId]);
+    expect(first).toMatchObject({ code: 0, stderr: '' });
+    expect(first.stdout).toContain(`Resync of ${user.connectionId} queued (3 steps)`);
+    const second = await cli(['resync', user.connectionId]);
+    expect(second.stdout).toBe(`Resync of ${user.connectionId} already queued; nothing added.\n`);
+    const running = await cli(['status', user.connectionId]);
+    expect(running.stdout).toMatch(/^Resync {7}asked \S+Z \(.+\), running \(3 steps left\)$/m);
+    await h.sync.resume(user.connectionId);
+    await eventually(async () => ((await h.sync.status(user.connectionId)).resync?.finishedAt ? true : undefined));
+    expect((await cli(['status', user.connectionId])).stdout).toMatch(/^Resync {7}asked .*, finished \S+Z$/m);
+
+    const off = await h.connectUser({ enabled: false });
+    const refused = await cli(['resync', off.connectionId]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('the sync is off: switch it on to resync');
+  });
+});

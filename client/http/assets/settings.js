@@ -7,6 +7,19 @@ let csrf = '';
 let me = null;
 let uploadTimer = null;
 
+/** The on/off settings shown as checkboxes named after them (defaults come from the server's settings). */
+const FLAGS = [
+  'linkContacts',
+  'createPersonsForAttendees',
+  'createMeetLinks',
+  'importOtherEventTypes',
+  'importDeclined',
+  'importFree',
+  'importAllDay',
+  'importWithoutExternalAttendees',
+];
+const flagBox = (name) => document.querySelector(`#settings input[name="${name}"]`);
+
 function flash(message, ok = false) {
   const el = $('flash');
   el.textContent = message;
@@ -56,6 +69,7 @@ async function load() {
   $('connect-pipedrive').textContent = me.pipedrive.connected ? 'Reconnect Pipedrive' : 'Connect Pipedrive';
   $('disconnect-section').hidden = false;
   renderActivity();
+  renderHealth();
   if (!(me.google.connected && me.pipedrive.connected)) {
     flash('Connect both accounts to set up the sync.', true);
     return;
@@ -65,6 +79,7 @@ async function load() {
   $('settings').hidden = false;
   $('upload-section').hidden = false;
   $('activity-section').hidden = false;
+  $('health-section').hidden = false;
   refreshUpload();
   setInterval(refreshActivity, 2000);
 }
@@ -111,7 +126,17 @@ function fillSettings(s) {
   document.querySelector(`input[name=privateEvents][value="${s.privateEvents}"]`).checked = true;
   $('contact-details').checked = s.contactDetails;
   document.querySelector(`input[name=deletion][value="${s.deletion}"]`).checked = true;
+  for (const name of FLAGS) flagBox(name).checked = s[name];
+  whatApplies();
   preview();
+}
+
+/** Contact linking and the import filters act on events imported from Google: two-way mode only. */
+function whatApplies() {
+  const twoWay = document.querySelector('input[name=mode]:checked')?.value === 'two-way';
+  $('contacts-group').disabled = !twoWay;
+  $('import-group').disabled = !twoWay;
+  flagBox('createPersonsForAttendees').disabled = !flagBox('linkContacts').checked;
 }
 
 function readSettings() {
@@ -125,6 +150,7 @@ function readSettings() {
     privateEvents: document.querySelector('input[name=privateEvents]:checked').value,
     contactDetails: $('contact-details').checked,
     deletion: document.querySelector('input[name=deletion]:checked').value,
+    ...Object.fromEntries(FLAGS.map((name) => [name, flagBox(name).checked])),
   };
 }
 
@@ -221,11 +247,6 @@ async function upload() {
 }
 
 function renderActivity() {
-  const s = me.status;
-  $('sync-state').textContent = s
-    ? `Sync is ${s.state}${s.queued ? ` (${s.queued} waiting)` : ''}${s.lastError ? `. Last problem: ${s.lastError.message}` : '.'}${attention(s)}`
-    : 'The sync has not started yet.';
-  renderUnresolved(s ? (s.unresolved ?? []) : []);
   const list = $('audit');
   list.replaceChildren();
   for (const a of me.audit) {
@@ -245,17 +266,70 @@ function renderActivity() {
     list.append(Object.assign(document.createElement('li'), { textContent: 'Nothing synced yet.' }));
 }
 
-/** What holds the whole sync up (the status says until when), as sentences after the state. */
+/** What holds the whole sync up (the status says until when), as sentences after the state; a needed reconnect
+ * has its own box with the button. */
 function attention(s) {
   let text = '';
-  if (s.needsReconnect)
-    text += ` ${s.needsReconnect === 'google' ? 'Google' : 'Pipedrive'} needs reconnecting: its authorization was revoked or expired.`;
   if (s.pipedriveBudgetPausedUntil)
     text += ` Pipedrive’s daily API budget is spent: the sync waits until ${new Date(s.pipedriveBudgetPausedUntil).toLocaleString()}.`;
   return text;
 }
 
-/** Items that failed for good and have not synced since: shown until they do. */
+/** `3 min ago`, `in 2 min`, `just now`. */
+function relative(iso) {
+  const seconds = Math.round((Date.parse(iso) - Date.now()) / 1000);
+  const abs = Math.abs(seconds);
+  if (abs < 5) return 'just now';
+  const [n, unit] =
+    abs < 60
+      ? [abs, 's']
+      : abs < 3600
+        ? [Math.round(abs / 60), 'min']
+        : abs < 86400
+          ? [Math.round(abs / 3600), 'h']
+          : [Math.round(abs / 86400), 'd'];
+  return seconds < 0 ? `${n} ${unit} ago` : `in ${n} ${unit}`;
+}
+
+/** A relative time, the exact one on hover (and for machines in `datetime`). */
+function showTime(el, iso, never) {
+  el.textContent = iso ? relative(iso) : never;
+  if (iso) {
+    el.dateTime = iso;
+    el.title = new Date(iso).toLocaleString();
+  } else {
+    el.removeAttribute('datetime');
+    el.removeAttribute('title');
+  }
+}
+
+const PROVIDERS = { google: 'Google', pipedrive: 'Pipedrive' };
+
+/** The sync health panel: what state the sync is in, when it last synced, what waits, what fails, what to do. */
+function renderHealth() {
+  const s = me.status;
+  $('sync-state').textContent = s
+    ? `Sync is ${s.state}${s.lastError ? `. Last problem: ${s.lastError.message}` : '.'}${attention(s)}`
+    : 'The sync has not started yet.';
+  const reconnect = s ? s.needsReconnect : null;
+  $('reconnect').hidden = !reconnect;
+  if (reconnect) {
+    const name = PROVIDERS[reconnect];
+    $('reconnect-text').textContent =
+      `${name} needs reconnecting: its authorization was revoked or expired, so nothing reaches ${name} until you connect it again.`;
+    $('reconnect-button').textContent = `Reconnect ${name}`;
+    $('reconnect-button').href = `/connect/${reconnect}`;
+  }
+  const last = (s && s.lastSyncedAt) || {};
+  showTime($('last-p2g'), last.pipedriveToGoogle, 'not yet');
+  showTime($('last-g2p'), last.googleToPipedrive, 'not yet');
+  showTime($('next-pass'), s ? s.nextSafetyNetAt : null, 'none scheduled (the sync is off)');
+  $('waiting').textContent = s ? (s.queued ? `${s.queued} item${s.queued === 1 ? '' : 's'}` : 'nothing') : '–';
+  renderUnresolved(s ? (s.unresolved ?? []) : []);
+  renderResync(s);
+}
+
+/** Items that failed for good and have not synced since: shown with their reason until they do. */
 function renderUnresolved(unresolved) {
   const box = $('unresolved');
   box.hidden = unresolved.length === 0;
@@ -263,9 +337,73 @@ function renderUnresolved(unresolved) {
   list.replaceChildren();
   for (const f of unresolved) {
     const li = document.createElement('li');
+    li.dataset.subject = f.subject;
     const times = f.times > 1 ? `, ${f.times} times` : '';
-    li.textContent = `${f.subject}: ${f.message} (since ${new Date(f.firstAt).toLocaleString()}${times})`;
+    const text = document.createElement('span');
+    text.textContent = `${f.subject}: ${f.message} (since ${new Date(f.firstAt).toLocaleString()}${times})`;
+    li.append(text);
+    if (f.retryable) {
+      const retry = Object.assign(document.createElement('button'), {
+        type: 'button',
+        className: 'secondary retry',
+        textContent: 'Retry',
+      });
+      retry.setAttribute('aria-label', `Retry ${f.subject}`);
+      retry.addEventListener('click', () => retryFailure(f.subject, retry));
+      li.append(' ', retry);
+    } else {
+      li.append(
+        Object.assign(document.createElement('span'), {
+          className: 'hint',
+          textContent: ' Syncs again when it changes in Google, or with Resync now.',
+        }),
+      );
+    }
     list.append(li);
+  }
+}
+
+/** Resync now: disabled while its pass runs, then its outcome. */
+function renderResync(s) {
+  const r = s ? s.resync : null;
+  const running = Boolean(r && !r.finishedAt);
+  $('resync').disabled = !s || running || !(s.settings && s.settings.enabled);
+  if (!r) return;
+  if (running) {
+    $('resync-result').textContent =
+      s.state === 'paused'
+        ? 'Resync queued: the sync is paused.'
+        : `Resyncing… ${r.pending.length} step${r.pending.length === 1 ? '' : 's'} left.`;
+    return;
+  }
+  const at = new Date(r.finishedAt).toLocaleTimeString();
+  $('resync-result').textContent = r.failed
+    ? `Resync finished at ${at}; ${r.failed} step${r.failed === 1 ? '' : 's'} failed (listed above).`
+    : `Resync finished at ${at}: both sides checked.`;
+}
+
+async function resync() {
+  $('resync').disabled = true;
+  $('resync-result').textContent = 'Resync requested…';
+  try {
+    const r = await api('POST', '/api/me/resync', {});
+    me.status = r.status;
+    renderHealth();
+  } catch (err) {
+    $('resync-result').textContent = err.message;
+    $('resync').disabled = false;
+  }
+}
+
+async function retryFailure(subject, button) {
+  button.disabled = true;
+  try {
+    const r = await api('POST', '/api/me/retry', { subject });
+    me.status = r.status;
+    button.textContent = 'Retrying…';
+  } catch (err) {
+    flash(err.message);
+    button.disabled = false;
   }
 }
 
@@ -273,6 +411,7 @@ async function refreshActivity() {
   try {
     me = await api('GET', '/api/me');
     renderActivity();
+    renderHealth();
   } catch {
     /* transient; the next round tries again */
   }
@@ -294,5 +433,8 @@ $('settings').addEventListener('input', () => ($('save-result').textContent = ''
 $('title-template').addEventListener('input', preview);
 $('create-calendar').addEventListener('click', createCalendar);
 $('upload').addEventListener('click', upload);
+$('resync').addEventListener('click', resync);
+for (const el of document.querySelectorAll('input[name=mode], #link-contacts'))
+  el.addEventListener('change', whatApplies);
 $('disconnect').addEventListener('click', disconnect);
 load();
