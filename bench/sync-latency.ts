@@ -760,6 +760,9 @@ async function inboxTimes(h: BenchStack, users: BenchUser[], since: number): Pro
   return out;
 }
 
+/** The activities that sync Pipedrive activities to Google: one at a time, or a batch of the waiting ones. */
+const SYNC_ACTIVITY_TYPES = new Set(['syncPipedriveActivity', 'syncPipedriveActivities']);
+
 /**
  * Splits each measured Pipedrive → Google change's latency using the server's event times: change → (webhook
  * stored in our inbox →) signal recorded → workflow task started → sync activity scheduled (includes waiting
@@ -795,7 +798,7 @@ async function explainPipedriveToGoogle(
     const events = await historyOf(h, user);
     const byId = new Map(events.map((e) => [String(e.eventId), e]));
     const waiting = new Map<number, { change: Change; signaledAt: number; wftAt?: number }>();
-    const scheduled = new Map<string, { change: Change; signaledAt: number; wftAt?: number }>();
+    const scheduled = new Map<string, { change: Change; signaledAt: number; wftAt?: number }[]>();
     let pendingWft: { signaledAt: number; change: Change; wftAt?: number }[] = [];
     for (const e of events) {
       const at = tsToMs(e.eventTime);
@@ -810,7 +813,7 @@ async function explainPipedriveToGoogle(
         if (
           change?.measured &&
           !waiting.has(change.target.activityId) &&
-          ![...scheduled.values()].some((s) => s.change === change)
+          ![...scheduled.values()].some((list) => list.some((s) => s.change === change))
         ) {
           const entry = { change, signaledAt: at };
           waiting.set(change.target.activityId, entry);
@@ -819,12 +822,17 @@ async function explainPipedriveToGoogle(
       } else if (e.workflowTaskStartedEventAttributes) {
         for (const p of pendingWft) p.wftAt = at;
         pendingWft = [];
-      } else if (e.activityTaskScheduledEventAttributes?.activityType?.name === 'syncPipedriveActivity') {
-        const activityId = await fromPayload<number>(h, e.activityTaskScheduledEventAttributes.input?.payloads?.[1]);
-        const entry = activityId !== undefined ? waiting.get(activityId) : undefined;
-        if (entry) {
-          waiting.delete(activityId!);
-          scheduled.set(String(e.eventId), entry);
+      } else if (SYNC_ACTIVITY_TYPES.has(e.activityTaskScheduledEventAttributes?.activityType?.name ?? '')) {
+        // One activity id (`syncPipedriveActivity`) or several (`syncPipedriveActivities`, a batch).
+        const input = await fromPayload<number | number[]>(
+          h,
+          e.activityTaskScheduledEventAttributes!.input?.payloads?.[1],
+        );
+        for (const activityId of input === undefined ? [] : Array.isArray(input) ? input : [input]) {
+          const entry = waiting.get(activityId);
+          if (!entry) continue;
+          waiting.delete(activityId);
+          scheduled.set(String(e.eventId), [...(scheduled.get(String(e.eventId)) ?? []), entry]);
           const c = entry.change;
           if (opts.path === 'webhook') {
             const stored = (inbox.get(`${user.connectionId}/${c.target.activityId}`) ?? []).find((t) => t >= c.sentAt);
@@ -837,15 +845,14 @@ async function explainPipedriveToGoogle(
           add('workflow task → activity scheduled', at - entry.wftAt!);
         }
       } else if (e.activityTaskStartedEventAttributes) {
-        const entry = scheduled.get(String(e.activityTaskStartedEventAttributes.scheduledEventId));
-        if (entry) {
+        for (const entry of scheduled.get(String(e.activityTaskStartedEventAttributes.scheduledEventId)) ?? []) {
           const sched = byId.get(String(e.activityTaskStartedEventAttributes.scheduledEventId));
           add('activity scheduled → started', at - tsToMs(sched?.eventTime));
           if (entry.change.writtenAt) add('activity started → Google write', entry.change.writtenAt - at);
         }
       } else if (e.activityTaskCompletedEventAttributes) {
-        const entry = scheduled.get(String(e.activityTaskCompletedEventAttributes.scheduledEventId));
-        if (entry?.change.writtenAt) add('Google write → activity completed', at - entry.change.writtenAt);
+        for (const entry of scheduled.get(String(e.activityTaskCompletedEventAttributes.scheduledEventId)) ?? [])
+          if (entry.change.writtenAt) add('Google write → activity completed', at - entry.change.writtenAt);
       }
     }
   }
