@@ -282,7 +282,7 @@ async function quiesce(h: BenchStack, users: BenchUser[], timeoutMs: number, qui
     await sleep(quietMs);
     if (feedActivity(h) === before) {
       const busy = await inBatches(users, 20, async (u) => {
-        const s = await h.sync.status(u.connectionId);
+        const s = await statusOf(h, u.connectionId);
         return s.queued > 0 || s.state === 'syncing';
       });
       if (!busy.some(Boolean)) return ok;
@@ -291,11 +291,26 @@ async function quiesce(h: BenchStack, users: BenchUser[], timeoutMs: number, qui
   }
 }
 
+/**
+ * The user's status, asked again a few times when Temporal cannot answer yet: on an overloaded machine a workflow
+ * task can time out, and until its retry runs a query is refused ("Workflow Task in failed state").
+ */
+async function statusOf(h: BenchStack, connectionId: string): Promise<SyncStatus> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await h.sync.status(connectionId);
+    } catch (err) {
+      if (attempt >= 20) throw err;
+      await sleep(500 * Math.min(attempt, 6));
+    }
+  }
+}
+
 /** Waits until the user's workflow has nothing queued and is not busy, then returns its status. */
 async function settled(h: BenchStack, connectionId: string, timeoutMs = 20_000): Promise<SyncStatus> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const s = await h.sync.status(connectionId);
+    const s = await statusOf(h, connectionId);
     if (s.queued === 0 && s.state !== 'syncing') return s;
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${connectionId} to settle`);
     await sleep(50);
@@ -508,7 +523,7 @@ async function phase(
   // Open loop: change i is made at start + i/R seconds (a slow system does not slow the sender).
   const before = await snapshot(h);
   const sampler = startUsageSampler(h.processes);
-  const statusBefore = await inBatches(users, 20, (u) => harness.sync.status(u.connectionId));
+  const statusBefore = await inBatches(users, 20, (u) => statusOf(harness, u.connectionId));
   const warmupChanges = Math.round(rate * opts.warmup);
   const total = warmupChanges + Math.round(rate * opts.duration);
   const changes: Change[] = [];
@@ -588,7 +603,7 @@ async function phase(
     else observePipedrive(h, c, byActivity.get(c.target.activityId) ?? []);
   }
   const after = await snapshot(h);
-  const statusAfter = await inBatches(users, 20, (u) => harness.sync.status(u.connectionId));
+  const statusAfter = await inBatches(users, 20, (u) => statusOf(harness, u.connectionId));
 
   // Echo phase: the other side's notification of every write we made. On the signal path nothing delivers it,
   // so the bench does: Pipedrive → Google gets one `googleChanged` per user (a pull that sees all our event
@@ -596,7 +611,7 @@ async function phase(
   // already delivered them during the run (counted in the steady state); the extra pull per user is kept so
   // both paths report the same row. Any write in this phase is an echo we failed to recognise.
   const echoBefore = await snapshot(h);
-  const echoStatusBefore = await inBatches(users, 20, (u) => harness.sync.status(u.connectionId));
+  const echoStatusBefore = await inBatches(users, 20, (u) => statusOf(harness, u.connectionId));
   if (p2g || opts.path === 'webhook') {
     await inBatches(users, 20, (u) => harness.sync.googleChanged(u.connectionId, { resourceState: 'exists' }));
   } else {
@@ -621,7 +636,7 @@ async function phase(
     log(`echo phase: ${echoUnsettled} users had not settled after 60 s (backlog left by the phase)`);
   await quiesce(h, users, 60_000);
   const echoAfter = await snapshot(h);
-  const echoStatusAfter = await inBatches(users, 20, (u) => harness.sync.status(u.connectionId));
+  const echoStatusAfter = await inBatches(users, 20, (u) => statusOf(harness, u.connectionId));
   const echoCalls = diff(echoAfter.apiCalls, echoBefore.apiCalls);
   const echoesSeen = echoStatusAfter.reduce((n, s, i) => n + s.echoes - echoStatusBefore[i]!.echoes, 0);
   const failures = echoStatusAfter.reduce((n, s, i) => n + s.failures - statusBefore[i]!.failures, 0);
