@@ -46,6 +46,25 @@ function layer(name, forbidden, { typesOnly = [], allowed = [] } = {}) {
 }
 
 const OUTSIDE_PRODUCT = ['test', 'testing', 'bench', 'scripts', 'emulators'];
+const ACTIVITIES_FORBIDDEN = ['workflows', 'worker', 'client', ...OUTSIDE_PRODUCT];
+
+/**
+ * A sync direction is a leaf: it may not import the other direction (what both need has a module of its own).
+ * Its rule repeats the activities layer's patterns, because a later rule for the same files replaces an earlier one.
+ */
+function direction(name, other) {
+  const [, { patterns }] = layer('activities', ACTIVITIES_FORBIDDEN).rules['@typescript-eslint/no-restricted-imports'];
+  const message = `the sync directions are leaves: ${name} does not import ${other} (docs/architecture.md, "The sync modules")`;
+  return {
+    files: [`activities/sync/${name}.ts`],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        { patterns: [...patterns, { group: [`**/${other}.js`], message }] },
+      ],
+    },
+  };
+}
 
 export default tseslint.config(
   { ignores: ['node_modules/', 'dist/', '.tools/', '.data/', 'test-results/'] },
@@ -78,7 +97,9 @@ export default tseslint.config(
     allowed: ['**/workflows/names.js'],
   }),
   layer('adapters', ['activities', 'workflows', 'worker', 'client', ...OUTSIDE_PRODUCT]),
-  layer('activities', ['workflows', 'worker', 'client', ...OUTSIDE_PRODUCT]),
+  layer('activities', ACTIVITIES_FORBIDDEN),
+  direction('pipedrive-to-google', 'google-to-pipedrive'),
+  direction('google-to-pipedrive', 'pipedrive-to-google'),
   layer('workflows', ['lib', 'worker', 'client', ...OUTSIDE_PRODUCT], { typesOnly: ['activities', 'adapters'] }),
   layer('client', ['activities', 'worker', ...OUTSIDE_PRODUCT]),
   layer('worker', ['client', ...OUTSIDE_PRODUCT]),

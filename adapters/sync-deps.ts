@@ -58,7 +58,12 @@ export interface SyncDeps {
   googleDailyLimitRetryMs?: number;
 }
 
-export type CrashPoint = 'after-pipedrive-create' | 'after-google-insert' | 'after-google-move' | 'before-google-watch';
+export type CrashPoint =
+  | 'after-pipedrive-create'
+  | 'after-google-insert'
+  | 'after-google-move'
+  | 'before-google-watch'
+  | 'after-person-create';
 
 export function secretBoxFromEnv(env: NodeJS.ProcessEnv = process.env): SecretBox {
   return SecretBox.fromConfig(requireEnv('CALENDAR_SYNC_ENCRYPTION_KEYS', env));

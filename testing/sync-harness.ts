@@ -118,6 +118,17 @@ export async function registerAccounts(env: {
   return { connectionId, email, pd, g };
 }
 
+/** Turns a connection's sync on for `calendarId` (`settings` over the defaults) and waits until it settles. */
+export async function enableSync(
+  sync: SyncClient,
+  connectionId: string,
+  calendarId: string,
+  settings: Partial<SyncSettings> = {},
+): Promise<SyncStatus> {
+  await sync.configure(connectionId, { ...DEFAULT_SETTINGS, enabled: true, calendarId, ...settings });
+  return settled(sync, connectionId);
+}
+
 /** Waits until the user's workflow has nothing queued and is not busy, then returns its status. */
 export function settled(sync: SyncClient, connectionId: string, timeoutMs = 20_000): Promise<SyncStatus> {
   return eventually(
@@ -238,13 +249,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
         pipedrive,
         companyId,
       });
-      await sync.configure(connectionId, {
-        ...DEFAULT_SETTINGS,
-        enabled: true,
-        calendarId: g.primaryCalendarId,
-        ...settings,
-      });
-      await harness.settled(connectionId);
+      await enableSync(sync, connectionId, g.primaryCalendarId, settings);
       const auth = new OAuth2Client({ ...google.oauthClient, endpoints: { oauth2TokenUrl: google.tokenUrl } });
       auth.setCredentials({
         refresh_token: g.refreshToken,

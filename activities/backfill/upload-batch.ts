@@ -12,9 +12,9 @@ import { classifyPipedriveChange } from '../../sync-rules/echo.js';
 import type { PdActivity } from '../../sync-rules/types.js';
 import { saveLink } from '../../adapters/store/links.js';
 import type { SyncContext } from '../sync/context.js';
-import { insertEvent } from '../sync/google-event-writes.js';
+import { eventBodies, insertEvent } from '../sync/google-event-writes.js';
+import { activityContentOrNull, linkFor } from '../sync/linked-pair.js';
 import { linkedNames } from '../sync/linked-names.js';
-import { linkFor, syncedFieldsOrNull } from '../sync/pipedrive-to-google.js';
 import {
   countUploadAttempt,
   linkedActivityIds,
@@ -77,12 +77,12 @@ export async function uploadBatch(
     if (decision.decision !== 'apply') return settle('excluded', decision.reason).then(() => 'excluded');
     try {
       const names = await linkedNames(ctx, activity);
-      const fields = syncedFieldsOrNull(activity, ctx, names)!;
+      const content = activityContentOrNull(ctx, activity, names)!;
       const calendarId = ctx.settings.calendarId!;
-      const { event, generation } = await insertEvent(ctx, calendarId, activity, names, 0, { keepExisting: true });
-      await saveLink(ctx.db, linkFor(ctx, activity, fields, event, generation, calendarId, 'pipedrive'), {
-        keepExisting: true,
-      });
+      const bodies = await eventBodies(ctx, activity, names);
+      const { event, generation } = await insertEvent(ctx, calendarId, activity, bodies, 0, { keepExisting: true });
+      const link = linkFor({ ctx, activity, content, event, generation, calendarId, origin: 'pipedrive' });
+      await saveLink(ctx.db, link, { keepExisting: true });
       await settle('done');
       return 'written';
     } catch (err) {

@@ -30,7 +30,7 @@ import {
 } from '../../adapters/store/links.js';
 import { staleTitles } from '../sync/entity-rename.js';
 import type { SyncContext } from '../sync/context.js';
-import { classifyActivity } from '../sync/pipedrive-to-google.js';
+import { classifyActivity } from '../sync/activity-classification.js';
 
 const OVERLAP_MS = 60_000;
 

@@ -49,40 +49,28 @@ export async function startWatchChannel(ctx: SyncContext, channelId: string): Pr
     token,
   );
   ctx.deps.crashPoint?.('before-google-watch');
-  const result = await ctx.google.request(
-    'events.watch',
-    (cal) =>
-      cal.events.watch({
-        calendarId,
-        requestBody: {
-          id: channelId,
-          type: 'web_hook',
-          address: `${feeds.publicUrl}/webhooks/google`,
-          token,
-          params: { ttl: String(feeds.channelTtlSeconds) },
-        },
-      }),
-    [400],
-  );
-  // 400 channelIdNotUnique: a retry of this activity after Google had already created the channel. The channel
-  // works (it is registered above); only its resource id is unknown, so it will expire rather than be stopped.
-  const expiration =
-    result.ok && result.data.expiration ? new Date(Number(result.data.expiration)).toISOString() : requestedExpiry;
-  if (result.ok) {
+  const watched = await ctx.google.watchEvents(calendarId, {
+    channelId,
+    address: `${feeds.publicUrl}/webhooks/google`,
+    token,
+    ttlSeconds: feeds.channelTtlSeconds,
+  });
+  // `channelExists`: a retry of this activity after Google had already created the channel. The channel works (it
+  // is registered above); only its resource id is unknown, so it will expire rather than be stopped.
+  const expiration = (watched.result === 'watching' && watched.expiration) || requestedExpiry;
+  if (watched.result === 'watching') {
     await saveChannel(
       ctx.db,
       {
         channelId,
         connectionId: ctx.connection.id,
         calendarId,
-        resourceId: result.data.resourceId ?? null,
+        resourceId: watched.resourceId,
         expiration,
         state: 'active',
       },
       token,
     );
-  } else if (result.reason !== 'channelIdNotUnique') {
-    throw new Error(`events.watch rejected channel ${channelId}: ${result.reason ?? result.status}`);
   }
   const marginMs = Math.min(feeds.channelRenewMarginSeconds * 1000, (Date.parse(expiration) - Date.now()) / 2);
   return { channelId, expiration, renewAt: new Date(Date.parse(expiration) - marginMs).toISOString() };
@@ -94,12 +82,8 @@ export async function stopWatchChannels(ctx: SyncContext, keep?: string): Promis
   for (const channel of await activeChannels(ctx.db, ctx.connection.id)) {
     if (channel.channelId === keep) continue;
     if (channel.resourceId) {
-      // 404: Google already forgot it (expired); either way it is stopped.
-      await ctx.google.request(
-        'channels.stop',
-        (cal) => cal.channels.stop({ requestBody: { id: channel.channelId, resourceId: channel.resourceId! } }),
-        [404],
-      );
+      // Gone: Google already forgot it (expired); either way it is stopped.
+      await ctx.google.stopChannel(channel.channelId, channel.resourceId);
     }
     await markChannelStopped(ctx.db, channel.channelId);
     stopped++;

@@ -18,6 +18,7 @@ import type { calendar_v3 } from '@googleapis/calendar';
 import { newActivityFromEvent } from '../../sync-rules/mapping.js';
 import type { PdActivity } from '../../sync-rules/types.js';
 import { claimCreateIntent, clearCreateIntent } from '../../adapters/store/create-intents.js';
+import { contactLinksForEvent, withContactLinks } from './contact-links.js';
 import type { SyncContext } from './context.js';
 
 /** How far before the intent we look: Pipedrive's update_time has second resolution and clocks differ. */
@@ -37,11 +38,15 @@ export async function createActivityOnce(
   );
   let activity = isRetry ? await findByMarker(ctx, intent.marker, intent.createdAt) : null;
   if (!activity) {
-    activity = await ctx.pipedrive.createActivity({
-      ...newActivityFromEvent(event, { names: {}, settings: ctx.settings }),
-      owner_id: ctx.ownerId,
-      note: intent.marker,
-    });
+    const contact = await contactLinksForEvent(ctx, calendarId, event);
+    activity = await withContactLinks(ctx, contact, () =>
+      ctx.pipedrive.createActivity({
+        ...newActivityFromEvent(event, { names: {}, settings: ctx.settings }),
+        ...contact?.links,
+        owner_id: ctx.ownerId,
+        note: intent.marker,
+      }),
+    );
     ctx.deps.crashPoint?.('after-pipedrive-create');
   }
   return activity;

@@ -18,77 +18,74 @@ import type { calendar_v3 } from '@googleapis/calendar';
 import { ApplicationFailure } from '@temporalio/common';
 import { activityToEvent, isNeutralized, sendUpdatesFor } from '../../sync-rules/mapping.js';
 import type { LinkedNames, PdActivity } from '../../sync-rules/types.js';
+import type { MoveRefusal } from '../../adapters/google/calendar-api.js';
 import type { SyncContext } from './context.js';
 import { contactDetails } from './linked-names.js';
 
 /** Google refuses deleted ids forever; a few generations cover any realistic delete/recreate history. */
 const MAX_GENERATIONS = 20;
 
+type Event = calendar_v3.Schema$Event;
+
 export interface WrittenEvent {
-  event: calendar_v3.Schema$Event;
+  event: Event;
   generation: number;
 }
 
-export async function eventBody(
-  ctx: SyncContext,
-  activity: PdActivity,
-  names: LinkedNames,
-  generation: number,
-): Promise<calendar_v3.Schema$Event> {
-  return activityToEvent(activity, {
-    names,
-    settings: ctx.settings,
-    connectionId: ctx.connection.id,
-    pipedriveAppUrl: ctx.pipedriveAppUrl,
-    contact: await contactDetails(ctx, activity),
-    eventIdGeneration: generation,
-  });
+/**
+ * The Google event bodies of one activity's change, by event id generation. The contact details (deal, person
+ * and organization read from Pipedrive, when the description shows them) are read once per change, however many
+ * bodies the change writes (an insert past deleted ids, a conflict's second write).
+ */
+export type EventBodies = (generation: number, activity?: PdActivity) => Event;
+
+export async function eventBodies(ctx: SyncContext, activity: PdActivity, names: LinkedNames): Promise<EventBodies> {
+  const contact = await contactDetails(ctx, activity);
+  return (generation, changed = activity) =>
+    activityToEvent(changed, {
+      names,
+      settings: ctx.settings,
+      connectionId: ctx.connection.id,
+      pipedriveAppUrl: ctx.pipedriveAppUrl,
+      contact,
+      eventIdGeneration: generation,
+    });
 }
 
 export async function insertEvent(
   ctx: SyncContext,
   calendarId: string,
   activity: PdActivity,
-  names: LinkedNames,
+  bodies: EventBodies,
   fromGeneration = 0,
   /**
-   * On 409, take the existing event as it is instead of bringing it up to date: the upload of unsynced
-   * activities writes what its scan read, and an event the live sync wrote meanwhile carries fresher data.
+   * When the id exists, take the existing event as it is instead of bringing it up to date: the upload of
+   * unsynced activities writes what its scan read, and an event the live sync wrote meanwhile carries fresher data.
    */
   opts: { keepExisting?: boolean } = {},
 ): Promise<WrittenEvent> {
+  const sendUpdates = sendUpdatesFor(ctx.settings);
   for (let generation = fromGeneration; generation < fromGeneration + MAX_GENERATIONS; generation++) {
-    const body = await eventBody(ctx, activity, names, generation);
-    const inserted = await ctx.google.request(
-      'events.insert',
-      (cal) => cal.events.insert({ calendarId, requestBody: body, sendUpdates: sendUpdatesFor(ctx.settings) }),
-      [409],
-    );
-    if (inserted.ok) {
+    const body = bodies(generation);
+    const inserted = await ctx.google.insertEvent(calendarId, body, sendUpdates);
+    if (inserted.result === 'created') {
       ctx.deps.crashPoint?.('after-google-insert');
-      return { event: inserted.data, generation };
+      return { event: inserted.event, generation };
     }
-    // 409: either our own earlier attempt created it (adopt and bring it up to date), or the id belonged to an
-    // event that was deleted since (try the next generation).
-    const existing = await ctx.google.request(
-      'events.get',
-      (cal) => cal.events.get({ calendarId, eventId: body.id! }),
-      [404, 410],
-    );
-    if (existing.ok && existing.data.status !== 'cancelled') {
-      if (opts.keepExisting) return { event: existing.data, generation };
-      const updated = await ctx.google.call('events.update', (cal) =>
-        cal.events.update(
-          {
-            calendarId,
-            eventId: body.id!,
-            requestBody: withOwnedFields(existing.data, body),
-            sendUpdates: sendUpdatesFor(ctx.settings),
-          },
-          existing.data.etag ? { headers: { 'If-Match': existing.data.etag } } : {},
-        ),
-      );
-      return { event: updated, generation };
+    // The id exists: either our own earlier attempt created it (adopt and bring it up to date), or it belonged to
+    // an event that was deleted since (try the next generation).
+    const existing = await ctx.google.getEvent(calendarId, body.id!);
+    if (existing) {
+      if (opts.keepExisting) return { event: existing, generation };
+      const updated = await ctx.google.updateEvent(calendarId, body.id!, withOwnedFields(existing, body), {
+        ifMatch: existing.etag,
+        sendUpdates,
+      });
+      if (updated.result !== 'updated') {
+        // Changed or deleted between our read and write: this step fails and is retried with fresh state.
+        throw new Error(`event ${body.id} was ${updated.result} while adopting it; retrying`);
+      }
+      return { event: updated.event, generation };
     }
   }
   throw ApplicationFailure.nonRetryable(
@@ -98,12 +95,12 @@ export async function insertEvent(
 }
 
 export type UpdateResult =
-  | { ok: true; event: calendar_v3.Schema$Event }
-  | { ok: false; reason: 'gone' }
+  | { result: 'updated'; event: Event }
+  | { result: 'gone' }
   /** Edited in Google since `etag`; `current` is the event as it is now (absent when it changed mid-write). */
-  | { ok: false; reason: 'changed'; current?: calendar_v3.Schema$Event }
+  | { result: 'changed'; current?: Event }
   /** Someone else organizes it: we may not change what the sync owns (see `attendeeWrite`). */
-  | { ok: false; reason: 'not-organizer'; current: calendar_v3.Schema$Event };
+  | { result: 'notAllowed'; current?: Event };
 
 /** The fields of an event body the sync writes; everything else on the event belongs to the user. */
 const OWNED_FIELDS = ['summary', 'description', 'location', 'start', 'end', 'transparency'] as const;
@@ -113,11 +110,8 @@ const OWNED_FIELDS = ['summary', 'description', 'location', 'start', 'end', 'tra
  * attendee's answer and name stay; rooms and the organizer's own entry, which Pipedrive never sees, are kept),
  * our private extended properties set next to any others.
  */
-export function withOwnedFields(
-  current: calendar_v3.Schema$Event,
-  body: calendar_v3.Schema$Event,
-): calendar_v3.Schema$Event {
-  const next: calendar_v3.Schema$Event = { ...current };
+export function withOwnedFields(current: Event, body: Event): Event {
+  const next: Event = { ...current };
   for (const k of ['kind', 'etag', 'created', 'updated', 'htmlLink', 'creator', 'organizer', 'sequence'] as const)
     delete next[k];
   for (const k of OWNED_FIELDS) {
@@ -140,7 +134,7 @@ export function withOwnedFields(
 }
 
 /** Someone else's event on this calendar (the organizer is not this calendar; `self` defaults to false). */
-export function isInvitation(event: calendar_v3.Schema$Event): boolean {
+export function isInvitation(event: Event): boolean {
   return event.organizer !== undefined && event.organizer !== null && event.organizer.self !== true;
 }
 
@@ -148,16 +142,16 @@ export async function updateEvent(
   ctx: SyncContext,
   calendarId: string,
   eventId: string,
-  body: calendar_v3.Schema$Event,
+  body: Event,
   etag: string | null,
   /** The event as just read, when the caller has it (saves the get). */
-  known?: calendar_v3.Schema$Event,
+  known?: Event,
 ): Promise<UpdateResult> {
-  const current = known ?? (await getEvent(ctx, calendarId, eventId));
+  const current = known ?? (await ctx.google.getEvent(calendarId, eventId));
   // A user's deletion wins over our update: a cancelled event stays deleted and the caller treats it as gone.
-  if (!current) return { ok: false, reason: 'gone' };
-  if (etag && current.etag !== etag) return { ok: false, reason: 'changed', current };
-  if (isInvitation(current)) return { ok: false, reason: 'not-organizer', current };
+  if (!current) return { result: 'gone' };
+  if (etag && current.etag !== etag) return { result: 'changed', current };
+  if (isInvitation(current)) return { result: 'notAllowed', current };
   // A private event stands in Pipedrive as a neutral activity: only its time and busy state are written back,
   // never the neutral text over the user's private content.
   if (isNeutralized(current, ctx.settings)) {
@@ -170,61 +164,31 @@ export async function updateEvent(
       id: body.id,
     };
   }
-  const result = await ctx.google.request(
-    'events.update',
-    (cal) =>
-      cal.events.update(
-        {
-          calendarId,
-          eventId,
-          requestBody: withOwnedFields(current, { ...body, id: eventId }),
-          sendUpdates: sendUpdatesFor(ctx.settings),
-        },
-        current.etag ? { headers: { 'If-Match': current.etag } } : {},
-      ),
-    [404, 410, 412],
-  );
-  if (result.ok && result.data.status !== 'cancelled') return { ok: true, event: result.data };
-  if (result.ok) return { ok: false, reason: 'gone' };
-  return result.status === 412 ? { ok: false, reason: 'changed' } : { ok: false, reason: 'gone' };
+  return ctx.google.updateEvent(calendarId, eventId, withOwnedFields(current, { ...body, id: eventId }), {
+    ifMatch: current.etag,
+    sendUpdates: sendUpdatesFor(ctx.settings),
+  });
 }
-
-/** Why Google will not move an event (`events.move`): a recurring instance, or someone else's event. */
-export type CannotMove = { cannotMove: 'recurring-instance' | 'invitation-organized-by-someone-else' };
 
 /**
  * Moves an event to another calendar under the same id (`events.move`), so a calendar switch neither leaves the
- * old copy behind nor re-invites the attendees. Nobody is mailed about the move itself (`sendUpdates: none`,
- * whatever the invitation setting): which of the user's calendars holds the event is not news to the guests.
- * Null when the event is no longer in `from` (deleted there, or moved by an earlier attempt); `cannotMove` when
- * Google refuses to move it (400 `cannotChangeOrganizerOfInstance`, 403 `forbiddenForNonOrganizer`).
+ * old copy behind nor re-invites the attendees. Null when the event is no longer in `from` (deleted there, or
+ * moved by an earlier attempt); `cannotMove` when Google refuses to move it.
  */
 export async function moveEvent(
   ctx: SyncContext,
   from: string,
   to: string,
   eventId: string,
-): Promise<calendar_v3.Schema$Event | CannotMove | null> {
-  const result = await ctx.google.request(
-    'events.move',
-    (cal) => cal.events.move({ calendarId: from, eventId, destination: to, sendUpdates: 'none' }),
-    [400, 403, 404, 410],
-  );
-  if (result.ok) return result.data;
-  if (result.status === 400 && result.reason === 'cannotChangeOrganizerOfInstance')
-    return { cannotMove: 'recurring-instance' };
-  if (result.status === 403 && result.reason === 'forbiddenForNonOrganizer')
-    return { cannotMove: 'invitation-organized-by-someone-else' };
-  if (result.status === 400 || result.status === 403) {
-    // Any other 400/403 is not about this one event being immovable: fail the step as before.
-    throw ApplicationFailure.nonRetryable(
-      `events.move of ${eventId} answered ${result.status} ${result.reason ?? ''}`.trim(),
-      'GoogleRequestRejected',
-      { status: result.status, reason: result.reason },
-    );
-  }
+): Promise<Event | CannotMove | null> {
+  const moved = await ctx.google.moveEvent(from, eventId, to);
+  if (moved.result === 'moved') return moved.event;
+  if (moved.result === 'notAllowed') return { cannotMove: moved.why };
   return null;
 }
+
+/** Why Google will not move an event: a recurring instance, or someone else's event. */
+export type CannotMove = { cannotMove: MoveRefusal };
 
 export function isCannotMove(v: unknown): v is CannotMove {
   return typeof v === 'object' && v !== null && 'cannotMove' in v;
@@ -232,18 +196,5 @@ export function isCannotMove(v: unknown): v is CannotMove {
 
 /** Deletes an event; an event that is already gone counts as deleted. */
 export async function deleteEvent(ctx: SyncContext, calendarId: string, eventId: string): Promise<void> {
-  await ctx.google.request(
-    'events.delete',
-    (cal) => cal.events.delete({ calendarId, eventId, sendUpdates: sendUpdatesFor(ctx.settings) }),
-    [404, 410],
-  );
-}
-
-export async function getEvent(
-  ctx: SyncContext,
-  calendarId: string,
-  eventId: string,
-): Promise<calendar_v3.Schema$Event | null> {
-  const result = await ctx.google.request('events.get', (cal) => cal.events.get({ calendarId, eventId }), [404, 410]);
-  return result.ok && result.data.status !== 'cancelled' ? result.data : null;
+  await ctx.google.deleteEvent(calendarId, eventId, sendUpdatesFor(ctx.settings));
 }

@@ -9,24 +9,19 @@
  */
 import type { calendar_v3 } from '@googleapis/calendar';
 import { ApplicationFailure } from '@temporalio/common';
-import { resolveConflict } from '../../sync-rules/conflict.js';
-import { contentHash } from '../../sync-rules/content-hash.js';
 import { classifyGoogleChange } from '../../sync-rules/echo.js';
-import {
-  activityToSyncedFields,
-  eventToActivityFields,
-  eventToSyncedFields,
-  syncedFieldsToActivityWrite,
-} from '../../sync-rules/mapping.js';
-import type { LinkedNames, PdActivity } from '../../sync-rules/types.js';
+import { activityToSyncedFields, eventToActivityFields, eventToSyncedFields } from '../../sync-rules/mapping.js';
+import type { LinkedNames } from '../../sync-rules/types.js';
 import { getSyncState, saveSyncToken } from '../../adapters/store/google-sync-state.js';
 import { deleteLink, linkByEvent, saveLink, type Link } from '../../adapters/store/links.js';
+import { relinkedContacts, titleLinkedEvent, withContactLinks } from './contact-links.js';
 import type { SyncContext } from './context.js';
 import { createActivityOnce, finishCreate } from './create-activity.js';
-import { eventBody, isInvitation, updateEvent } from './google-event-writes.js';
+import { isInvitation } from './google-event-writes.js';
+import { activityContentOrNull, linkFor, syncedContent, type SyncedContent } from './linked-pair.js';
 import { linkedNames } from './linked-names.js';
+import { mergeBothSides } from './merge-both-sides.js';
 import type { SyncOutcome } from './outcome.js';
-import { linkFor, syncedFieldsOrNull } from './pipedrive-to-google.js';
 
 export interface PullSummary {
   /** 'baseline' when there was no token yet: the calendar's state was recorded, nothing imported. */
@@ -97,29 +92,17 @@ async function listAll(
   let pageToken: string | undefined;
   let count = 0;
   for (;;) {
-    const page = await ctx.google.request(
-      'events.list',
-      (cal) =>
-        cal.events.list({
-          calendarId,
-          syncToken,
-          pageToken,
-          singleEvents: true,
-          showDeleted: true,
-          maxResults: 2500,
-        }),
-      [410],
-    );
-    if (!page.ok) throw new FullSyncRequired();
+    const page = await ctx.google.listEvents(calendarId, { syncToken, pageToken });
+    if (page.result === 'fullSyncRequired') throw new FullSyncRequired();
     count++;
-    await onEvents(page.data.items ?? []);
+    await onEvents(page.items);
     opts.onPage?.(count);
-    if (page.data.nextPageToken) {
-      pageToken = page.data.nextPageToken;
+    if (page.nextPageToken) {
+      pageToken = page.nextPageToken;
       continue;
     }
-    if (!page.data.nextSyncToken) throw new Error('events.list ended without a nextSyncToken');
-    return { nextSyncToken: page.data.nextSyncToken, count };
+    if (!page.nextSyncToken) throw new Error('events.list ended without a nextSyncToken');
+    return { nextSyncToken: page.nextSyncToken, count };
   }
 }
 
@@ -143,12 +126,13 @@ export async function applyGoogleEvent(
   const names = link
     ? await linkedNames(ctx, { deal_id: link.dealId, person_id: link.personId, org_id: link.orgId })
     : {};
+  const content = event.status === 'cancelled' ? null : eventContentOrNull(event, names, ctx);
   const decision = classifyGoogleChange({
     event,
     link: link ? { activityId: link.activityId, lastWrittenHash: link.lastWrittenHash } : null,
     settings: ctx.settings,
     connectionId: ctx.connection.id,
-    observedHash: event.status === 'cancelled' ? null : eventHashOrNull(event, names, ctx),
+    observedHash: content?.hash ?? null,
     now: new Date().toISOString(),
   });
   if (decision.decision === 'echo') {
@@ -170,87 +154,94 @@ export async function applyGoogleEvent(
       return outcome('deleted', decision.reason, link!.activityId);
     case 'create-activity': {
       const activity = await createActivityOnce(ctx, calendarId, event);
-      const fields = syncedFieldsOrNull(activity, ctx, {})!;
-      await saveLink(ctx.db, {
-        ...linkFor(ctx, activity, fields, event, 0, calendarId, 'google'),
-        invitation: isInvitation(event),
-      });
+      const titled = await titleLinkedEvent(ctx, calendarId, event, activity, 0);
+      await saveLink(
+        ctx.db,
+        linkFor({
+          ctx,
+          activity,
+          content: syncedContent(titled.fields),
+          event: titled.event,
+          generation: 0,
+          calendarId,
+          origin: 'google',
+          invitation: isInvitation(event),
+        }),
+      );
       await finishCreate(ctx, calendarId, event.id!);
       return outcome('created', decision.reason, activity.id);
     }
     case 'update-activity':
-      return outcome(...(await pullUpdate(ctx, calendarId, event, link!, names)), link!.activityId);
+      return outcome(...(await pullUpdate(ctx, { event, content, link: link!, names })), link!.activityId);
   }
 }
 
-async function pullUpdate(
-  ctx: SyncContext,
-  calendarId: string,
-  event: calendar_v3.Schema$Event,
-  link: Link,
-  names: LinkedNames,
-): Promise<[SyncOutcome['result'], string]> {
+/** One change of a linked event, with what was computed for it once. */
+interface EventChange {
+  event: calendar_v3.Schema$Event;
+  /** The event's synced content, as hashed for the echo check. */
+  content: SyncedContent | null;
+  link: Link;
+  names: LinkedNames;
+}
+
+async function pullUpdate(ctx: SyncContext, change: EventChange): Promise<[SyncOutcome['result'], string]> {
+  const { event, link, names } = change;
   const activity = await ctx.pipedrive.getActivity(link.activityId);
   if (!activity || activity.is_deleted) {
     // Deleted in Pipedrive meanwhile; its webhook removes the event.
     return ['ignored', 'activity-deleted-in-pipedrive'];
   }
-  const pdFields = syncedFieldsOrNull(activity, ctx, names);
+  const pipedrive = activityContentOrNull(ctx, activity, names);
   // An invitation's content is its organizer's: nothing of it can be written back to Google, so there is no
   // conflict to resolve — the event as the organizer left it is applied to the activity.
   const googleOnly = isInvitation(event);
-  if (pdFields === null || contentHash(pdFields) === link.lastWrittenHash || googleOnly) {
-    const written = await ctx.pipedrive.updateActivity(
-      activity.id,
-      eventToActivityFields(event, { names, settings: ctx.settings }),
+  if (pipedrive === null || pipedrive.hash === link.lastWrittenHash || googleOnly) {
+    const write = eventToActivityFields(event, { names, settings: ctx.settings });
+    const contact = await relinkedContacts(ctx, link.calendarId, event, link, write);
+    const written = await withContactLinks(ctx, contact, () =>
+      ctx.pipedrive.updateActivity(activity.id, { ...write, ...contact?.links }),
     );
     if (!written) return ['ignored', 'activity-deleted-in-pipedrive'];
-    await saveLink(ctx.db, {
-      ...linkFor(
+    const titled = contact
+      ? await titleLinkedEvent(ctx, link.calendarId, event, written, link.eventGeneration)
+      : { event, fields: activityToSyncedFields(written, { names, settings: ctx.settings }) };
+    await saveLink(
+      ctx.db,
+      linkFor({
         ctx,
-        written,
-        activityToSyncedFields(written, { names, settings: ctx.settings }),
-        event,
-        link.eventGeneration,
-        calendarId,
-        link.origin,
-      ),
-      invitation: googleOnly,
-    });
+        activity: written,
+        content: syncedContent(titled.fields),
+        event: titled.event,
+        generation: link.eventGeneration,
+        calendarId: link.calendarId,
+        origin: link.origin,
+        invitation: googleOnly,
+      }),
+    );
     return ['updated', 'event-changed'];
   }
-
-  // Both sides changed since the last sync: field by field, by each side's update time; ties go to Pipedrive.
-  const resolution = resolveConflict({
-    base: link.baseFields,
-    pipedrive: { fields: pdFields, updatedAt: activity.update_time ?? new Date(0).toISOString() },
-    google: { fields: eventToSyncedFields(event, { names, settings: ctx.settings }), updatedAt: event.updated ?? '' },
+  // Both sides changed since the last sync. The event is as the pull listed it: read again before the write.
+  return mergeBothSides(ctx, {
+    link,
+    names,
+    pipedrive: { activity, content: pipedrive },
+    google: {
+      event,
+      fields: change.content?.fields ?? eventToSyncedFields(event, { names, settings: ctx.settings }),
+      justRead: false,
+    },
   });
-  let merged: PdActivity = { ...activity, ...syncedFieldsToActivityWrite(resolution.merged) };
-  if (resolution.writeToPipedrive) {
-    merged =
-      (await ctx.pipedrive.updateActivity(activity.id, syncedFieldsToActivityWrite(resolution.merged))) ?? merged;
-  }
-  let written = event;
-  if (resolution.writeToGoogle) {
-    const updated = await updateEvent(
-      ctx,
-      calendarId,
-      event.id!,
-      await eventBody(ctx, merged, names, link.eventGeneration),
-      event.etag ?? null,
-    );
-    if (!updated.ok) throw new Error(`event ${event.id} changed again while resolving a conflict; retrying`);
-    written = updated.event;
-  }
-  const mergedFields = syncedFieldsOrNull(merged, ctx, names) ?? resolution.merged;
-  await saveLink(ctx.db, linkFor(ctx, merged, mergedFields, written, link.eventGeneration, calendarId, link.origin));
-  return ['conflict-resolved', 'both-sides-changed'];
 }
 
-function eventHashOrNull(event: calendar_v3.Schema$Event, names: LinkedNames, ctx: SyncContext): string | null {
+/** The event's synced content, or null when it cannot be read as an activity (e.g. no readable start). */
+function eventContentOrNull(
+  event: calendar_v3.Schema$Event,
+  names: LinkedNames,
+  ctx: SyncContext,
+): SyncedContent | null {
   try {
-    return contentHash(eventToSyncedFields(event, { names, settings: ctx.settings }));
+    return syncedContent(eventToSyncedFields(event, { names, settings: ctx.settings }));
   } catch {
     return null;
   }

@@ -17,9 +17,9 @@
  */
 import { deleteLink, linksOutsideCalendar, saveLink } from '../../adapters/store/links.js';
 import type { SyncContext } from './context.js';
-import { getEvent, isCannotMove, type CannotMove } from './google-event-writes.js';
+import { isCannotMove, type CannotMove } from './google-event-writes.js';
+import { linkInCalendar, moveLinkedEvent } from './linked-pair.js';
 import type { SyncOutcome } from './outcome.js';
-import { linkInCalendar, moveLinkedEvent } from './pipedrive-to-google.js';
 import { recordRelocationSkip, relocationSkips } from '../../adapters/store/relocation-skips.js';
 
 export const RELOCATE_BATCH = 25;
@@ -68,7 +68,7 @@ export async function relocateEvents(ctx: SyncContext, batch = RELOCATE_BATCH): 
       outcomes.push(outcome('moved', 'calendar-changed'));
       continue;
     }
-    const arrived = await getEvent(ctx, calendarId, link.eventId);
+    const arrived = await ctx.google.getEvent(calendarId, link.eventId);
     if (arrived) {
       await saveLink(ctx.db, linkInCalendar(link, calendarId, arrived));
       outcomes.push(outcome('moved', 'calendar-changed'));

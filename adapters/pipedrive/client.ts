@@ -12,6 +12,7 @@
  * the new tokens through `onTokens`, and the request is sent again once.
  */
 import { recordApiCall } from '../../lib/metrics.js';
+import type { ActivityContactLinks } from '../../sync-rules/contact-linking.js';
 import type { PdActivity, PdActivityWrite } from '../../sync-rules/types.js';
 import { budgetPausedUntil, pauseBudget } from './budget-pause.js';
 import {
@@ -92,6 +93,20 @@ export interface PdOrganization {
   id: number;
   name: string;
 }
+/** A person as person search answers it: enough to link an activity and title its event. */
+export interface PdPersonMatch {
+  id: number;
+  name: string;
+  /** Lower-cased. */
+  emails: string[];
+  org: PdOrganization | null;
+}
+export interface PdPersonCreate {
+  name: string;
+  emails: { value: string; primary: boolean; label?: string }[];
+  owner_id?: number;
+  org_id?: number;
+}
 export interface PdUser {
   id: number;
   name: string;
@@ -121,6 +136,17 @@ export interface PdWebhook {
   event_object: string;
   is_active?: boolean;
 }
+
+/** An item of a v2 person search answer (`GetPersonSearchResponseAllOfDataItemsInnerItem`). */
+interface SearchItem {
+  id?: number;
+  name?: string;
+  emails?: unknown[] | null;
+  organization?: { id?: number; name?: string } | null;
+}
+
+const emailValues = (list: { value: string }[] | null | undefined): string[] =>
+  (list ?? []).filter((e) => typeof e?.value === 'string').map((e) => e.value.toLowerCase());
 
 type Method = 'GET' | 'POST' | 'PATCH' | 'DELETE';
 type Query = Record<string, string | number | boolean | undefined>;
@@ -154,6 +180,11 @@ const WITH_ATTENDEES = { include_fields: 'attendees' };
  * against the real API). On create there is nothing to clear: the field is left out.
  */
 const CLEARED: Record<string, unknown> = { location: { value: '' }, due_time: '', duration: '' };
+/**
+ * Links are cleared with `null`: the v2 schema types them as plain ids, yet offers no other way to unlink (the
+ * emulator takes the same reading). Only re-linking an activity's contacts sends them.
+ */
+const LINK_IDS = new Set(['deal_id', 'person_id', 'org_id']);
 
 /** The request body as Pipedrive's v2 schema allows it: never a `null`. */
 export function v2ActivityBody<T extends object>(body: T, mode: 'create' | 'update'): Record<string, unknown> {
@@ -162,6 +193,7 @@ export function v2ActivityBody<T extends object>(body: T, mode: 'create' | 'upda
     if (value === undefined) continue;
     if (value !== null) out[key] = value;
     else if (mode === 'update' && key in CLEARED) out[key] = CLEARED[key];
+    else if (mode === 'update' && LINK_IDS.has(key)) out[key] = null;
   }
   return out;
 }
@@ -207,7 +239,7 @@ export class PipedriveApi {
   }
 
   async createActivity(
-    body: PdActivityWrite & { owner_id?: number; note?: string; type?: string },
+    body: PdActivityWrite & { owner_id?: number; note?: string; type?: string } & Partial<ActivityContactLinks>,
   ): Promise<PdActivity> {
     const res = await this.call<Envelope<PdActivity>>({
       method: 'POST',
@@ -219,7 +251,10 @@ export class PipedriveApi {
   }
 
   /** `null` when the activity is gone (deleted in Pipedrive meanwhile). */
-  async updateActivity(id: number, body: Partial<PdActivityWrite> & { note?: string }): Promise<PdActivity | null> {
+  async updateActivity(
+    id: number,
+    body: Partial<PdActivityWrite> & { note?: string } & Partial<ActivityContactLinks>,
+  ): Promise<PdActivity | null> {
     const res = await this.call<Envelope<PdActivity>>({
       method: 'PATCH',
       route: '/api/v2/activities/:id',
@@ -259,6 +294,92 @@ export class PipedriveApi {
   async getOrganization(id: number): Promise<PdOrganization | null> {
     const o = await this.getRecord<PdOrganization>('organizations', id);
     return o && { id: o.id, name: o.name };
+  }
+
+  // ── contacts (v2): linking an activity to the persons it is with ────────────────────────────────
+
+  /**
+   * The persons one of whose e-mails is exactly `email` (not case sensitive): `GET /api/v2/persons/search`
+   * with `fields=email&exact_match=true` — 20 tokens, and under the Search API's own burst limit. Answers are
+   * checked again here, since search matches "full" values by its own rules.
+   */
+  async findPersonsByEmail(email: string): Promise<PdPersonMatch[]> {
+    const wanted = email.trim().toLowerCase();
+    const res = await this.call<{
+      data?: { items?: { item?: SearchItem }[] } | null;
+    }>({
+      method: 'GET',
+      route: '/api/v2/persons/search',
+      path: '/api/v2/persons/search',
+      query: { term: wanted, fields: 'email', exact_match: true, limit: 10 },
+    });
+    const out: PdPersonMatch[] = [];
+    for (const { item } of res?.data?.items ?? []) {
+      if (!item || typeof item.id !== 'number') continue;
+      const emails = (item.emails ?? []).filter((e): e is string => typeof e === 'string').map((e) => e.toLowerCase());
+      if (!emails.includes(wanted)) continue;
+      const org = item.organization;
+      out.push({
+        id: item.id,
+        name: typeof item.name === 'string' ? item.name : '',
+        emails,
+        org:
+          org && typeof org.id === 'number' ? { id: org.id, name: typeof org.name === 'string' ? org.name : '' } : null,
+      });
+    }
+    return out.sort((a, b) => a.id - b.id);
+  }
+
+  /**
+   * The open deals linked to a person, at most `limit` (`GET /api/v2/deals?person_id=&status=open`, 10 tokens).
+   * Linking only needs to know whether there is exactly one, so it asks for two.
+   */
+  async openDealsOfPerson(personId: number, limit = 2): Promise<PdDeal[]> {
+    const res = await this.call<Envelope<PdDeal[] | null>>({
+      method: 'GET',
+      route: '/api/v2/deals',
+      path: '/api/v2/deals',
+      query: { person_id: personId, status: 'open', limit, sort_by: 'id' },
+    });
+    return (res?.data ?? []).map((d) => ({
+      id: d.id,
+      title: d.title,
+      person_id: d.person_id ?? null,
+      org_id: d.org_id ?? null,
+    }));
+  }
+
+  /** `POST /api/v2/persons` (5 tokens). Not idempotent: callers guard a retry (activities/sync/contact-links.ts). */
+  async createPerson(body: PdPersonCreate): Promise<PdPersonMatch> {
+    const res = await this.call<Envelope<{ id: number; name: string; emails?: { value: string }[] | null }>>({
+      method: 'POST',
+      route: '/api/v2/persons',
+      path: '/api/v2/persons',
+      body,
+    });
+    const p = res!.data;
+    return { id: p.id, name: p.name, emails: emailValues(p.emails), org: null };
+  }
+
+  /**
+   * Persons owned by `ownerId` changed since `updatedSince` whose e-mails include `email` — a read that, unlike
+   * search, sees a write at once (10 tokens a page). Used only to find a person an interrupted attempt created.
+   */
+  async findRecentPersonByEmail(ownerId: number, updatedSince: string, email: string): Promise<PdPersonMatch | null> {
+    const wanted = email.trim().toLowerCase();
+    let cursor: string | undefined;
+    do {
+      const res = await this.call<Envelope<{ id: number; name: string; emails?: { value: string }[] | null }[]>>({
+        method: 'GET',
+        route: '/api/v2/persons',
+        path: '/api/v2/persons',
+        query: { owner_id: ownerId, updated_since: updatedSince, limit: 500, cursor },
+      });
+      const found = (res?.data ?? []).find((p) => emailValues(p.emails).includes(wanted));
+      if (found) return { id: found.id, name: found.name, emails: emailValues(found.emails), org: null };
+      cursor = res?.additional_data?.next_cursor ?? undefined;
+    } while (cursor);
+    return null;
   }
 
   // ── v1 ──────────────────────────────────────────────────────────────────────────────────────────

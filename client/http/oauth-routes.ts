@@ -130,7 +130,7 @@ export function registerOAuthRoutes(app: FastifyInstance, deps: OAuthRouteDeps):
       };
       // The primary calendar's id is the account's e-mail address.
       const google = createGoogleCalendarApi(web.deps.google, credentials, async () => {});
-      const primary = await google.call('calendars.get', (cal) => cal.calendars.get({ calendarId: 'primary' }));
+      const primary = await google.getCalendar('primary');
       const email = primary.id ?? '';
       const connectionId = await signInOrCreate(deps, req, { googleEmail: email }, { googleEmail: email });
       await saveCredentials(web.deps.db, web.deps.secrets, connectionId, 'google', credentials);

@@ -15,11 +15,10 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type pg from 'pg';
-import { z } from 'zod';
 import { getConnection, loadCredentials, type Connection } from '../../adapters/store/connections.js';
 import type { SecretBox } from '../../lib/secret-box.js';
 import { storeDelivery } from '../../adapters/store/webhook-inbox.js';
-import type { PipedriveChange } from '../../adapters/pipedrive/change.js';
+import { storedMeta, webhookV2Schema, type WebhookV2 } from '../../adapters/pipedrive/webhook-schema.js';
 import { deliveries, type DeliveryResult } from '../../lib/metrics.js';
 import type { SyncClient } from '../sync-client.js';
 import { HttpProblem } from './http-problem.js';
@@ -30,31 +29,6 @@ export const SIGNAL_DEADLINE_MS = 3000;
 
 /** Webhook bodies are small JSON documents (a few KB); anything this large is not one. */
 export const WEBHOOK_BODY_LIMIT = 256 * 1024;
-
-const id = z.union([z.string().min(1).max(200), z.number().int().nonnegative()]).transform(String);
-
-/**
- * What makes a body a webhook v2 delivery: a `meta` with the delivery id, entity and action. Everything else
- * is optional and loosely typed, because the guide's tables and examples differ (e.g. `timestamp` as a
- * 10-character Unix time or an ISO string; `previous` absent or null; `data` null on delete; a reduced
- * `data` with `busy_flag`, `custom_fields` and times as `{timezone_id, value}`).
- */
-export const webhookV2Schema = z.object({
-  meta: z.object({
-    id,
-    entity: z.string().min(1).max(100),
-    action: z.string().min(1).max(100),
-    entity_id: id.optional(),
-    change_source: z.string().max(100).optional().catch(undefined),
-    timestamp: z.union([z.string(), z.number()]).optional().catch(undefined),
-  }),
-  data: z.record(z.string(), z.unknown()).nullish().catch(null),
-  previous: z.record(z.string(), z.unknown()).nullish().catch(null),
-});
-
-type WebhookV2 = z.infer<typeof webhookV2Schema>;
-
-const ACTIONS = new Set(['create', 'change', 'delete']);
 
 export interface PipedriveIngressDeps {
   db: pg.Pool;
@@ -161,31 +135,6 @@ async function handleDelivery(
   // If Temporal is away, the claim is released and the relay loop delivers the stored row later.
   if (stored.claimed) await relayClaimed({ db: deps.db, sync: deps.sync, log: req.log }, stored.claimed);
   return { ok: true, duplicate: !stored.isNew };
-}
-
-/**
- * The part of a delivery we keep: the documented `meta` fields the sync uses. `null` for a delivery we do
- * not sync (an action we do not know, or no entity id).
- */
-export function storedMeta(payload: WebhookV2): PipedriveChange['meta'] | null {
-  const { meta } = payload;
-  if (!ACTIONS.has(meta.action) || meta.entity_id === undefined) return null;
-  return {
-    action: meta.action as PipedriveChange['meta']['action'],
-    entity: meta.entity,
-    entity_id: meta.entity_id,
-    id: meta.id,
-    ...(meta.change_source !== undefined ? { change_source: meta.change_source } : {}),
-    ...(normalisedTimestamp(meta.timestamp) ? { timestamp: normalisedTimestamp(meta.timestamp) } : {}),
-  };
-}
-
-/** A Unix time in seconds (the guide's 10-character form) or milliseconds, or a date string, as ISO 8601. */
-function normalisedTimestamp(value: string | number | undefined): string | undefined {
-  if (value === undefined) return undefined;
-  const n = typeof value === 'number' ? value : /^\d+$/.test(value) ? Number(value) : NaN;
-  const date = Number.isFinite(n) ? new Date(n < 1e11 ? n * 1000 : n) : new Date(String(value));
-  return Number.isNaN(date.getTime()) ? undefined : date.toISOString();
 }
 
 /** Compares `Authorization: Basic …` with the expected credentials in constant time. */

@@ -176,9 +176,7 @@ export function registerSettingsApi(app: FastifyInstance, deps: SettingsApiDeps)
     signedIn(async (_req, connection) => {
       const api = await google(connection);
       const items = await writableCalendars((pageToken) =>
-        api.call('calendarList.list', (cal) =>
-          cal.calendarList.list({ minAccessRole: 'writer', maxResults: CALENDAR_PAGE_SIZE, pageToken }),
-        ),
+        api.listWritableCalendars({ maxResults: CALENDAR_PAGE_SIZE, pageToken }),
       );
       return json(
         items.map((c) => ({
@@ -197,7 +195,7 @@ export function registerSettingsApi(app: FastifyInstance, deps: SettingsApiDeps)
       async (req, connection) => {
         const { summary } = body(req, z.object({ summary: z.string().trim().min(1).max(100).default('Pipedrive') }));
         const api = await google(connection);
-        const created = await api.call('calendars.insert', (cal) => cal.calendars.insert({ requestBody: { summary } }));
+        const created = await api.createCalendar(summary);
         req.log.info({ connectionId: connection.id }, 'calendar created');
         return json({ id: created.id, summary: created.summary, primary: false }, 201);
       },

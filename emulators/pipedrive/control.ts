@@ -76,6 +76,11 @@ export interface PipedriveControl {
   banWebhooks(companyOrUserId?: number, durationMs?: number): void;
   unbanWebhooks(): void;
   setRateLimits(limits: Partial<RateLimitSettings>): void;
+  /**
+   * How far person search lags behind writes (default 0): a person created or changed less than `ms` ago is
+   * found by `GET /api/v2/persons/search` as it was before (or not at all). Reset by `reset()`.
+   */
+  setSearchIndexDelay(ms: number): void;
   stats(): PipedriveStats;
   /**
    * The change log: every committed create/change/delete (app or API side) with its millisecond commit time,
@@ -96,6 +101,7 @@ export interface PipedriveControl {
 export interface ControlDeps extends Core {
   setFaults(config: FaultConfig): void;
   setRateLimits(limits: Partial<RateLimitSettings>): void;
+  setSearchIndexDelay(ms: number): void;
   stats(): PipedriveStats;
   /** The live change log (oldest first). */
   changes(): ChangeRecord[];
@@ -295,6 +301,7 @@ export function createControl(deps: ControlDeps): PipedriveControl {
       }
     },
     setRateLimits: (limits) => deps.setRateLimits(limits),
+    setSearchIndexDelay: (ms) => deps.setSearchIndexDelay(ms),
     stats: () => structuredClone(deps.stats()),
     changes(filter = {}) {
       return deps
@@ -365,6 +372,11 @@ export function registerControlRoutes(router: Router, control: PipedriveControl)
     '/_emulator/rate-limits',
     (req) => (control.setRateLimits(body(req.json()) as Partial<RateLimitSettings>), ok()),
   );
+  router.on('PUT', '/_emulator/search-index', (req) => {
+    const { delayMs } = body(req.json()) as { delayMs?: unknown };
+    control.setSearchIndexDelay(typeof delayMs === 'number' ? delayMs : Number.NaN);
+    return ok();
+  });
   router.on('GET', '/_emulator/stats', () => ok(control.stats()));
   router.on('GET', '/_emulator/changes', (req) => {
     const q = (k: string) => req.query.get(k) ?? undefined;

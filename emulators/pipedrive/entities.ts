@@ -253,6 +253,26 @@ export function deleteRecord<T extends EntityRecord, I>(
   commit(core, spec.entity, 'delete', before, after, actorUserId ?? before.owner_id, source, spec.serialize);
 }
 
+const DEAL_STATUSES = ['open', 'won', 'lost', 'deleted'] as const;
+
+/**
+ * The deal list's own filters (`GET /api/v2/deals`, v2 reference `getDeals`): `person_id`, `org_id` and `status`
+ * — one of, or a comma-separated list of, `open`, `won`, `lost`, `deleted`; without it every not deleted deal;
+ * `deleted` adds deleted deals (Pipedrive keeps them 30 days; the emulator keeps them all).
+ */
+function parseDealFilters(q: URLSearchParams): (d: Deal) => boolean {
+  const person = parseIntQuery(q, 'person_id');
+  const org = parseIntQuery(q, 'org_id');
+  const raw = q.get('status');
+  const statuses = raw === null || raw === '' ? undefined : raw.split(',').map((s) => s.trim());
+  if (statuses?.some((s) => !(DEAL_STATUSES as readonly string[]).includes(s)))
+    throw badRequest(`status must be one or more of: ${DEAL_STATUSES.join(', ')}`);
+  return (d) =>
+    (d.is_deleted ? statuses?.includes('deleted') === true : statuses === undefined || statuses.includes(d.status)) &&
+    (person === undefined || d.person_id === person) &&
+    (org === undefined || d.org_id === org);
+}
+
 function registerEntity<T extends EntityRecord, I>(
   router: Router,
   api: ApiRoute,
@@ -273,9 +293,10 @@ function registerEntity<T extends EntityRecord, I>(
     const until = parseRfc3339(q, 'updated_until');
     const idsRaw = q.get('ids');
     const ids = idsRaw ? idsRaw.split(',').map(Number) : undefined;
+    const dealFilter = spec.entity === 'deal' ? parseDealFilters(q) : undefined;
     const items = [...spec.table(core).values()].filter(
       (r) =>
-        !r.is_deleted &&
+        (dealFilter ? dealFilter(r as unknown as Deal) : !r.is_deleted) &&
         r.company_id === caller.company.id &&
         (owner === undefined || r.owner_id === owner) &&
         (since === undefined || Date.parse(r.update_time) >= since) &&

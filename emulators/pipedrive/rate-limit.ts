@@ -9,6 +9,10 @@
  * company's remaining daily token budget in it (the token-based page names no header of its own).
  * Once the budget is spent, every request is refused until it resets ("further requests will be temporarily
  * blocked until the budget resets at the start of the next day").
+ *
+ * Search endpoints have a burst limit of their own, 10 requests per 2 seconds per token ("Announcing Search API
+ * rate limit", Pipedrive changelog, effective 16 August 2022). Reading: the token-based page does not repeat it;
+ * the stricter reading keeps it on top of the general burst limit (a search request counts against both).
  */
 
 /** Token cost per route, mirroring the published cost table for the endpoints served here. */
@@ -25,6 +29,8 @@ export const TOKEN_COSTS: Record<string, number> = {
   'DELETE /api/v2/deals/:id': 5,
   'GET /api/v2/persons': 10,
   'GET /api/v2/persons/:id': 1,
+  // `x-token-cost` of `searchPersons` in Pipedrive's v2 OpenAPI file (a wrapper of v1 itemSearch, also 20).
+  'GET /api/v2/persons/search': 20,
   'POST /api/v2/persons': 5,
   'PATCH /api/v2/persons/:id': 5,
   'DELETE /api/v2/persons/:id': 5,
@@ -42,9 +48,14 @@ export const TOKEN_COSTS: Record<string, number> = {
 
 export const costOf = (route: string): number => TOKEN_COSTS[route] ?? 1;
 
+/** Routes under the separate Search API burst limit. */
+export const isSearchRoute = (route: string): boolean => /^GET \/api\/v2\/[a-z]+\/search$/.test(route);
+
 export interface RateLimitSettings {
   dailyTokenBudget: number;
   burstLimitPer2s: number;
+  /** Search API requests per rolling 2 s window per token (on top of `burstLimitPer2s`). */
+  searchBurstLimitPer2s: number;
   /**
    * Length of a budget "day" (default 24 h, aligned to UTC midnight). Tests shorten it to see a spent budget
    * return without waiting until midnight; periods are aligned to multiples of it since the epoch.
@@ -55,6 +66,7 @@ export interface RateLimitSettings {
 export const DEFAULT_RATE_LIMITS: RateLimitSettings = {
   dailyTokenBudget: 1_000_000,
   burstLimitPer2s: 80,
+  searchBurstLimitPer2s: 10,
   budgetPeriodMs: 86_400_000,
 };
 
@@ -90,7 +102,7 @@ export class RateLimiter {
   }
 
   /** Checks both limits and, when allowed, records the request and spends its cost. */
-  take(credential: string, companyId: number, cost: number, now = Date.now()): RateDecision {
+  take(credential: string, companyId: number, cost: number, now = Date.now(), search = false): RateDecision {
     const period = this.settings.budgetPeriodMs;
     const today = Math.floor(now / period);
     if (today !== this.day) {
@@ -119,6 +131,17 @@ export class RateLimiter {
         headers: { ...headers(0, burstReset, budget - spent), 'retry-after': String(burstReset) },
       };
     }
+    const searchKey = `${credential}\u0000search`;
+    const searchWindow = search ? (this.windows.get(searchKey) ?? []).filter((t) => t > now - WINDOW_MS) : [];
+    if (search) this.windows.set(searchKey, searchWindow);
+    if (search && searchWindow.length >= this.settings.searchBurstLimitPer2s) {
+      const reset = Math.max(1, Math.ceil((searchWindow[0]! + WINDOW_MS - now) / 1000));
+      return {
+        ok: false,
+        reason: 'burst',
+        headers: { ...headers(0, reset, budget - spent), 'retry-after': String(reset) },
+      };
+    }
     // A request is admitted while budget is left and spends its whole cost (the last one may overdraw it); from
     // then on everything is refused until midnight UTC.
     if (spent >= budget) {
@@ -132,6 +155,7 @@ export class RateLimiter {
       };
     }
     window.push(now);
+    if (search) searchWindow.push(now);
     this.spent.set(companyId, spent + cost);
     return { ok: true, headers: headers(limit - window.length, burstReset, budget - spent - cost) };
   }

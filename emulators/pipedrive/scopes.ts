@@ -17,6 +17,8 @@ export function scopesFor(route: string): Need {
   if (path.startsWith('/v1/webhooks')) return ['admin'];
   if (path === '/v1/users/me') return ['base'];
   if (path === '/v1/activityTypes') return [...READ_OR_FULL('activities'), 'admin'];
+  // searchPersons lists `contacts:read`, `contacts:full` and `search:read` (the v2 reference's security block).
+  if (method === 'GET' && path === '/api/v2/persons/search') return [...READ_OR_FULL('contacts'), 'search:read'];
   const area = /^\/api\/v2\/(activities|deals|persons|organizations)/.exec(path)?.[1];
   if (!area) return ['base'];
   const scopeArea = area === 'persons' || area === 'organizations' ? 'contacts' : area;

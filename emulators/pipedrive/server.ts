@@ -14,10 +14,11 @@ import type { Caller, Core } from './core.js';
 import { createControl, registerControlRoutes } from './control.js';
 import type { PipedriveControl } from './control.js';
 import { registerEntityRoutes } from './entities.js';
+import { PersonSearchIndex, registerSearchRoutes } from './search.js';
 import { errorBody, pdError } from './errors.js';
 import { registerOAuthRoutes } from './oauth.js';
 import { checkScope } from './scopes.js';
-import { costOf, RateLimiter } from './rate-limit.js';
+import { costOf, isSearchRoute, RateLimiter } from './rate-limit.js';
 import type { RateLimitSettings } from './rate-limit.js';
 import { emptyStats } from './stats.js';
 import type { PipedriveStats } from './stats.js';
@@ -82,6 +83,7 @@ export async function startPipedriveEmulator(opts: PipedriveEmulatorOptions = {}
     policy,
   );
   let changeLog: ChangeRecord[] = [];
+  const searchIndex = new PersonSearchIndex();
   const core: Core = {
     store: () => store,
     emit: (e) => {
@@ -96,6 +98,7 @@ export async function startPipedriveEmulator(opts: PipedriveEmulatorOptions = {}
         changedFields: e.action === 'change' && e.previous ? Object.keys(e.previous) : [],
       });
       if (changeLog.length > CHANGE_LOG_LIMIT) changeLog.splice(0, changeLog.length - CHANGE_LOG_LIMIT);
+      searchIndex.record(e);
       dispatcher.emit(e);
     },
   };
@@ -148,7 +151,7 @@ export async function startPipedriveEmulator(opts: PipedriveEmulatorOptions = {}
         throw pdError(injected, injected >= 500 ? 'Internal server error' : `Injected error ${injected}`);
       }
       const cost = costOf(name);
-      const decision = limiter.take(caller.credential, caller.company.id, cost);
+      const decision = limiter.take(caller.credential, caller.company.id, cost, Date.now(), isSearchRoute(name));
       if (!decision.ok) {
         stats.rateLimited++;
         throw pdError(
@@ -175,6 +178,8 @@ export async function startPipedriveEmulator(opts: PipedriveEmulatorOptions = {}
 
   const router = new Router();
   registerActivityRoutes(router, api, core);
+  // Before the entity routes: `/persons/search` would otherwise be read as `/persons/:id`.
+  registerSearchRoutes(router, api, core, searchIndex);
   registerEntityRoutes(router, api, core);
   registerV1Routes(router, api, core);
   registerOAuthRoutes(
@@ -188,6 +193,7 @@ export async function startPipedriveEmulator(opts: PipedriveEmulatorOptions = {}
     banDurationMs: policy.banDurationMs,
     setFaults: (config: FaultConfig) => faults.configure({ seed: opts.seed ?? 1, ...config }),
     setRateLimits: (limits: Partial<RateLimitSettings>) => limiter.configure(limits),
+    setSearchIndexDelay: (ms: number) => searchIndex.setDelay(ms),
     stats: (): PipedriveStats => stats,
     changes: () => changeLog,
     resetStats: () => {
@@ -198,6 +204,7 @@ export async function startPipedriveEmulator(opts: PipedriveEmulatorOptions = {}
       store = new Store();
       stats = emptyStats();
       changeLog = [];
+      searchIndex.clear();
       limiter.reset();
       faults.configure({ seed: opts.seed ?? 1 });
     },

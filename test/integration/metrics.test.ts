@@ -5,32 +5,25 @@
  * production entry point too.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
-import { SecretBox } from '../../lib/secret-box.js';
-import { SyncClient } from '../../client/sync-client.js';
-import { startGoogleEmulator, type GoogleEmulator } from '../../emulators/google/index.js';
-import { startPipedriveEmulator, type PipedriveEmulator } from '../../emulators/pipedrive/index.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { SyncClient } from '../../client/sync-client.js';
+import type { GoogleEmulator } from '../../emulators/google/index.js';
+import type { PipedriveEmulator } from '../../emulators/pipedrive/index.js';
 import { freePort } from '../../scripts/provision/free-port.js';
 import { projectRoot } from '../../scripts/provision/paths.js';
-import { DEFAULT_SETTINGS } from '../../sync-rules/settings.js';
 import type { PdActivity } from '../../sync-rules/types.js';
 import { parsePrometheusText, sample, sumOf, type Samples } from '../support/prometheus-text.js';
-import { connectStack, eventually, type Stack } from '../../testing/stack.js';
-import { registerAccounts, settled } from '../../testing/sync-harness.js';
+import { eventually } from '../../testing/stack.js';
+import { settled } from '../../testing/sync-harness.js';
 import { startWebProcess, type WebProcess } from '../support/web-process.js';
-import { startWorkerProcess, type WorkerProcess } from '../support/worker-process.js';
-import { emulatorEnv } from '../../testing/emulator-env.js';
+import { startWorkerProcessStack, type WorkerProcess, type WorkerProcessStack } from '../../testing/worker-process.js';
 
-let stack: Stack;
+let s: WorkerProcessStack;
 let google: GoogleEmulator;
 let pipedrive: PipedriveEmulator;
 let sync: SyncClient;
-let secrets: SecretBox;
-let env: Record<string, string>;
-let tmp: string;
 let worker: WorkerProcess;
 let workerUrl: string;
 let web: WebProcess;
@@ -39,34 +32,22 @@ const webScrapes: { status: number; text: string }[] = [];
 const ADMIN_TOKEN = randomBytes(24).toString('base64url');
 
 beforeAll(async () => {
-  stack = await connectStack();
-  google = await startGoogleEmulator({ seed: 16, allowInsecurePushAddresses: true });
-  pipedrive = await startPipedriveEmulator({ seed: 16 });
-  const key = randomBytes(32);
-  secrets = new SecretBox([{ id: 'metrics', key }]);
   // A short safety-net interval, so a pass runs (and finds the change no webhook announced) within the test.
-  sync = new SyncClient(stack.client, stack.taskQueue, { workflowInput: { safetyIntervalSeconds: 3 } });
-  tmp = await mkdtemp(path.join(os.tmpdir(), 'metrics-'));
-  const bundlePath = path.join(tmp, 'workflow-bundle.js');
-  await writeFile(bundlePath, inject('workflowBundleCode'));
+  s = await startWorkerProcessStack({
+    name: 'metrics',
+    seed: 16,
+    syncOptions: { workflowInput: { safetyIntervalSeconds: 3 } },
+  });
+  ({ google, pipedrive, sync } = s);
   const httpPort = await freePort();
-  env = {
-    DATABASE_URL: inject('databaseUrl'),
-    TEMPORAL_ADDRESS: inject('temporalAddress'),
-    TEMPORAL_NAMESPACE: 'default',
-    TEMPORAL_TASK_QUEUE: stack.taskQueue,
-    WORKFLOW_BUNDLE_PATH: bundlePath,
-    CALENDAR_SYNC_ENCRYPTION_KEYS: `metrics:${key.toString('base64')}`,
-    ...emulatorEnv(google, pipedrive),
-    // The web service's /metrics is read with the admin token.
-    CALENDAR_SYNC_ADMIN_TOKEN: ADMIN_TOKEN,
-  };
-  // The web service receives the emulators' webhooks and push notifications and signals the workflows.
+  // The web service receives the emulators' webhooks and push notifications and signals the workflows; its
+  // /metrics is read with the admin token.
   const webPort = await freePort();
-  env.PUBLIC_URL = `http://127.0.0.1:${webPort}`;
+  const env = { ...s.env, CALENDAR_SYNC_ADMIN_TOKEN: ADMIN_TOKEN, PUBLIC_URL: `http://127.0.0.1:${webPort}` };
   web = await startWebProcess(env, webPort);
-  worker = await startWorkerProcess({
-    ...env,
+  worker = await s.startWorker({
+    CALENDAR_SYNC_ADMIN_TOKEN: ADMIN_TOKEN,
+    PUBLIC_URL: env.PUBLIC_URL,
     WORKER_HTTP_PORT: String(httpPort),
     WORKER_HTTP_HOST: '127.0.0.1',
     WORKER_SDK_METRICS_ADDRESS: `127.0.0.1:${await freePort()}`,
@@ -75,11 +56,8 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  await worker?.kill();
   await web?.stop();
-  await Promise.all([google?.close(), pipedrive?.close()]);
-  await stack?.close();
-  if (tmp) await rm(tmp, { recursive: true, force: true });
+  await s?.close();
 });
 
 async function scrape(base: string): Promise<{ text: string; samples: Samples; contentType: string | null }> {
@@ -121,29 +99,16 @@ describe('the worker process', () => {
     webScrapes.push(await scrapeWeb());
 
     const { companyId } = pipedrive.control.createCompany({ name: 'Metrics Co' });
-    const { connectionId, email, pd, g } = await registerAccounts({
-      db: stack.db,
-      secrets,
-      google,
-      pipedrive,
-      companyId,
-    });
-    await sync.configure(connectionId, {
-      ...DEFAULT_SETTINGS,
-      enabled: true,
-      mode: 'two-way',
-      calendarId: g.primaryCalendarId,
-    });
-    await settled(sync, connectionId);
+    const { connectionId, email, pipedriveUserId, calendarId } = await s.connectUser(companyId);
     const eventFor = (activityId: number) =>
       google.control
-        .listEvents(email, g.primaryCalendarId)
+        .listEvents(email, calendarId)
         .find((e) => e.extendedProperties?.private?.pdActivityId === String(activityId));
 
     // Pipedrive → Google, announced by Pipedrive's webhook to the web service.
     const subject = 'Quarterly review with Initech';
     const announced = pipedrive.control.createActivity({
-      userId: pd.userId,
+      userId: pipedriveUserId,
       subject,
       type: 'meeting',
       due_date: '2026-12-15',
@@ -151,7 +116,7 @@ describe('the worker process', () => {
       duration: '00:30',
     }) as { id: number };
     // Google → Pipedrive, announced by Google's push notification to the web service.
-    const event = google.control.upsertEvent(email, g.primaryCalendarId, {
+    const event = google.control.upsertEvent(email, calendarId, {
       summary: 'Lunch with Globex',
       start: { dateTime: '2026-12-16T12:00:00Z' },
       end: { dateTime: '2026-12-16T13:00:00Z' },
@@ -160,7 +125,7 @@ describe('the worker process', () => {
     await eventually(
       async () =>
         (pipedrive.control.listActivities() as unknown as PdActivity[]).find(
-          (a) => a.owner_id === pd.userId && a.subject === 'Lunch with Globex',
+          (a) => a.owner_id === pipedriveUserId && a.subject === 'Lunch with Globex',
         ),
       60_000,
       'the Google event in Pipedrive',
@@ -168,7 +133,7 @@ describe('the worker process', () => {
     // Pipedrive → Google with its webhook lost: only the safety net can find it.
     pipedrive.control.setFaults({ delivery: { dropRate: 1 } });
     const missed = pipedrive.control.createActivity({
-      userId: pd.userId,
+      userId: pipedriveUserId,
       subject: 'Call nobody announced',
       type: 'call',
       due_date: '2026-12-17',

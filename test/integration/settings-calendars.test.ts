@@ -3,6 +3,7 @@
  * `calendarList.list` page holds (Google pages at 100 by default, 250 at most).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cookieHeader, signInWithGoogle } from '../../testing/google-sign-in.js';
 import { startHarness, type Harness } from '../../testing/sync-harness.js';
 
 let h: Harness;
@@ -15,36 +16,7 @@ afterAll(async () => {
 
 const base = () => h.http!.url;
 
-function setCookies(res: Response): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const c of res.headers.getSetCookie()) {
-    const [pair] = c.split(';');
-    const i = pair!.indexOf('=');
-    out[pair!.slice(0, i)] = pair!.slice(i + 1);
-  }
-  return out;
-}
-
-const cookieHeader = (jar: Record<string, string>) =>
-  Object.entries(jar)
-    .filter(([, v]) => v !== '')
-    .map(([k, v]) => `${k}=${v}`)
-    .join('; ');
-
-/** Google sign-in through the emulator's consent screen: the session cookie jar. */
-async function signIn(email: string): Promise<Record<string, string>> {
-  const start = await fetch(`${base()}/connect/google`, { redirect: 'manual' });
-  const consent = new URL(start.headers.get('location')!);
-  consent.searchParams.set('login_hint', email);
-  const approved = await fetch(consent, { redirect: 'manual' });
-  const jar = setCookies(start);
-  const res = await fetch(approved.headers.get('location')!, {
-    redirect: 'manual',
-    headers: { cookie: cookieHeader(jar) },
-  });
-  expect(res.headers.get('location')).toBe('/settings');
-  return { ...jar, ...setCookies(res) };
-}
+const signIn = (email: string) => signInWithGoogle(base(), email);
 
 describe('GET /api/me/calendars', () => {
   it('lists all writable calendars of a user with 261 of them, across calendarList pages', async () => {

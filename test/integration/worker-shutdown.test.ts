@@ -4,98 +4,65 @@
  * activity finishes within `WORKER_SHUTDOWN_GRACE_SECONDS`, or by the next worker after Temporal times out the
  * abandoned attempt when it does not.
  */
-import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PipedriveChange } from '../../adapters/pipedrive/change.js';
-import { SecretBox } from '../../lib/secret-box.js';
-import { SyncClient } from '../../client/sync-client.js';
-import { startGoogleEmulator, type GoogleEmulator } from '../../emulators/google/index.js';
-import { startPipedriveEmulator, type PipedriveEmulator } from '../../emulators/pipedrive/index.js';
-import { DEFAULT_SETTINGS } from '../../sync-rules/settings.js';
+import type { SyncClient } from '../../client/sync-client.js';
+import type { GoogleEmulator } from '../../emulators/google/index.js';
+import type { PipedriveEmulator } from '../../emulators/pipedrive/index.js';
 import { SHUTDOWN_FORCE_MARGIN_MS } from '../../lib/config.js';
-import { connectStack, eventually, type Stack } from '../../testing/stack.js';
-import { registerAccounts, settled } from '../../testing/sync-harness.js';
-import { startWorkerProcess, type WorkerProcess } from '../support/worker-process.js';
-import { emulatorEnv } from '../../testing/emulator-env.js';
+import { eventually, type Stack } from '../../testing/stack.js';
+import { settled } from '../../testing/sync-harness.js';
+import {
+  startWorkerProcessStack,
+  type ConnectedUser,
+  type WorkerProcess,
+  type WorkerProcessStack,
+} from '../../testing/worker-process.js';
 
+let s: WorkerProcessStack;
 let stack: Stack;
 let google: GoogleEmulator;
 let pipedrive: PipedriveEmulator;
 let sync: SyncClient;
-let secrets: SecretBox;
-let workerEnv: Record<string, string>;
-let tmp: string;
-const workers: WorkerProcess[] = [];
 
 /** Time for the process to start stopping and to close its connections, on a busy machine. */
 const EXIT_SLACK_MS = 8_000;
 
 beforeAll(async () => {
-  stack = await connectStack();
-  google = await startGoogleEmulator({ seed: 4, allowInsecurePushAddresses: true });
-  pipedrive = await startPipedriveEmulator({ seed: 4 });
-  const key = randomBytes(32);
-  secrets = new SecretBox([{ id: 'shutdown', key }]);
-  sync = new SyncClient(stack.client, stack.taskQueue);
-  tmp = await mkdtemp(path.join(os.tmpdir(), 'worker-shutdown-'));
-  const bundlePath = path.join(tmp, 'workflow-bundle.js');
-  await writeFile(bundlePath, inject('workflowBundleCode'));
-  workerEnv = {
-    DATABASE_URL: inject('databaseUrl'),
-    TEMPORAL_ADDRESS: inject('temporalAddress'),
-    TEMPORAL_NAMESPACE: 'default',
-    TEMPORAL_TASK_QUEUE: stack.taskQueue,
-    WORKFLOW_BUNDLE_PATH: bundlePath,
-    CALENDAR_SYNC_ENCRYPTION_KEYS: `shutdown:${key.toString('base64')}`,
-    ...emulatorEnv(google, pipedrive),
+  s = await startWorkerProcessStack({ name: 'shutdown', seed: 4 });
+  ({ stack, google, pipedrive, sync } = s);
+});
+
+afterAll(async () => {
+  await s?.close();
+});
+
+/** The worker processes started, latest last (the stack kills any still running). */
+const workers: WorkerProcess[] = [];
+
+async function startWorker(graceSeconds: number): Promise<WorkerProcess> {
+  const w = await s.startWorker({
     // Port 0: each worker process picks a free port for its health listener; no SDK exporter needed here.
     WORKER_HTTP_PORT: '0',
     WORKER_HTTP_HOST: '127.0.0.1',
     WORKER_SDK_METRICS_ADDRESS: 'off',
-  };
-});
-
-afterAll(async () => {
-  for (const w of workers) await w.kill();
-  await Promise.all([google?.close(), pipedrive?.close()]);
-  await stack?.close();
-  if (tmp) await rm(tmp, { recursive: true, force: true });
-});
-
-async function startWorker(graceSeconds: number): Promise<WorkerProcess> {
-  const w = await startWorkerProcess({ ...workerEnv, WORKER_SHUTDOWN_GRACE_SECONDS: String(graceSeconds) });
+    WORKER_SHUTDOWN_GRACE_SECONDS: String(graceSeconds),
+  });
   workers.push(w);
   return w;
 }
 
-async function connectUser(companyName: string) {
+async function connectUser(companyName: string): Promise<ConnectedUser> {
   const { companyId } = pipedrive.control.createCompany({ name: companyName });
-  const { connectionId, email, pd, g } = await registerAccounts({
-    db: stack.db,
-    secrets,
-    google,
-    pipedrive,
-    companyId,
-  });
-  await sync.configure(connectionId, {
-    ...DEFAULT_SETTINGS,
-    enabled: true,
-    mode: 'two-way',
-    calendarId: g.primaryCalendarId,
-  });
-  await settled(sync, connectionId);
-  return { connectionId, email, userId: pd.userId, calendarId: g.primaryCalendarId };
+  return s.connectUser(companyId);
 }
 
 /** An activity created in Pipedrive and its webhook's signal; resolves once its `events.insert` reached Google. */
-async function changeInFlight(user: Awaited<ReturnType<typeof connectUser>>, subject: string): Promise<number> {
+async function changeInFlight(user: ConnectedUser, subject: string): Promise<number> {
   const inserts = () => google.control.stats().requests.byOperation['events.insert'] ?? 0;
   const insertsBefore = inserts();
   const activity = pipedrive.control.createActivity({
-    userId: user.userId,
+    userId: user.pipedriveUserId,
     subject,
     type: 'task',
     due_date: '2026-12-15',
@@ -123,7 +90,7 @@ async function changeInFlight(user: Awaited<ReturnType<typeof connectUser>>, sub
   return activity.id;
 }
 
-function eventsOf(user: Awaited<ReturnType<typeof connectUser>>, activityId: number) {
+function eventsOf(user: ConnectedUser, activityId: number) {
   return google.control
     .listEvents(user.email, user.calendarId)
     .filter((e) => e.extendedProperties?.private?.pdActivityId === String(activityId));

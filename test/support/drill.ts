@@ -30,7 +30,7 @@ import { workflowIdFor } from '../../workflows/names.js';
 import { eventually, testPayloadKeys } from '../../testing/stack.js';
 import { registerAccounts, settled } from '../../testing/sync-harness.js';
 import { startWebProcess, type WebProcess } from './web-process.js';
-import { startWorkerProcess, type WorkerProcess } from './worker-process.js';
+import { startWorkerProcess, type WorkerProcess } from '../../testing/worker-process.js';
 import { emulatorEnv } from '../../testing/emulator-env.js';
 
 export interface DrillUser {

@@ -1,7 +1,8 @@
 /** The web service's pure input rules: JSON depth, Pipedrive API domains, webhook meta normalisation. */
 import { describe, expect, it } from 'vitest';
 import { allowedApiOriginsFromEnv, trustedApiDomain } from '../../client/http/pipedrive-api-domain.js';
-import { resultOfStatus, storedMeta, webhookV2Schema } from '../../client/http/pipedrive-webhook.js';
+import { storedMeta, webhookV2Schema } from '../../adapters/pipedrive/webhook-schema.js';
+import { resultOfStatus } from '../../client/http/pipedrive-webhook.js';
 import { jsonDepth, parseJsonBody } from '../../client/http/request-body.js';
 
 describe('jsonDepth', () => {

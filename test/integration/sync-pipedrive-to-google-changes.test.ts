@@ -1,127 +1,26 @@
-import type { calendar_v3 } from '@googleapis/calendar';
+/**
+ * Pipedrive → Google on the real stack, what one activity's changes do to its event: created, updated, deleted;
+ * the filters (done, owner, types, private events); the event's content (titles, times, busy, attendees and
+ * invitations, contact details, renames); echoes and duplicate webhooks. A calendar switch is in
+ * sync-pipedrive-to-google-calendar-switch.test.ts.
+ */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { PipedriveChange } from '../../adapters/pipedrive/change.js';
-import { eventIdFor } from '../../sync-rules/event-id.js';
-import { readEventLinkProperties } from '../../sync-rules/event-properties.js';
-import { DEFAULT_SETTINGS, type SyncSettings } from '../../sync-rules/settings.js';
-import { reconcilePipedrive } from '../../activities/feeds/reconcile.js';
-import { loadSyncContext } from '../../activities/sync/context.js';
+import { pipedriveToGoogleSteps, count, writesIn } from '../../testing/pipedrive-to-google-steps.js';
 import { eventually } from '../../testing/stack.js';
 import { startHarness, type Harness, type SyncUser } from '../../testing/sync-harness.js';
 
 let h: Harness;
 beforeAll(async () => {
-  // Relocation after a calendar switch in batches of one, so a few events show the batching.
-  h = await startHarness({ relocateBatch: 1 });
+  h = await startHarness();
 });
 afterAll(async () => {
   await h.close();
 });
 
-function webhook(action: 'create' | 'change' | 'delete', entity: string, id: number): PipedriveChange {
-  return {
-    meta: {
-      action,
-      entity,
-      entity_id: String(id),
-      id: `${entity}-${id}-${action}-${Math.random()}`,
-      change_source: 'app',
-    },
-    data: null,
-    previous: null,
-  };
-}
+const { webhook, eventOf, eventsOfActivity, theEventOf, createActivity, updateActivity, callsSince } =
+  pipedriveToGoogleSteps(() => h);
 
-async function eventOf(user: SyncUser, activityId: number) {
-  const res = await user.calendar.events
-    .get({ calendarId: user.calendarId, eventId: eventIdFor(user.connectionId, activityId) })
-    .catch(() => null);
-  return res?.data ?? null;
-}
-
-/** The live (not cancelled) events of a calendar that carry this activity's id, whatever their id generation. */
-function eventsOfActivity(
-  user: SyncUser,
-  activityId: number,
-  calendarId = user.calendarId,
-): (calendar_v3.Schema$Event & { id: string })[] {
-  return h.google.control
-    .listEvents(user.email, calendarId)
-    .filter((e) => readEventLinkProperties(e)?.activityId === activityId);
-}
-
-/** The single live event of an activity, once it exists. */
-async function theEventOf(user: SyncUser, activityId: number, calendarId = user.calendarId) {
-  return eventually(async () => {
-    const events = eventsOfActivity(user, activityId, calendarId);
-    return events.length === 1 ? events[0] : undefined;
-  });
-}
-
-type ActivityFields = Parameters<Harness['pipedrive']['control']['createActivity']>[0];
-
-/** The user creates an activity in Pipedrive; its webhook reaches the sync and is processed. */
-async function createActivity(user: SyncUser, fields: Omit<ActivityFields, 'userId'>): Promise<number> {
-  const activity = h.pipedrive.control.createActivity({
-    userId: user.pipedriveUserId,
-    subject: 'Call Hank',
-    type: 'meeting',
-    due_date: '2026-12-01',
-    due_time: '09:30',
-    duration: '01:00',
-    ...fields,
-  }) as { id: number };
-  await h.sync.pipedriveChanged(user.connectionId, webhook('create', 'activity', activity.id));
-  await h.settled(user.connectionId);
-  return activity.id;
-}
-
-/** The user edits an activity in Pipedrive; its webhook reaches the sync and is processed. */
-async function updateActivity(
-  user: SyncUser,
-  id: number,
-  patch: Parameters<Harness['pipedrive']['control']['updateActivity']>[1],
-) {
-  h.pipedrive.control.updateActivity(id, patch, { userId: user.pipedriveUserId });
-  await h.sync.pipedriveChanged(user.connectionId, webhook('change', 'activity', id));
-  await h.settled(user.connectionId);
-}
-
-async function configure(user: SyncUser, settings: Partial<SyncSettings>) {
-  await h.sync.configure(user.connectionId, {
-    ...DEFAULT_SETTINGS,
-    enabled: true,
-    calendarId: user.calendarId,
-    ...settings,
-  });
-  await h.settled(user.connectionId);
-}
-
-/** API calls the activities made since `before` (a snapshot of `h.apiCalls`), by "side route status". */
-function callsSince(before: Map<string, number>): Map<string, number> {
-  const delta = new Map<string, number>();
-  for (const [key, n] of h.apiCalls) {
-    const d = n - (before.get(key) ?? 0);
-    if (d > 0) delta.set(key, d);
-  }
-  return delta;
-}
-
-/** Calls that change something on either side: Google event writes, Pipedrive POST/PATCH/DELETE. */
-function writesIn(calls: Map<string, number>): string[] {
-  return [...calls.keys()].filter(
-    (key) =>
-      /^google events\.(insert|update|patch|delete|move) /.test(key) || /^pipedrive (POST|PATCH|DELETE) /.test(key),
-  );
-}
-
-function count(calls: Map<string, number>, prefix: string): number {
-  let total = 0;
-  for (const [key, n] of calls) if (key.startsWith(prefix)) total += n;
-  return total;
-}
-
-describe('Pipedrive → Google', () => {
+describe('Pipedrive → Google: the changes of an activity', () => {
   it('creates an event for a new activity, titled Deal > Person > Org > Subject', async () => {
     const user = await h.connectUser();
     const pd = h.pipedrive.control;
@@ -365,23 +264,6 @@ describe('Pipedrive → Google', () => {
     expect(records.flatMap((r) => r.notified)).toContain('guest@globex.example');
   });
 
-  it('mails nobody about moving an event to a newly chosen calendar, even with invitations on', async () => {
-    const user = await h.connectUser({ sendInvitations: true });
-    const id = await createActivity(user, { attendees: [{ email: 'guest@globex.example' }] });
-    const event = await theEventOf(user, id);
-    const dedicated = h.google.control.createCalendar(user.email, { summary: 'Pipedrive' });
-
-    await configure(user, { sendInvitations: true, calendarId: dedicated.id });
-
-    expect((await theEventOf(user, id, dedicated.id)).id).toBe(event.id);
-    expect(h.google.control.inspectEvent(user.email, dedicated.id, event.id).lastSendUpdates).toBe('none');
-    const moves = h.google.control
-      .stats()
-      .invitations.filter((r) => r.eventId === event.id && r.operation === 'events.move');
-    expect(moves.length).toBeGreaterThan(0);
-    expect(moves.flatMap((r) => r.notified)).toEqual([]);
-  });
-
   it('adds the linked contact details with links back to Pipedrive when the setting is on', async () => {
     const user = await h.connectUser({ contactDetails: true });
     const pd = h.pipedrive.control;
@@ -475,132 +357,5 @@ describe('Pipedrive → Google', () => {
     expect(writesIn(callsSince(before))).toEqual(['google events.insert 200']);
     expect(count(callsSince(before), 'google events.insert')).toBe(1);
     expect(eventsOfActivity(user, activity.id)).toHaveLength(1);
-  });
-
-  it('moves every linked event into the newly chosen calendar after a switch, unchanged and under the same id', async () => {
-    const user = await h.connectUser();
-    const ids = [
-      await createActivity(user, { subject: 'First' }),
-      await createActivity(user, { subject: 'Second' }),
-      await createActivity(user, { subject: 'Deleted in Google meanwhile' }),
-    ];
-    const originals = await Promise.all(ids.map((id) => theEventOf(user, id)));
-    // Deleted in the old calendar without the sync hearing of it (no feeds here): the switch finds it gone.
-    h.google.control.deleteEvent(user.email, user.calendarId, originals[2]!.id);
-    const dedicated = h.google.control.createCalendar(user.email, { summary: 'Pipedrive' });
-    const before = new Map(h.apiCalls);
-
-    await configure(user, { calendarId: dedicated.id });
-
-    for (const i of [0, 1]) {
-      const moved = await theEventOf(user, ids[i]!, dedicated.id);
-      expect(moved).toMatchObject({ id: originals[i]!.id, summary: originals[i]!.summary });
-      expect(eventsOfActivity(user, ids[i]!)).toEqual([]);
-    }
-    // Two moves (one per batch), one answered 410 for the deleted event; nothing else was written anywhere.
-    const calls = callsSince(before);
-    expect(writesIn(calls).sort()).toEqual(['google events.move 200', 'google events.move 410']);
-    expect(calls.get('google events.move 200')).toBe(2);
-    expect(calls.get('google events.move 410')).toBe(1);
-    // The deleted event's activity stays in Pipedrive, unlinked: its next change writes a fresh event.
-    expect(h.pipedrive.control.getActivity(ids[2]!)).toMatchObject({ subject: 'Deleted in Google meanwhile' });
-    const { rows } = await h.stack.db.query('SELECT activity_id, calendar_id FROM links WHERE connection_id = $1', [
-      user.connectionId,
-    ]);
-    expect(rows.map((r) => [Number(r.activity_id), r.calendar_id]).sort()).toEqual([
-      [ids[0], dedicated.id],
-      [ids[1], dedicated.id],
-    ]);
-    await updateActivity(user, ids[2]!, { subject: 'Back again' });
-    expect((await theEventOf(user, ids[2]!, dedicated.id)).summary).toBe('Back again');
-
-    // Edits made in Google to a moved event reach Pipedrive again.
-    await user.calendar.events.patch({
-      calendarId: dedicated.id,
-      eventId: originals[0]!.id,
-      requestBody: { summary: 'Renamed in Google' },
-    });
-    await h.sync.googleChanged(user.connectionId);
-    await h.settled(user.connectionId);
-    expect(h.pipedrive.control.getActivity(ids[0]!)).toMatchObject({ subject: 'Renamed in Google' });
-
-    // Switching back brings every event back, the same ones again.
-    await configure(user, { calendarId: user.calendarId });
-    for (const i of [0, 1]) expect((await theEventOf(user, ids[i]!)).id).toBe(originals[i]!.id);
-    expect((await theEventOf(user, ids[2]!)).summary).toBe('Back again');
-    expect(h.google.control.listEvents(user.email, dedicated.id)).toEqual([]);
-  });
-
-  it('moves an event that changes before the relocation reaches it along with that change', async () => {
-    const user = await h.connectUser();
-    const first = await createActivity(user, { subject: 'Relocated first' });
-    const edited = await createActivity(user, { subject: 'Edited before its turn' });
-    const original = await theEventOf(user, edited);
-    const dedicated = h.google.control.createCalendar(user.email, { summary: 'Pipedrive' });
-
-    // While paused, the switch queues the relocation and the edit queues behind it; the first batch (one event)
-    // puts the rest of the relocation after the edit, so the edit meets its event still in the old calendar.
-    await h.sync.pause(user.connectionId);
-    await h.sync.configure(user.connectionId, { ...DEFAULT_SETTINGS, enabled: true, calendarId: dedicated.id });
-    h.pipedrive.control.updateActivity(edited, { subject: 'Edited, then moved' }, { userId: user.pipedriveUserId });
-    await h.sync.pipedriveChanged(user.connectionId, webhook('change', 'activity', edited));
-    const before = new Map(h.apiCalls);
-    await h.sync.resume(user.connectionId);
-    await h.settled(user.connectionId);
-
-    expect(await theEventOf(user, edited, dedicated.id)).toMatchObject({
-      id: original.id,
-      summary: 'Edited, then moved',
-    });
-    expect(eventsOfActivity(user, edited)).toEqual([]);
-    expect(eventsOfActivity(user, first)).toEqual([]);
-    expect((await theEventOf(user, first, dedicated.id)).summary).toBe('Relocated first');
-    const calls = callsSince(before);
-    expect(calls.get('google events.move 200')).toBe(2);
-    expect(calls.get('google events.update 200')).toBe(1);
-    expect(calls.get('google events.insert 200')).toBeUndefined();
-    // The relocation moved only the first; the edit moved its own event (the sync step's calendar check).
-    const moves = (await h.sync.status(user.connectionId)).recent.filter((o) => o.result === 'moved');
-    expect(moves.map((o) => o.subject)).toEqual([`activity:${first}`]);
-  });
-
-  it('moves an event exactly once when the relocation crashes between the move and saving the link', async () => {
-    const user = await h.connectUser();
-    const activity = await createActivity(user, { subject: 'Moving' });
-    const original = await theEventOf(user, activity);
-    const dedicated = h.google.control.createCalendar(user.email, { summary: 'Pipedrive' });
-
-    h.crashAt('after-google-move');
-    await configure(user, { calendarId: dedicated.id });
-
-    // The retry finds the event gone from the old calendar and already in the new one, and links it there.
-    const moved = await theEventOf(user, activity, dedicated.id);
-    expect(moved).toMatchObject({ id: original.id, summary: 'Moving' });
-    expect(eventsOfActivity(user, activity)).toEqual([]);
-    expect(h.google.control.listEvents(user.email, dedicated.id)).toHaveLength(1);
-    await updateActivity(user, activity, { subject: 'Moved' });
-    expect((await theEventOf(user, activity, dedicated.id)).summary).toBe('Moved');
-    expect(h.google.control.listEvents(user.email, dedicated.id)).toHaveLength(1);
-  });
-
-  it('has the safety net notice events left in an old calendar, so a relocation that stopped early resumes', async () => {
-    const user = await h.connectUser();
-    await createActivity(user, { subject: 'Left behind' });
-    const ctx = await loadSyncContext(h.deps, user.connectionId, 1);
-    expect((await reconcilePipedrive(ctx)).relocationPending).toBe(false);
-    await h.stack.db.query('UPDATE links SET calendar_id = $2 WHERE connection_id = $1', [
-      user.connectionId,
-      'calendar-switched-away-from@example.com',
-    ]);
-    expect((await reconcilePipedrive(ctx)).relocationPending).toBe(true);
-  });
-
-  it('writes new activities to the newly chosen calendar', async () => {
-    const user = await h.connectUser();
-    const dedicated = h.google.control.createCalendar(user.email, { summary: 'Pipedrive' });
-    await configure(user, { calendarId: dedicated.id });
-    const later = await createActivity(user, { subject: 'After the switch' });
-    expect((await theEventOf(user, later, dedicated.id)).summary).toBe('After the switch');
-    expect(eventsOfActivity(user, later)).toEqual([]);
   });
 });
