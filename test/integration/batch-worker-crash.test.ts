@@ -4,86 +4,34 @@
  * not — every event exactly once, every change audited once. The worker is the production entry point in a child
  * process, as in worker-crash.test.ts.
  */
-import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PipedriveChange } from '../../adapters/pipedrive/change.js';
-import { SecretBox } from '../../lib/secret-box.js';
-import { SyncClient } from '../../client/sync-client.js';
-import { startGoogleEmulator, type GoogleEmulator } from '../../emulators/google/index.js';
-import { startPipedriveEmulator, type PipedriveEmulator } from '../../emulators/pipedrive/index.js';
-import { DEFAULT_SETTINGS } from '../../sync-rules/settings.js';
-import { connectStack, eventually, type Stack } from '../../testing/stack.js';
-import { registerAccounts, settled } from '../../testing/sync-harness.js';
-import { startWorkerProcess, type WorkerProcess } from '../support/worker-process.js';
+import type { SyncClient } from '../../client/sync-client.js';
+import type { GoogleEmulator } from '../../emulators/google/index.js';
+import type { PipedriveEmulator } from '../../emulators/pipedrive/index.js';
 import { workflowIdFor } from '../../workflows/names.js';
+import { eventually, type Stack } from '../../testing/stack.js';
+import { settled } from '../../testing/sync-harness.js';
 import { pipedriveWebhook } from '../../testing/pipedrive-webhook.js';
-import { emulatorEnv } from '../../testing/emulator-env.js';
+import { startWorkerProcessStack, type WorkerProcessStack } from '../../testing/worker-process.js';
 
+let s: WorkerProcessStack;
 let stack: Stack;
 let google: GoogleEmulator;
 let pipedrive: PipedriveEmulator;
 let sync: SyncClient;
-let secrets: SecretBox;
-let workerEnv: Record<string, string>;
-let tmp: string;
-const workers: WorkerProcess[] = [];
 
 beforeAll(async () => {
-  stack = await connectStack();
-  google = await startGoogleEmulator({ seed: 3, allowInsecurePushAddresses: true });
-  pipedrive = await startPipedriveEmulator({ seed: 3 });
-  const key = randomBytes(32);
-  secrets = new SecretBox([{ id: 'crash', key }]);
-  sync = new SyncClient(stack.client, stack.taskQueue);
-  tmp = await mkdtemp(path.join(os.tmpdir(), 'batch-worker-crash-'));
-  const bundlePath = path.join(tmp, 'workflow-bundle.js');
-  await writeFile(bundlePath, inject('workflowBundleCode'));
-  workerEnv = {
-    DATABASE_URL: inject('databaseUrl'),
-    TEMPORAL_ADDRESS: inject('temporalAddress'),
-    TEMPORAL_NAMESPACE: 'default',
-    TEMPORAL_TASK_QUEUE: stack.taskQueue,
-    WORKFLOW_BUNDLE_PATH: bundlePath,
-    // The child must decrypt the credentials this process stored: the same key, shared through the environment.
-    CALENDAR_SYNC_ENCRYPTION_KEYS: `crash:${key.toString('base64')}`,
-    ...emulatorEnv(google, pipedrive),
-  };
+  s = await startWorkerProcessStack({ name: 'batch-crash', seed: 5 });
+  ({ stack, google, pipedrive, sync } = s);
 });
 
 afterAll(async () => {
-  for (const w of workers) await w.kill();
-  await Promise.all([google?.close(), pipedrive?.close()]);
-  await stack?.close();
-  if (tmp) await rm(tmp, { recursive: true, force: true });
+  await s?.close();
 });
 
-async function startWorker(): Promise<WorkerProcess> {
-  const w = await startWorkerProcess(workerEnv);
-  workers.push(w);
-  return w;
-}
-
-/** Connects a Pipedrive + Google user as the product does (encrypted credentials) and enables a two-way sync. */
-async function connectUser(companyId: number) {
-  const { connectionId, email, pd, g } = await registerAccounts({
-    db: stack.db,
-    secrets,
-    google,
-    pipedrive,
-    companyId,
-  });
-  await sync.configure(connectionId, {
-    ...DEFAULT_SETTINGS,
-    enabled: true,
-    mode: 'two-way',
-    calendarId: g.primaryCalendarId,
-  });
-  await settled(sync, connectionId);
-  return { connectionId, pipedriveUserId: pd.userId, email, calendarId: g.primaryCalendarId };
-}
+const startWorker = () => s.startWorker();
+const connectUser = (companyId: number) => s.connectUser(companyId);
 
 function webhook(id: number): PipedriveChange {
   return pipedriveWebhook({ action: 'create', entityId: id, delivery: `batch-crash-${id}`, changeSource: 'app' });
