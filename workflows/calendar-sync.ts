@@ -337,8 +337,8 @@ class CalendarSync {
   }
 
   /**
-   * The next work: the first item in line — or, when Pipedrive activity changes wait, up to `ACTIVITY_BATCH_MAX`
-   * of them together (one activity task and one round of workflow tasks instead of one each). A Google pull
+   * The next work: the first item in line — or, when Pipedrive activity changes wait at the front of the line, up
+   * to `ACTIVITY_BATCH_MAX` of them together (up to the first other item, which keeps its place) (one activity task and one round of workflow tasks instead of one each). A Google pull
    * next in line lets the waiting activity changes go first: it then also sees the echoes of the writes they
    * make (their push notifications are absorbed by the pull still waiting) instead of a pull of its own for
    * them. It waits one batch at most: once it is next and no activity change waits, it runs.
@@ -354,9 +354,9 @@ class CalendarSync {
       patched(PULL_AFTER_CHANGES_PATCH)
     ) {
       this.pullPassed = true;
-      return waiting === 1 ? this.queue.takeActivities(1)[0]! : this.batchOrSingle();
+      return waiting === 1 ? this.queue.takeActivities(1, true)[0]! : this.batchOrSingle(true);
     }
-    if (head.kind === 'activity' && waiting > 1 && patched(BATCH_PATCH)) return this.batchOrSingle();
+    if (head.kind === 'activity' && waiting > 1 && patched(BATCH_PATCH)) return this.batchOrSingle(false);
     const item = this.queue.take()!;
     if (item.kind === 'google') {
       // This pull sees every write made before it.
@@ -366,9 +366,10 @@ class CalendarSync {
     return item;
   }
 
-  private batchOrSingle(): WorkItem | ActivityItem[] {
-    if (!patched(BATCH_PATCH)) return this.queue.takeActivities(1)[0]!;
-    const batch = this.queue.takeActivities(ACTIVITY_BATCH_MAX);
+  /** The activity changes next in line (`passing`: those behind the item at the front, which they pass). */
+  private batchOrSingle(passing: boolean): WorkItem | ActivityItem[] {
+    if (!patched(BATCH_PATCH)) return this.queue.takeActivities(1, passing)[0]!;
+    const batch = this.queue.takeActivities(ACTIVITY_BATCH_MAX, passing);
     return batch.length === 1 ? batch[0]! : batch;
   }
 

@@ -83,15 +83,18 @@ export class WorkQueue {
   }
 
   /**
-   * Takes up to `max` waiting Pipedrive activities, in their order, from wherever they are in line: they are
-   * synced together, and each one reads its current state, so passing other kinds of work does not change what
-   * any of them writes.
+   * Takes up to `max` waiting Pipedrive activities in their order: those at the front of the line, up to the
+   * first other item — or, with `passing`, from wherever they wait (to let them pass the item at the front).
+   * Each one reads its current state, so passing other kinds of work does not change what any of them writes.
    */
-  takeActivities(max: number): ActivityItem[] {
+  takeActivities(max: number, passing = false): ActivityItem[] {
     const taken: ActivityItem[] = [];
     for (const [key, item] of this.pending) {
       if (taken.length >= max) break;
-      if (item.kind !== 'activity') continue;
+      if (item.kind !== 'activity') {
+        if (passing) continue;
+        break;
+      }
       this.pending.delete(key);
       taken.push(item);
     }
