@@ -4,7 +4,7 @@
  * again after a crash or a timeout, and the second run changes nothing that the first one finished.
  */
 import { Context } from '@temporalio/activity';
-import { ApplicationFailure } from '@temporalio/common';
+import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { parseSettings, type SyncSettings } from '../sync-rules/settings.js';
 import { writeAudit } from '../adapters/store/audit-log.js';
 import { createBackfillActivities } from './backfill/activities.js';
@@ -36,6 +36,21 @@ export interface FeedsCheck {
   webhooksCreated: number;
   /** False when the workflow's Google channel is gone, stopped, expired or for another calendar. */
   channelLive: boolean;
+}
+
+/** What one batch of Pipedrive activity syncs did (`syncPipedriveActivities`). */
+export interface ActivityBatchResult {
+  /** One outcome per id synced, in the order given. */
+  outcomes: SyncOutcome[];
+  /**
+   * The id whose sync failed, where the batch stopped; null when every id was synced. The workflow syncs it again
+   * on its own (`syncPipedriveActivity`), with that step's retries and failure bookkeeping.
+   */
+  failedId: number | null;
+  /** Why it failed (for the log; the single step's own failure is what gets recorded). */
+  failure: string | null;
+  /** The ids after the failed one, not tried: they go back to the front of the queue. */
+  untried: number[];
 }
 
 export interface ConnectionSummary {
@@ -81,6 +96,38 @@ export function createActivities(deps: SyncDeps) {
       await takeOutOfUploads(deps.db, connectionId, activityId);
       await audit(connectionId, [outcome]);
       return outcome;
+    },
+
+    /**
+     * Several Pipedrive activities → their Google events, one after the other with one connection context: the
+     * same work as `syncPipedriveActivity` per id, for one activity task instead of one each. Idempotent per id
+     * like the single step (a retry after a partial effect finds the ids already written unchanged and writes
+     * nothing for them; each audit row is keyed by this execution and the activity). The batch stops at the
+     * first failure instead of failing: what failed is usually the connection or the API as a whole (a rate
+     * limit, a spent budget, an outage), and the ids after it would only spend requests refused anyway.
+     */
+    async syncPipedriveActivities(connectionId: string, activityIds: number[]): Promise<ActivityBatchResult> {
+      const ctx = await context(connectionId);
+      const info = Context.current().info;
+      const outcomes: SyncOutcome[] = [];
+      for (const [i, activityId] of activityIds.entries()) {
+        try {
+          const outcome = await syncActivityToGoogle(ctx, activityId);
+          await takeOutOfUploads(deps.db, connectionId, activityId);
+          await auditOutcome(
+            connectionId,
+            outcome,
+            `${info.workflowExecution?.runId}/${info.activityId}/${outcome.subject}`,
+          );
+          outcomes.push(outcome);
+        } catch (err) {
+          if (err instanceof CancelledFailure) throw err;
+          const failure = err instanceof Error ? err.message : String(err);
+          return { outcomes, failedId: activityId, failure, untried: activityIds.slice(i + 1) };
+        }
+        Context.current().heartbeat(i + 1);
+      }
+      return { outcomes, failedId: null, failure: null, untried: [] };
     },
 
     /**

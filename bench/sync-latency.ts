@@ -282,7 +282,7 @@ async function quiesce(h: BenchStack, users: BenchUser[], timeoutMs: number, qui
     await sleep(quietMs);
     if (feedActivity(h) === before) {
       const busy = await inBatches(users, 20, async (u) => {
-        const s = await h.sync.status(u.connectionId);
+        const s = await statusOf(h, u.connectionId);
         return s.queued > 0 || s.state === 'syncing';
       });
       if (!busy.some(Boolean)) return ok;
@@ -291,11 +291,26 @@ async function quiesce(h: BenchStack, users: BenchUser[], timeoutMs: number, qui
   }
 }
 
+/**
+ * The user's status, asked again a few times when Temporal cannot answer yet: on an overloaded machine a workflow
+ * task can time out, and until its retry runs a query is refused ("Workflow Task in failed state").
+ */
+async function statusOf(h: BenchStack, connectionId: string): Promise<SyncStatus> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await h.sync.status(connectionId);
+    } catch (err) {
+      if (attempt >= 20) throw err;
+      await sleep(500 * Math.min(attempt, 6));
+    }
+  }
+}
+
 /** Waits until the user's workflow has nothing queued and is not busy, then returns its status. */
 async function settled(h: BenchStack, connectionId: string, timeoutMs = 20_000): Promise<SyncStatus> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const s = await h.sync.status(connectionId);
+    const s = await statusOf(h, connectionId);
     if (s.queued === 0 && s.state !== 'syncing') return s;
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${connectionId} to settle`);
     await sleep(50);
@@ -508,7 +523,7 @@ async function phase(
   // Open loop: change i is made at start + i/R seconds (a slow system does not slow the sender).
   const before = await snapshot(h);
   const sampler = startUsageSampler(h.processes);
-  const statusBefore = await inBatches(users, 20, (u) => harness.sync.status(u.connectionId));
+  const statusBefore = await inBatches(users, 20, (u) => statusOf(harness, u.connectionId));
   const warmupChanges = Math.round(rate * opts.warmup);
   const total = warmupChanges + Math.round(rate * opts.duration);
   const changes: Change[] = [];
@@ -588,7 +603,7 @@ async function phase(
     else observePipedrive(h, c, byActivity.get(c.target.activityId) ?? []);
   }
   const after = await snapshot(h);
-  const statusAfter = await inBatches(users, 20, (u) => harness.sync.status(u.connectionId));
+  const statusAfter = await inBatches(users, 20, (u) => statusOf(harness, u.connectionId));
 
   // Echo phase: the other side's notification of every write we made. On the signal path nothing delivers it,
   // so the bench does: Pipedrive → Google gets one `googleChanged` per user (a pull that sees all our event
@@ -596,7 +611,7 @@ async function phase(
   // already delivered them during the run (counted in the steady state); the extra pull per user is kept so
   // both paths report the same row. Any write in this phase is an echo we failed to recognise.
   const echoBefore = await snapshot(h);
-  const echoStatusBefore = await inBatches(users, 20, (u) => harness.sync.status(u.connectionId));
+  const echoStatusBefore = await inBatches(users, 20, (u) => statusOf(harness, u.connectionId));
   if (p2g || opts.path === 'webhook') {
     await inBatches(users, 20, (u) => harness.sync.googleChanged(u.connectionId, { resourceState: 'exists' }));
   } else {
@@ -621,7 +636,7 @@ async function phase(
     log(`echo phase: ${echoUnsettled} users had not settled after 60 s (backlog left by the phase)`);
   await quiesce(h, users, 60_000);
   const echoAfter = await snapshot(h);
-  const echoStatusAfter = await inBatches(users, 20, (u) => harness.sync.status(u.connectionId));
+  const echoStatusAfter = await inBatches(users, 20, (u) => statusOf(harness, u.connectionId));
   const echoCalls = diff(echoAfter.apiCalls, echoBefore.apiCalls);
   const echoesSeen = echoStatusAfter.reduce((n, s, i) => n + s.echoes - echoStatusBefore[i]!.echoes, 0);
   const failures = echoStatusAfter.reduce((n, s, i) => n + s.failures - statusBefore[i]!.failures, 0);
@@ -760,6 +775,9 @@ async function inboxTimes(h: BenchStack, users: BenchUser[], since: number): Pro
   return out;
 }
 
+/** The activities that sync Pipedrive activities to Google: one at a time, or a batch of the waiting ones. */
+const SYNC_ACTIVITY_TYPES = new Set(['syncPipedriveActivity', 'syncPipedriveActivities']);
+
 /**
  * Splits each measured Pipedrive → Google change's latency using the server's event times: change → (webhook
  * stored in our inbox →) signal recorded → workflow task started → sync activity scheduled (includes waiting
@@ -795,7 +813,7 @@ async function explainPipedriveToGoogle(
     const events = await historyOf(h, user);
     const byId = new Map(events.map((e) => [String(e.eventId), e]));
     const waiting = new Map<number, { change: Change; signaledAt: number; wftAt?: number }>();
-    const scheduled = new Map<string, { change: Change; signaledAt: number; wftAt?: number }>();
+    const scheduled = new Map<string, { change: Change; signaledAt: number; wftAt?: number }[]>();
     let pendingWft: { signaledAt: number; change: Change; wftAt?: number }[] = [];
     for (const e of events) {
       const at = tsToMs(e.eventTime);
@@ -810,7 +828,7 @@ async function explainPipedriveToGoogle(
         if (
           change?.measured &&
           !waiting.has(change.target.activityId) &&
-          ![...scheduled.values()].some((s) => s.change === change)
+          ![...scheduled.values()].some((list) => list.some((s) => s.change === change))
         ) {
           const entry = { change, signaledAt: at };
           waiting.set(change.target.activityId, entry);
@@ -819,12 +837,17 @@ async function explainPipedriveToGoogle(
       } else if (e.workflowTaskStartedEventAttributes) {
         for (const p of pendingWft) p.wftAt = at;
         pendingWft = [];
-      } else if (e.activityTaskScheduledEventAttributes?.activityType?.name === 'syncPipedriveActivity') {
-        const activityId = await fromPayload<number>(h, e.activityTaskScheduledEventAttributes.input?.payloads?.[1]);
-        const entry = activityId !== undefined ? waiting.get(activityId) : undefined;
-        if (entry) {
-          waiting.delete(activityId!);
-          scheduled.set(String(e.eventId), entry);
+      } else if (SYNC_ACTIVITY_TYPES.has(e.activityTaskScheduledEventAttributes?.activityType?.name ?? '')) {
+        // One activity id (`syncPipedriveActivity`) or several (`syncPipedriveActivities`, a batch).
+        const input = await fromPayload<number | number[]>(
+          h,
+          e.activityTaskScheduledEventAttributes!.input?.payloads?.[1],
+        );
+        for (const activityId of input === undefined ? [] : Array.isArray(input) ? input : [input]) {
+          const entry = waiting.get(activityId);
+          if (!entry) continue;
+          waiting.delete(activityId);
+          scheduled.set(String(e.eventId), [...(scheduled.get(String(e.eventId)) ?? []), entry]);
           const c = entry.change;
           if (opts.path === 'webhook') {
             const stored = (inbox.get(`${user.connectionId}/${c.target.activityId}`) ?? []).find((t) => t >= c.sentAt);
@@ -837,15 +860,14 @@ async function explainPipedriveToGoogle(
           add('workflow task → activity scheduled', at - entry.wftAt!);
         }
       } else if (e.activityTaskStartedEventAttributes) {
-        const entry = scheduled.get(String(e.activityTaskStartedEventAttributes.scheduledEventId));
-        if (entry) {
+        for (const entry of scheduled.get(String(e.activityTaskStartedEventAttributes.scheduledEventId)) ?? []) {
           const sched = byId.get(String(e.activityTaskStartedEventAttributes.scheduledEventId));
           add('activity scheduled → started', at - tsToMs(sched?.eventTime));
           if (entry.change.writtenAt) add('activity started → Google write', entry.change.writtenAt - at);
         }
       } else if (e.activityTaskCompletedEventAttributes) {
-        const entry = scheduled.get(String(e.activityTaskCompletedEventAttributes.scheduledEventId));
-        if (entry?.change.writtenAt) add('Google write → activity completed', at - entry.change.writtenAt);
+        for (const entry of scheduled.get(String(e.activityTaskCompletedEventAttributes.scheduledEventId)) ?? [])
+          if (entry.change.writtenAt) add('Google write → activity completed', at - entry.change.writtenAt);
       }
     }
   }

@@ -14,6 +14,7 @@ import { createSyncWorker } from './create-worker.js';
 import { startHealthServer } from './health-server.js';
 import { payloadCodecFromEnv, syncDepsFromEnv } from '../adapters/sync-deps.js';
 import { installRuntime } from './telemetry.js';
+import { workerTuningFromEnv } from './tuning.js';
 
 export async function runWorker(
   env: NodeJS.ProcessEnv = process.env,
@@ -22,6 +23,7 @@ export async function runWorker(
   const temporal = temporalSettings(env);
   const databaseUrl = requireEnv('DATABASE_URL', env);
   const processSettings = workerProcessSettings(env);
+  const tuning = workerTuningFromEnv(env);
   // The runtime's own SIGINT/SIGTERM handlers shut the worker down gracefully (worker.run() then resolves).
   installRuntime({ logger, sdkMetricsAddress: processSettings.sdkMetricsAddress });
   collectProcessMetrics();
@@ -51,6 +53,7 @@ export async function runWorker(
       payloadCodec: payloadCodecFromEnv(env),
       workflowBundle: bundlePath ? { codePath: bundlePath } : undefined,
       overrides: {
+        ...tuning,
         shutdownGraceTime: processSettings.shutdownGraceMs,
         shutdownForceTime: processSettings.shutdownForceMs,
       },
@@ -61,6 +64,7 @@ export async function runWorker(
         namespace: temporal.namespace,
         address: temporal.connectionOptions.address,
         httpPort: health.port,
+        ...(Object.keys(tuning).length ? { tuning } : {}),
       },
       `worker: polling task queue "${temporal.taskQueue}" in namespace "${temporal.namespace}" at ${temporal.connectionOptions.address}; health and metrics on port ${health.port}`,
     );

@@ -21,7 +21,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import { Mutex } from 'async-mutex';
-import type { ChannelInfo, createActivities, SyncOutcome } from '../activities/index.js';
+import type { ActivityBatchResult, ChannelInfo, createActivities, SyncOutcome } from '../activities/index.js';
 import { checkSettings, parseSettings, type SyncSettings } from '../sync-rules/settings.js';
 import type { SyncState } from './search-attributes.js';
 import { recordConnectionIds, SearchAttributeWriter } from './search-attribute-writer.js';
@@ -29,7 +29,7 @@ import { uploadFinished } from './upload-unsynced.js';
 import { DeadlineTimer } from './deadline-timer.js';
 import { UploadTracker } from './upload-tracker.js';
 import { checkUploadOptions } from './upload-options.js';
-import { keyOf, WorkQueue, workItemFor, type WorkItem } from './work-queue.js';
+import { keyOf, WorkQueue, workItemFor, type ActivityItem, type WorkItem } from './work-queue.js';
 import { DEFAULT_SAFETY_NET_BOUND_SECONDS, SafetyNetSchedule, safetyNetQuery } from './safety-net.js';
 import { describeItem, manualRetryItemFor, retryItemFor } from './work-item-subjects.js';
 import { SyncHealth } from './sync-health.js';
@@ -82,6 +82,12 @@ const BUDGET_PAUSE_PATCH = 'pipedrive-budget-pause-in-status';
 const ADAPTIVE_SAFETY_NET_PATCH = 'adaptive-safety-net';
 /** Versioning marker of the last sync per direction and the latest resync travelling over continue-as-new. */
 const CARRY_HEALTH_PATCH = 'carry-sync-health';
+/** Versioning marker of waiting Pipedrive activity changes synced together by one activity (`takeWork`). */
+const BATCH_PATCH = 'batch-pipedrive-activity-syncs';
+/** Versioning marker of a waiting Google pull letting the waiting Pipedrive activity changes go first. */
+const PULL_AFTER_CHANGES_PATCH = 'google-pull-after-waiting-changes';
+/** Pipedrive activities synced by one batch at most: a batch holds the queue until it is done. */
+const ACTIVITY_BATCH_MAX = 20;
 /** The activities' failure type for a spent Pipedrive daily budget (adapters/pipedrive/errors.ts). */
 const PIPEDRIVE_BUDGET_SPENT = 'PipedriveBudgetSpent';
 
@@ -104,6 +110,15 @@ const steps = proxyActivities<ReturnType<typeof createActivities>>({ startToClos
 const itemRetry = { ...retry, nonRetryableErrorTypes: [PIPEDRIVE_BUDGET_SPENT] };
 const itemSteps = proxyActivities<ReturnType<typeof createActivities>>({
   startToCloseTimeout: '1 minute',
+  retry: itemRetry,
+});
+/**
+ * A batch of Pipedrive activity syncs: each id takes about what a single sync takes, so the bound is the single
+ * step's times the batch; the heartbeat after each id lets a batch lost with its worker be retried soon.
+ */
+const batchSteps = proxyActivities<ReturnType<typeof createActivities>>({
+  startToCloseTimeout: '5 minutes',
+  heartbeatTimeout: '30 seconds',
   retry: itemRetry,
 });
 /** The pulls run only as work items. */
@@ -169,6 +184,13 @@ class CalendarSync {
   private busy = false;
   /** The lock behind `exclusive`: one holder at a time, waiters served first come, first served. */
   private readonly lock = new Mutex();
+  /** The Google pull next in line let waiting activity changes go first once (`takeWork`); next time it runs. */
+  private pullPassed = false;
+  /**
+   * The sync wrote to Google since the latest pull began: a pull waiting now may be there for nothing but the
+   * echoes of those writes (a notification does not say what changed, so it cannot be skipped — only merged).
+   */
+  private unpulledGoogleWrites = false;
   /** The latest work item failed permanently. */
   private failing = false;
   private channel: ChannelInfo | null;
@@ -391,9 +413,73 @@ class CalendarSync {
           },
         });
       }
-      const item = this.queue.take()!;
-      await this.exclusive(() => this.process(item));
+      const work = this.takeWork();
+      await this.exclusive(() => (Array.isArray(work) ? this.processBatch(work) : this.process(work)));
     }
+  }
+
+  /**
+   * The next work: the first item in line — or, when Pipedrive activity changes wait at the front of the line, up
+   * to `ACTIVITY_BATCH_MAX` of them together (up to the first other item, which keeps its place) (one activity task and one round of workflow tasks instead of one each). A Google pull
+   * next in line lets the waiting activity changes go first: it then also sees the echoes of the writes they
+   * make (their push notifications are absorbed by the pull still waiting) instead of a pull of its own for
+   * them. It waits one batch at most: once it is next and no activity change waits, it runs.
+   */
+  private takeWork(): WorkItem | ActivityItem[] {
+    const head = this.queue.peek()!;
+    const waiting = this.queue.activities;
+    if (
+      head.kind === 'google' &&
+      waiting > 0 &&
+      this.unpulledGoogleWrites &&
+      !this.pullPassed &&
+      patched(PULL_AFTER_CHANGES_PATCH)
+    ) {
+      this.pullPassed = true;
+      return waiting === 1 ? this.queue.takeActivities(1, true)[0]! : this.batchOrSingle(true);
+    }
+    if (head.kind === 'activity' && waiting > 1 && patched(BATCH_PATCH)) return this.batchOrSingle(false);
+    const item = this.queue.take()!;
+    if (item.kind === 'google') {
+      // This pull sees every write made before it.
+      this.pullPassed = false;
+      this.unpulledGoogleWrites = false;
+    }
+    return item;
+  }
+
+  /** The activity changes next in line (`passing`: those behind the item at the front, which they pass). */
+  private batchOrSingle(passing: boolean): WorkItem | ActivityItem[] {
+    if (!patched(BATCH_PATCH)) return this.queue.takeActivities(1, passing)[0]!;
+    const batch = this.queue.takeActivities(ACTIVITY_BATCH_MAX, passing);
+    return batch.length === 1 ? batch[0]! : batch;
+  }
+
+  /**
+   * Several Pipedrive activity changes synced by one activity. Each synced id is booked as its single item
+   * would be; the batch stops at a failure, and the id that failed is processed again on its own (`process`),
+   * so its retries, its permanent-failure bookkeeping and a spent Pipedrive budget behave exactly as for a
+   * single change; the ids after it go back to the front of the queue.
+   */
+  private async processBatch(items: ActivityItem[]): Promise<void> {
+    let result: ActivityBatchResult;
+    try {
+      result = await batchSteps.syncPipedriveActivities(
+        this.connectionId,
+        items.map((i) => i.id),
+      );
+    } catch (err) {
+      if (!(err instanceof ActivityFailure)) throw err;
+      // The batch as a whole failed (e.g. the connection could not be loaded): each change on its own, as before.
+      result = { outcomes: [], failedId: items[0]!.id, failure: null, untried: items.slice(1).map((i) => i.id) };
+    }
+    // One outcome per id synced, in the batch's order.
+    result.outcomes.forEach((outcome, i) => {
+      this.record([outcome]);
+      this.succeeded(items[i]!, this.counters.failures);
+    });
+    if (result.failedId !== null) await this.process({ kind: 'activity', id: result.failedId });
+    this.queue.putBack(result.untried.map((id) => ({ kind: 'activity', id })));
   }
 
   private async process(item: WorkItem): Promise<void> {
@@ -438,13 +524,7 @@ class CalendarSync {
           break;
         }
       }
-      // A feed check is housekeeping (one after every continue-as-new), not a change: it is not counted.
-      if (item.kind !== 'verify-feeds') this.counters.processed++;
-      this.failing = this.counters.failures > failuresBefore;
-      this.unresolved.delete(describeItem(item));
-      if (!this.failing) this.needsReconnect = null;
-      this.budgetPausedUntil = null;
-      this.itemDone(item, !this.failing);
+      this.succeeded(item, failuresBefore);
     } catch (err) {
       if (!(err instanceof ActivityFailure)) throw err;
       const budgetReturnsAt = budgetSpentUntil(err);
@@ -472,6 +552,17 @@ class CalendarSync {
   /** For the health the user sees: the last sync of the item's direction, and the resync it belongs to. */
   private itemDone(item: WorkItem, ok: boolean): void {
     this.health.itemDone(item, ok, (key) => this.queue.items().some((i) => keyOf(i) === key), Date.now());
+  }
+
+  /** The bookkeeping of a work item that ran to its end (`failuresBefore`: the failure count when it began). */
+  private succeeded(item: WorkItem, failuresBefore: number): void {
+    // A feed check is housekeeping (one after every continue-as-new), not a change: it is not counted.
+    if (item.kind !== 'verify-feeds') this.counters.processed++;
+    this.failing = this.counters.failures > failuresBefore;
+    this.unresolved.delete(describeItem(item));
+    if (!this.failing) this.needsReconnect = null;
+    this.budgetPausedUntil = null;
+    this.itemDone(item, !this.failing);
   }
 
   /**
@@ -568,6 +659,7 @@ class CalendarSync {
 
   private record(outcomes: SyncOutcome[]): void {
     for (const o of outcomes) {
+      if (o.direction === 'pipedrive-to-google' && GOOGLE_WRITES.has(o.result)) this.unpulledGoogleWrites = true;
       this.unresolved.delete(o.subject); // synced since it failed
       if (o.result === 'echo') this.counters.echoes++;
       if (o.result !== 'echo' && o.result !== 'ignored') this.recent.push(o);
@@ -639,6 +731,15 @@ class CalendarSync {
 function wroteSomething(o: SyncOutcome): boolean {
   return o.result !== 'echo' && o.result !== 'ignored';
 }
+
+/** Outcomes of a Pipedrive → Google sync that wrote to the calendar (and so make Google notify us). */
+const GOOGLE_WRITES: ReadonlySet<SyncOutcome['result']> = new Set([
+  'created',
+  'updated',
+  'moved',
+  'deleted',
+  'conflict-resolved',
+]);
 
 /** When a work item's failure says the Pipedrive daily budget returns (epoch ms), or null for any other failure. */
 function budgetSpentUntil(err: ActivityFailure): number | null {

@@ -4,8 +4,11 @@
  */
 import type { PipedriveChange } from '../adapters/pipedrive/change.js';
 
+/** A Pipedrive activity to sync to its Google event. */
+export type ActivityItem = { kind: 'activity'; id: number };
+
 export type WorkItem =
-  | { kind: 'activity'; id: number }
+  | ActivityItem
   | { kind: 'entity'; entity: 'deal' | 'person' | 'organization'; id: number }
   /** An incremental pull of the Google calendar (notification, safety net, or a baseline after enabling). */
   | { kind: 'google' }
@@ -65,6 +68,49 @@ export class WorkQueue {
   add(item: WorkItem): void {
     const key = keyOf(item);
     if (!this.pending.has(key)) this.pending.set(key, item);
+  }
+
+  /** The item next in line, left in place. */
+  peek(): WorkItem | undefined {
+    return this.pending.values().next().value;
+  }
+
+  /** How many Pipedrive activities wait, wherever they are in line. */
+  get activities(): number {
+    let n = 0;
+    for (const item of this.pending.values()) if (item.kind === 'activity') n++;
+    return n;
+  }
+
+  /**
+   * Takes up to `max` waiting Pipedrive activities in their order: those at the front of the line, up to the
+   * first other item — or, with `passing`, from wherever they wait (to let them pass the item at the front).
+   * Each one reads its current state, so passing other kinds of work does not change what any of them writes.
+   */
+  takeActivities(max: number, passing = false): ActivityItem[] {
+    const taken: ActivityItem[] = [];
+    for (const [key, item] of this.pending) {
+      if (taken.length >= max) break;
+      if (item.kind !== 'activity') {
+        if (passing) continue;
+        break;
+      }
+      this.pending.delete(key);
+      taken.push(item);
+    }
+    return taken;
+  }
+
+  /**
+   * Puts items taken but not processed back at the front of the line, in their order; a copy that arrived
+   * meanwhile is absorbed (the item keeps its earlier place).
+   */
+  putBack(items: WorkItem[]): void {
+    if (items.length === 0) return;
+    const rest = [...this.pending];
+    this.pending.clear();
+    for (const item of items) this.add(item);
+    for (const [key, item] of rest) if (!this.pending.has(key)) this.pending.set(key, item);
   }
 
   take(): WorkItem | undefined {

@@ -53,6 +53,47 @@ describe('WorkQueue', () => {
   });
 });
 
+describe('WorkQueue batches', () => {
+  const a = (id: number): WorkItem => ({ kind: 'activity', id });
+
+  it('takes the activities at the front of the line, up to the first other item, which keeps its place', () => {
+    const q = new WorkQueue([a(1), a(2), { kind: 'google' }, a(3)]);
+    expect(q.takeActivities(20)).toEqual([a(1), a(2)]);
+    expect(q.items()).toEqual([{ kind: 'google' }, a(3)]);
+    expect(q.takeActivities(20)).toEqual([]);
+  });
+
+  it('when passing, takes the waiting activities in their order from wherever they wait, up to the bound', () => {
+    const q = new WorkQueue([a(1), { kind: 'google' }, a(2), { kind: 'entity', entity: 'deal', id: 3 }, a(3), a(4)]);
+    expect(q.activities).toBe(4);
+    expect(q.takeActivities(3, true)).toEqual([a(1), a(2), a(3)]);
+    expect(q.items()).toEqual([{ kind: 'google' }, { kind: 'entity', entity: 'deal', id: 3 }, a(4)]);
+    expect(q.activities).toBe(1);
+  });
+
+  it('peeks at the next item without taking it', () => {
+    const q = new WorkQueue([{ kind: 'reconcile' }, a(1)]);
+    expect(q.peek()).toEqual({ kind: 'reconcile' });
+    expect(q.size).toBe(2);
+    expect(new WorkQueue().peek()).toBeUndefined();
+  });
+
+  it('puts untried items back at the front, in their order, absorbing copies that arrived meanwhile', () => {
+    const q = new WorkQueue([a(1), a(2), a(3), { kind: 'google' }]);
+    const taken = q.takeActivities(3, true);
+    q.add(a(3)); // a new webhook for 3 while the batch ran
+    q.add(a(9));
+    q.putBack(taken.slice(1));
+    expect(q.items()).toEqual([a(2), a(3), { kind: 'google' }, a(9)]);
+  });
+
+  it('leaves the queue as it is when nothing is put back', () => {
+    const q = new WorkQueue([{ kind: 'google' }, a(1)]);
+    q.putBack([]);
+    expect(q.items()).toEqual([{ kind: 'google' }, a(1)]);
+  });
+});
+
 describe('keyOf', () => {
   it('names a change by what it is about, and housekeeping by its kind', () => {
     expect(keyOf({ kind: 'activity', id: 42 })).toBe('activity:42');
