@@ -14,6 +14,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
 import type pg from 'pg';
+import { saveCredentials, upsertConnection } from '../adapters/store/connections.js';
 import { migrate } from '../adapters/store/migrate.js';
 import { createPool } from '../adapters/store/pool.js';
 import { SecretBox } from '../lib/secret-box.js';
@@ -302,3 +303,47 @@ export async function startProcessStack(opts: ProcessStackOptions): Promise<Benc
 }
 
 export type { SyncStatus };
+
+/** A user of both emulators, connected as the product stores them (sync not yet configured). */
+export interface StoredBenchUser {
+  connectionId: string;
+  pipedriveUserId: number;
+  apiToken: string;
+  companyId: number;
+  email: string;
+  calendarId: string;
+}
+
+/**
+ * A new user in both emulators and a connection row with their credentials encrypted with the product's keys, as
+ * the OAuth routes would leave it — without the round trips. In a company of their own unless `sharedCompanyId`.
+ */
+export async function storeBenchUser(h: BenchStack, sharedCompanyId?: number): Promise<StoredBenchUser> {
+  const suffix = randomUUID().slice(0, 8);
+  const email = `user-${suffix}@example.com`;
+  const companyId = sharedCompanyId ?? h.pipedrive.control.createCompany({ name: `Bench company ${suffix}` }).companyId;
+  const pd = h.pipedrive.control.createUser({ companyId, name: `User ${suffix}`, email });
+  const g = h.google.control.createUser({ email });
+  const connectionId = `conn-${suffix}`;
+  await upsertConnection(h.db, {
+    id: connectionId,
+    displayName: email,
+    pipedriveUserId: pd.userId,
+    pipedriveCompanyId: companyId,
+    pipedriveApiDomain: h.pipedrive.url,
+    googleEmail: email,
+  });
+  await saveCredentials(h.db, h.secrets, connectionId, 'pipedrive', { kind: 'api-token', token: pd.apiToken });
+  await saveCredentials(h.db, h.secrets, connectionId, 'google', {
+    refreshToken: g.refreshToken,
+    accessToken: g.accessToken,
+  });
+  return {
+    connectionId,
+    pipedriveUserId: pd.userId,
+    apiToken: pd.apiToken,
+    companyId,
+    email,
+    calendarId: g.primaryCalendarId,
+  };
+}

@@ -26,13 +26,11 @@
  * changed at most once per phase when there are enough of them (the default); when one is changed again, the
  * previous change is observed right before, so it is still measured (or counted as superseded).
  */
-import { randomUUID } from 'node:crypto';
 import { DefaultLogger, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
 import { defaultPayloadConverter, type Payload } from '@temporalio/common';
 import { tsToMs } from '@temporalio/common/lib/time.js';
 import type { Connection } from '@temporalio/client';
 import { register } from 'prom-client';
-import { saveCredentials, upsertConnection } from '../adapters/store/connections.js';
 import type { PipedriveChange } from '../adapters/pipedrive/change.js';
 import type { ChangeRecord } from '../emulators/pipedrive/index.js';
 import { eventIdFor } from '../sync-rules/event-id.js';
@@ -40,7 +38,7 @@ import { DEFAULT_SETTINGS, type SyncSettings } from '../sync-rules/settings.js';
 import type { SyncStatus } from '../workflows/contract.js';
 import { workflowIdFor } from '../workflows/names.js';
 import { benchArgs } from './args.js';
-import { countersOf, SDK_LATENCIES, startProcessStack, type BenchStack } from './process-stack.js';
+import { countersOf, SDK_LATENCIES, startProcessStack, storeBenchUser, type BenchStack } from './process-stack.js';
 import { findProcess, startUsageSampler, type Usage } from './proc-usage.js';
 
 /** A connected user as the bench needs it (it acts through the emulators' control, not a Google client). */
@@ -691,31 +689,15 @@ async function phase(
  * the product's keys), sync enabled in `mode` and settled. In a company of their own unless `sharedCompanyId`.
  */
 async function connectUser(h: BenchStack, mode: SyncSettings['mode'], sharedCompanyId?: number): Promise<BenchUser> {
-  const suffix = randomUUID().slice(0, 8);
-  const email = `user-${suffix}@example.com`;
-  const companyId = sharedCompanyId ?? h.pipedrive.control.createCompany({ name: `Bench company ${suffix}` }).companyId;
-  const pd = h.pipedrive.control.createUser({ companyId, name: `User ${suffix}`, email });
-  const g = h.google.control.createUser({ email });
-  const connectionId = `conn-${suffix}`;
-  await upsertConnection(h.db, {
-    id: connectionId,
-    displayName: email,
-    pipedriveUserId: pd.userId,
-    pipedriveCompanyId: companyId,
-    pipedriveApiDomain: h.pipedrive.url,
-    googleEmail: email,
+  const user = await storeBenchUser(h, sharedCompanyId);
+  await h.sync.configure(user.connectionId, {
+    ...DEFAULT_SETTINGS,
+    enabled: true,
+    calendarId: user.calendarId,
+    mode,
   });
-  await saveCredentials(h.db, h.secrets, connectionId, 'pipedrive', {
-    kind: 'api-token',
-    token: pd.apiToken,
-  });
-  await saveCredentials(h.db, h.secrets, connectionId, 'google', {
-    refreshToken: g.refreshToken,
-    accessToken: g.accessToken,
-  });
-  await h.sync.configure(connectionId, { ...DEFAULT_SETTINGS, enabled: true, calendarId: g.primaryCalendarId, mode });
-  await settled(h, connectionId);
-  return { connectionId, pipedriveUserId: pd.userId, apiToken: pd.apiToken, email, calendarId: g.primaryCalendarId };
+  await settled(h, user.connectionId);
+  return user;
 }
 
 function exists(h: BenchStack, x: Target): boolean {

@@ -29,6 +29,9 @@ export interface Activity {
   public_description: string | null;
   location: { value: string } | null;
   busy: boolean;
+  conference_meeting_url: string | null;
+  conference_meeting_client: string | null;
+  conference_meeting_id: string | null;
 }
 
 /** `YYYY-MM-DD`, `days` from today (UTC). */
@@ -78,7 +81,7 @@ export function googleToPipedriveSteps(harness: () => Harness) {
         const s = await h.sync.status(user.connectionId);
         return s.processed > before && s.queued === 0 && s.state !== 'syncing' ? s : undefined;
       },
-      20_000,
+      30_000,
       `the sync of ${user.connectionId} to process the change`,
     );
   }
@@ -153,6 +156,13 @@ export function googleToPipedriveSteps(harness: () => Harness) {
     return n;
   }
 
+  /** Activity writes the sync made to Pipedrive so far. */
+  function pipedriveWrites(): number {
+    let n = 0;
+    for (const [key, count] of harness().apiCalls) if (/^pipedrive (POST|PATCH|DELETE) /.test(key)) n += count;
+    return n;
+  }
+
   function apiCalls(key: string): number {
     return harness().apiCalls.get(key) ?? 0;
   }
@@ -186,6 +196,7 @@ export function googleToPipedriveSteps(harness: () => Harness) {
     importedEvent,
     pushedActivity,
     googleWrites,
+    pipedriveWrites,
     apiCalls,
     connectDisabled,
     enable,

@@ -22,14 +22,18 @@
  *    stamp in the Google emulator (ms, same clock). Exactly one Google write per change and no Pipedrive write
  *    (echo) are checked from the worker's API counters.
  */
-import { randomUUID } from 'node:crypto';
-import { saveCredentials, upsertConnection } from '../../adapters/store/connections.js';
 import { eventIdFor } from '../../sync-rules/event-id.js';
 import { DEFAULT_SETTINGS } from '../../sync-rules/settings.js';
 import { workflowIdFor } from '../../workflows/names.js';
 import { DEFAULT_SAFETY_NET_BOUND_SECONDS, safetyNetQuery, type SafetyNetView } from '../../workflows/safety-net.js';
 import { benchArgs } from '../args.js';
-import { countersOf, startProcessStack, type BenchStack } from '../process-stack.js';
+import {
+  countersOf,
+  startProcessStack,
+  storeBenchUser,
+  type BenchStack,
+  type StoredBenchUser,
+} from '../process-stack.js';
 import { startUsageSampler, type Usage } from '../proc-usage.js';
 
 interface Options {
@@ -56,13 +60,7 @@ function options(): Options {
   };
 }
 
-interface ScaleUser {
-  connectionId: string;
-  pipedriveUserId: number;
-  companyId: number;
-  email: string;
-  calendarId: string;
-}
+type ScaleUser = StoredBenchUser;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, Math.max(0, ms)));
 const log = (msg: string) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${msg}`);
@@ -122,30 +120,6 @@ function scalar(text: string, name: string): number {
 const isGoogleWrite = (k: string) => /^google events\.(insert|update|patch|delete|import|move) /.test(k);
 const isPipedriveWrite = (k: string) => /^pipedrive (POST|PATCH|PUT|DELETE) \/api\/v2\/activities/.test(k);
 
-async function createUser(h: BenchStack): Promise<ScaleUser> {
-  const suffix = randomUUID().slice(0, 8);
-  const email = `user-${suffix}@example.com`;
-  // One company per user: Pipedrive's token budget is per company, so its accounting is this user's cost.
-  const { companyId } = h.pipedrive.control.createCompany({ name: `Scale company ${suffix}` });
-  const pd = h.pipedrive.control.createUser({ companyId, name: `User ${suffix}`, email });
-  const g = h.google.control.createUser({ email });
-  const connectionId = `conn-${suffix}`;
-  await upsertConnection(h.db, {
-    id: connectionId,
-    displayName: email,
-    pipedriveUserId: pd.userId,
-    pipedriveCompanyId: companyId,
-    pipedriveApiDomain: h.pipedrive.url,
-    googleEmail: email,
-  });
-  await saveCredentials(h.db, h.secrets, connectionId, 'pipedrive', { kind: 'api-token', token: pd.apiToken });
-  await saveCredentials(h.db, h.secrets, connectionId, 'google', {
-    refreshToken: g.refreshToken,
-    accessToken: g.accessToken,
-  });
-  return { connectionId, pipedriveUserId: pd.userId, companyId, email, calendarId: g.primaryCalendarId };
-}
-
 const tokensSpent = (h: BenchStack) => sum(h.pipedrive.control.stats().tokensSpent as Record<string, number>);
 
 async function main(): Promise<void> {
@@ -179,7 +153,7 @@ async function setUp(h: BenchStack, opts: Options, phaseTimes: Record<string, nu
   const users = await inBatches(
     Array.from({ length: opts.users }, (_, i) => i),
     opts.concurrency,
-    () => createUser(h),
+    () => storeBenchUser(h),
   );
   phaseTimes['users created (emulators + store)'] = Date.now() - t;
   log(`created ${users.length} users in ${((Date.now() - t) / 1000).toFixed(1)} s`);

@@ -6,7 +6,6 @@
  */
 import type { calendar_v3 } from '@googleapis/calendar';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { PipedriveChange } from '../../adapters/pipedrive/change.js';
 import {
   cachedLookups,
   HIT_TTL_MS,
@@ -17,7 +16,7 @@ import {
 import { linkByEvent } from '../../adapters/store/links.js';
 import { eventIdFor } from '../../sync-rules/event-id.js';
 import type { SyncSettings } from '../../sync-rules/settings.js';
-import { eventually } from '../../testing/stack.js';
+import { day, googleToPipedriveSteps } from '../../testing/google-to-pipedrive-steps.js';
 import { startHarness, type Harness, type SyncUser } from '../../testing/sync-harness.js';
 
 let h: Harness;
@@ -53,38 +52,12 @@ let seq = 0;
 /** A unique address, so tests sharing the harness's company never see each other's persons. */
 const addr = (name: string) => `${name}.${++seq}.${Date.now().toString(36)}@client.test`;
 
-function day(days: number): string {
-  return new Date(Date.now() + days * 86_400_000).toISOString().slice(0, 10);
-}
 const timed = (from: string, to: string, days = 4) => ({
   start: { dateTime: `${day(days)}T${from}:00Z` },
   end: { dateTime: `${day(days)}T${to}:00Z` },
 });
 
-async function processed(user: SyncUser, signal: () => Promise<void>, timeoutMs = 30_000): Promise<void> {
-  const before = (await h.sync.status(user.connectionId)).processed;
-  await signal();
-  await eventually(
-    async () => {
-      const s = await h.sync.status(user.connectionId);
-      return s.processed > before && s.queued === 0 && s.state !== 'syncing' ? s : undefined;
-    },
-    timeoutMs,
-    `the sync of ${user.connectionId} to process the change`,
-  );
-}
-const pull = (user: SyncUser, timeoutMs?: number) =>
-  processed(user, () => h.sync.googleChanged(user.connectionId), timeoutMs);
-
-let deliveries = 0;
-function pushActivity(user: SyncUser, action: 'create' | 'change', id: number): Promise<void> {
-  const change: PipedriveChange = {
-    meta: { action, entity: 'activity', entity_id: String(id), id: `cl-${id}-${++deliveries}`, change_source: 'app' },
-    data: null,
-    previous: null,
-  };
-  return processed(user, () => h.sync.pipedriveChanged(user.connectionId, change));
-}
+const { pull, pushActivity } = googleToPipedriveSteps(() => h);
 
 async function imported(user: SyncUser, body: calendar_v3.Schema$Event) {
   const res = await user.calendar.events.insert({ calendarId: user.calendarId, requestBody: body });

@@ -9,13 +9,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { linkByEvent } from '../../adapters/store/links.js';
 import type { SyncSettings } from '../../sync-rules/settings.js';
 import { startHarness, type Harness, type SyncUser } from '../../testing/sync-harness.js';
-import { day, steps, timed } from './scenario-steps.js';
+import { day, googleToPipedriveSteps, timed } from '../../testing/google-to-pipedrive-steps.js';
 
 let h: Harness;
-let s: ReturnType<typeof steps>;
+let s: ReturnType<typeof googleToPipedriveSteps>;
 beforeAll(async () => {
   h = await startHarness();
-  s = steps(h, 'filters');
+  s = googleToPipedriveSteps(() => h);
 });
 afterAll(async () => {
   await h.close();

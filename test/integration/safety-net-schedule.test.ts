@@ -1,7 +1,7 @@
 /**
  * The adaptive safety net on the real stack (workflows/safety-net.ts): real webhooks and push notifications to
  * our HTTP server, the schedule read through the workflow's `safetyNet` query. Seconds stand in for minutes:
- * base 2 s, bound 16 s (production: the user's 5 minutes and 30 minutes).
+ * base 2 s, bound 8 s (production: the user's 5 minutes and 30 minutes).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { saveCredentials } from '../../adapters/store/connections.js';
@@ -12,7 +12,7 @@ import { eventually } from '../../testing/stack.js';
 import { startHarness, type Harness, type SyncUser } from '../../testing/sync-harness.js';
 
 const BASE = 2;
-const BOUND = 16;
+const BOUND = 8;
 
 let h: Harness;
 beforeAll(async () => {
@@ -124,7 +124,7 @@ describe('adaptive safety net', () => {
       await new Promise((r) => setTimeout(r, 200));
     }
     const intervals = [...new Set(seen.map((v) => v.intervalSeconds))];
-    expect(intervals).toEqual([2, 4, 8, 16]);
+    expect(intervals).toEqual([2, 4, 8]);
     expect(Math.max(...seen.map((v) => v.intervalSeconds))).toBeLessThanOrEqual(BOUND);
     // Stays at the bound while nothing is missed.
     const later = await watchIntervals(user, () => false, 2 * BOUND * 1000);

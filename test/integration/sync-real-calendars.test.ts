@@ -4,14 +4,13 @@
  * and a calendar switch that meets events Google will not move.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { PipedriveChange } from '../../adapters/pipedrive/change.js';
 import { recentAudit } from '../../adapters/store/audit-log.js';
 import { linkByActivity, linkByEvent } from '../../adapters/store/links.js';
 import { readEventLinkProperties } from '../../sync-rules/event-properties.js';
 import { DEFAULT_SETTINGS, type SyncSettings } from '../../sync-rules/settings.js';
 import { eventually } from '../../testing/stack.js';
 import { startHarness, type Harness, type SyncUser } from '../../testing/sync-harness.js';
-import { pipedriveWebhook } from '../../testing/pipedrive-webhook.js';
+import { day, googleToPipedriveSteps } from '../../testing/google-to-pipedrive-steps.js';
 
 let h: Harness;
 beforeAll(async () => {
@@ -21,32 +20,7 @@ afterAll(async () => {
   await h.close();
 });
 
-let deliveries = 0;
-function webhook(action: 'create' | 'change' | 'delete', id: number): PipedriveChange {
-  return pipedriveWebhook({ action, entityId: id, delivery: `real-${id}-${++deliveries}`, changeSource: 'app' });
-}
-
-function day(days: number): string {
-  return new Date(Date.now() + days * 86_400_000).toISOString().slice(0, 10);
-}
-
-/** Runs `signal`, then waits until the workflow processed at least one more item and has nothing left to do. */
-async function processed(user: SyncUser, signal: () => Promise<void>): Promise<void> {
-  const before = (await h.sync.status(user.connectionId)).processed;
-  await signal();
-  await eventually(
-    async () => {
-      const s = await h.sync.status(user.connectionId);
-      return s.processed > before && s.queued === 0 && s.state !== 'syncing' ? s : undefined;
-    },
-    30_000,
-    `the sync of ${user.connectionId} to process the change`,
-  );
-}
-
-const pull = (user: SyncUser) => processed(user, () => h.sync.googleChanged(user.connectionId));
-const pushActivity = (user: SyncUser, action: 'create' | 'change' | 'delete', id: number) =>
-  processed(user, () => h.sync.pipedriveChanged(user.connectionId, webhook(action, id)));
+const { pull, pushActivity, processed } = googleToPipedriveSteps(() => h);
 
 function activity(id: number) {
   return h.pipedrive.control.getActivity(id) as unknown as {

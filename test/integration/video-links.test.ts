@@ -10,13 +10,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { linkByEvent } from '../../adapters/store/links.js';
 import { eventIdFor } from '../../sync-rules/event-id.js';
 import { startHarness, type Harness, type SyncUser } from '../../testing/sync-harness.js';
-import { day, steps, timed, type Activity } from './scenario-steps.js';
+import { day, googleToPipedriveSteps, timed, type Activity } from '../../testing/google-to-pipedrive-steps.js';
 
 let h: Harness;
-let s: ReturnType<typeof steps>;
+let s: ReturnType<typeof googleToPipedriveSteps>;
 beforeAll(async () => {
   h = await startHarness();
-  s = steps(h, 'video');
+  s = googleToPipedriveSteps(() => h);
 });
 afterAll(async () => {
   await h.close();
