@@ -52,7 +52,7 @@ export async function pullGoogleChanges(ctx: SyncContext, opts: PullOptions = {}
     for (const event of events) {
       if (newerThan && !(await isLinked(ctx, calendarId, event)) && (event.updated ?? '') <= newerThan) continue;
       try {
-        summary.outcomes.push(await applyGoogleEvent(ctx, calendarId, event));
+        summary.outcomes.push(await applyRidingOutBlips(ctx, calendarId, event));
       } catch (err) {
         // A permanent failure of one event must not block the calendar: record it and go on. Anything
         // retryable fails the pull, which Temporal retries (the token is not saved, so nothing is skipped).
@@ -80,6 +80,35 @@ export async function pullGoogleChanges(ctx: SyncContext, opts: PullOptions = {}
 }
 
 class FullSyncRequired extends Error {}
+
+/** Attempts of one event's apply inside a pull before its transient failure fails the whole pull. */
+const EVENT_ATTEMPTS = 3;
+/** A failure that asks for a longer wait (a quota window, the daily budget) is left to Temporal's retry. */
+const LONGEST_INLINE_WAIT_MS = 2_000;
+
+/**
+ * `applyGoogleEvent`, with a transient API failure (5xx, a short rate-limit window) tried again on the spot. A pull
+ * carries many events and is retried as a whole, so without this one event's blip costs the attempt of all of them,
+ * and a pull under a steady error rate could run out of attempts. Applying an event is idempotent (echo check,
+ * links), so trying it again is safe; only classified retryable API failures are, nothing else.
+ */
+async function applyRidingOutBlips(
+  ctx: SyncContext,
+  calendarId: string,
+  event: calendar_v3.Schema$Event,
+): Promise<SyncOutcome> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await applyGoogleEvent(ctx, calendarId, event);
+    } catch (err) {
+      if (!(err instanceof ApplicationFailure) || err.nonRetryable || attempt >= EVENT_ATTEMPTS) throw err;
+      const asked = typeof err.nextRetryDelay === 'number' ? err.nextRetryDelay : undefined;
+      const wait = asked ?? 200 * 2 ** (attempt - 1);
+      if (wait > LONGEST_INLINE_WAIT_MS) throw err;
+      await new Promise((resolve) => setTimeout(resolve, wait));
+    }
+  }
+}
 
 /** Pages through events.list (incremental with a token, complete without), handing each page to `onEvents`. */
 async function listAll(

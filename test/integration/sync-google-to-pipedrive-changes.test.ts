@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { linkByActivity, linkByEvent } from '../../adapters/store/links.js';
 import { day, timed, googleToPipedriveSteps } from '../../testing/google-to-pipedrive-steps.js';
 import { startHarness, type Harness } from '../../testing/sync-harness.js';
+import { workflowIdFor } from '../../workflows/names.js';
 
 let h: Harness;
 beforeAll(async () => {
@@ -62,6 +63,43 @@ describe('Google → Pipedrive in two-way mode', () => {
     });
     const link = await linkByEvent(h.stack.db, user.connectionId, user.calendarId, event.id!);
     expect(link?.activityId).toBe(created!.id);
+  });
+
+  it('rides out a short Pipedrive rate-limit window on one event without failing the whole pull', async () => {
+    const user = await h.connectUser();
+    const date = day(6);
+    for (const [i, summary] of ['Standup', 'Review', 'Retro', 'Planning', 'Demo'].entries()) {
+      await insertEvent(user, { summary, ...timed(date, `1${i}:00`, `1${i}:30`) });
+    }
+    const limited = () =>
+      [...h.apiCalls].filter(([k]) => k.startsWith('pipedrive ') && k.endsWith(' 429')).reduce((n, [, c]) => n + c, 0);
+    const before = limited();
+    // Four requests per 2 s window for each token: importing five events needs more, so the burst limit answers 429
+    // with a Retry-After of the window's rest, deterministically, in the middle of the pull.
+    h.pipedrive.control.setRateLimits({ burstLimitPer2s: 4 });
+    try {
+      await pull(user);
+    } finally {
+      h.pipedrive.control.setRateLimits({ burstLimitPer2s: 80 });
+    }
+    expect(limited() - before, 'the burst limit was hit during the pull').toBeGreaterThan(0);
+    expect(
+      activitiesOf(user)
+        .map((a) => a.subject)
+        .sort(),
+    ).toEqual(['Demo', 'Planning', 'Retro', 'Review', 'Standup']);
+    // One attempt of each pull: the limited event waited for its window instead of failing the other four's.
+    const history = await h.stack.client.workflow.getHandle(workflowIdFor(user.connectionId)).fetchHistory();
+    const pulls = new Set(
+      (history.events ?? [])
+        .filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'pullGoogle')
+        .map((e) => String(e.eventId)),
+    );
+    const attempts = (history.events ?? [])
+      .filter((e) => pulls.has(String(e.activityTaskStartedEventAttributes?.scheduledEventId ?? '')))
+      .map((e) => e.activityTaskStartedEventAttributes!.attempt);
+    expect(attempts.length).toBeGreaterThan(0);
+    expect(attempts.every((a) => a === 1)).toBe(true);
   });
 
   it('gives activities from Google events the configured incoming activity type', async () => {
