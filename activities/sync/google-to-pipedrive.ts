@@ -54,8 +54,9 @@ export async function pullGoogleChanges(ctx: SyncContext, opts: PullOptions = {}
       try {
         summary.outcomes.push(await applyRidingOutBlips(ctx, calendarId, event));
       } catch (err) {
-        // A permanent failure of one event must not block the calendar: record it and go on. Anything
-        // retryable fails the pull, which Temporal retries (the token is not saved, so nothing is skipped).
+        // A permanent failure of one event must not block the calendar: record it and go on. Anything still
+        // retryable after the tries on the spot fails the pull, which Temporal retries (the token is not saved, so
+        // nothing is skipped).
         if (err instanceof ApplicationFailure && err.nonRetryable) {
           summary.failures.push({ subject: `event:${event.id}`, message: err.message });
         } else throw err;
