@@ -133,8 +133,9 @@ const pulls = proxyActivities<ReturnType<typeof createActivities>>({
 export async function calendarSync(input: CalendarSyncInput): Promise<void> {
   const sync = new CalendarSync(input);
   setHandler(pipedriveChanged, (change) => {
-    sync.safetyNetSawWebhook(change);
-    sync.enqueue(workItemFor(change));
+    const item = workItemFor(change);
+    sync.safetyNetSawWebhook(item);
+    sync.enqueue(item);
   });
   setHandler(googleChanged, () => {
     sync.safetyNet.googleDelivered();
@@ -611,8 +612,7 @@ class CalendarSync {
   }
 
   /** A webhook arrived: the Pipedrive feed works, and the activity it names is not missed if a pass finds it. */
-  safetyNetSawWebhook(change: Parameters<typeof workItemFor>[0]): void {
-    const item = workItemFor(change);
+  safetyNetSawWebhook(item: WorkItem | null): void {
     this.safetyNet.pipedriveDelivered(item?.kind === 'activity' ? item.id : null, Date.now());
   }
 
