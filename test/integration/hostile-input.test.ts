@@ -396,6 +396,31 @@ describe('hostile requests', () => {
       },
       [400],
     );
+    await refusedFetch(
+      'resync without CSRF',
+      '/api/me/resync',
+      { method: 'POST', headers: { ...json, cookie: session.cookie }, body: '{}' },
+      [403],
+    );
+    await refusedFetch(
+      'resync with a forged session',
+      '/api/me/resync',
+      { method: 'POST', headers: { ...json, cookie: 'cs_session=abc.def', 'x-csrf-token': 'x' }, body: '{}' },
+      [401],
+    );
+    for (const [what, body, status] of [
+      ['retry nested deep', `${'{"a":'.repeat(5000)}1${'}'.repeat(5000)}`, 400],
+      ['retry of an overlong subject', JSON.stringify({ subject: 'activity:'.repeat(500) }), 400],
+      ['retry with an unknown field', JSON.stringify({ subject: 'activity:1', all: true }), 400],
+      ['retry with an oversized body', JSON.stringify({ subject: 'x'.repeat(64 * 1024) }), 413],
+    ] as const) {
+      await refusedFetch(
+        what,
+        '/api/me/retry',
+        { method: 'POST', headers: { ...json, cookie: session.cookie, 'x-csrf-token': session.csrf }, body },
+        [status],
+      );
+    }
     await healthy();
 
     // ── Admin API, metrics, codec ──
@@ -409,6 +434,14 @@ describe('hostile requests', () => {
       },
       [403],
     );
+    for (const action of ['resync', 'retry']) {
+      await refusedFetch(
+        `admin ${action} with a wrong token`,
+        `/api/admin/connections/${user.connectionId}/${action}`,
+        { method: 'POST', headers: { ...json, authorization: 'Bearer wrong' }, body: '{"subject":"activity:1"}' },
+        [403],
+      );
+    }
     await refusedFetch('metrics without token', '/metrics', {}, [401]);
     const payload = {
       payloads: [{ metadata: { encoding: Buffer.from('binary/encrypted').toString('base64') }, data: 'AAAA' }],
