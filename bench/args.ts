@@ -28,3 +28,10 @@ export function benchArgs(argv: string[] = process.argv.slice(2)): BenchArgs {
   };
   return { get, num: (n, f) => positive(n, f, false), int: (n, f) => positive(n, f, true) };
 }
+
+/** An `on`/`off` option. */
+export function onOff(value: string, name: string): boolean {
+  if (value === 'on' || value === 'true') return true;
+  if (value === 'off' || value === 'false') return false;
+  throw new Error(`--${name} is on or off, got "${value}"`);
+}

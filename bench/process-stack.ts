@@ -153,6 +153,8 @@ export interface ProcessStackOptions {
   /** Register Pipedrive webhooks and Google push channels against the web service (the webhook path). */
   feeds: boolean;
   googleQuotaPerMinute: number;
+  /** The Temporal server's eager activity dispatch (`--eager-activities=off` measures without it). */
+  eagerActivities: boolean;
   log: (msg: string) => void;
 }
 
@@ -164,7 +166,7 @@ export async function startProcessStack(opts: ProcessStackOptions): Promise<Benc
     for (const s of stops.splice(0).reverse()) await s().catch((err: unknown) => console.error(err));
   };
   try {
-    const temporal = await startDevServer({ log });
+    const temporal = await startDevServer({ log, eagerActivities: opts.eagerActivities });
     stops.push(() => temporal.stop());
     const temporalPort = temporal.address.split(':').at(-1)!;
     const pgDir = path.join(tmp, 'pg');

@@ -37,7 +37,7 @@ import { eventIdFor } from '../sync-rules/event-id.js';
 import { DEFAULT_SETTINGS, type SyncSettings } from '../sync-rules/settings.js';
 import type { SyncStatus } from '../workflows/contract.js';
 import { workflowIdFor } from '../workflows/names.js';
-import { benchArgs } from './args.js';
+import { benchArgs, onOff } from './args.js';
 import { countersOf, SDK_LATENCIES, startProcessStack, storeBenchUser, type BenchStack } from './process-stack.js';
 import { findProcess, startUsageSampler, type Usage } from './proc-usage.js';
 
@@ -89,6 +89,8 @@ interface Options {
   company: 'shared' | 'per-user';
   /** How long to wait for the backlog to drain after the window, seconds. */
   drainTimeout: number;
+  /** The Temporal server's eager activity dispatch (`--eager-activities=off` to measure without it). */
+  eagerActivities: boolean;
 }
 
 function options(): Options {
@@ -140,6 +142,7 @@ function options(): Options {
     setupRate: num('setup-rate', 50),
     company: companyOpt,
     drainTimeout: num('drain-timeout', 60),
+    eagerActivities: onOff(get('eager-activities', 'on'), 'eager-activities'),
   };
 }
 
@@ -337,6 +340,7 @@ async function main(): Promise<void> {
             name: 'bench-sync-latency',
             feeds: path === 'webhook',
             googleQuotaPerMinute: 100_000,
+            eagerActivities: opts.eagerActivities,
             log,
           })
         : await startSingleProcess(path === 'webhook', log);

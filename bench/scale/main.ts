@@ -128,7 +128,13 @@ async function main(): Promise<void> {
   log(`options ${JSON.stringify(opts)}`);
   const phaseTimes: Record<string, number> = {};
   const t = Date.now();
-  const h = await startProcessStack({ name: 'bench-scale', feeds: true, googleQuotaPerMinute: 100_000, log });
+  const h = await startProcessStack({
+    name: 'bench-scale',
+    feeds: true,
+    googleQuotaPerMinute: 100_000,
+    eagerActivities: true,
+    log,
+  });
   phaseTimes['stack start'] = Date.now() - t;
   // Interrupted (Ctrl-C, a timeout): the worker, web service, Temporal and Postgres it started go with it.
   for (const signal of ['SIGINT', 'SIGTERM'] as const)

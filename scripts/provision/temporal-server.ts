@@ -14,7 +14,20 @@ export interface DevServerOptions {
   /** Keeps workflows across restarts (sandbox); in memory when undefined (tests). */
   dbFilename?: string;
   extraArgs?: string[];
+  /** Eager activity dispatch (see `serverDynamicConfig`); on unless a run measures without it. */
+  eagerActivities?: boolean;
   log?: (msg: string) => void;
+}
+
+/**
+ * Server settings every dev server here runs with, as a deployment should (docs/operations.md, "Temporal server
+ * settings"). `system.enableActivityEagerExecution`: when a workflow task schedules an activity on its own task
+ * queue and the worker has a free slot, the server hands the activity back in the task's reply instead of through
+ * a poll, which saves a matching round trip per sync step. The server's default is off.
+ */
+export function serverDynamicConfig(opts: { eagerActivities?: boolean } = {}): string[] {
+  const eager = opts.eagerActivities ?? true;
+  return ['--dynamic-config-value', `system.enableActivityEagerExecution=${eager}`];
 }
 
 export interface DevServer {
@@ -37,7 +50,7 @@ export async function startDevServer(opts: DevServerOptions = {}): Promise<DevSe
       dbFilename: opts.dbFilename,
       searchAttributes: ALL_SEARCH_ATTRIBUTES,
       log: { format: 'pretty', level: 'warn' },
-      extraArgs: opts.extraArgs ?? [],
+      extraArgs: [...serverDynamicConfig(opts), ...(opts.extraArgs ?? [])],
     },
   });
   const address = env.connection.options.address;
