@@ -29,6 +29,8 @@ export interface ComposeProject {
       depends_on?: Record<string, unknown>;
       ports?: unknown[];
       healthcheck?: { test?: string[] };
+      /** Normalized: bind mounts carry an absolute `source`. */
+      volumes?: { type: string; source?: string; target: string; read_only?: boolean }[];
       stop_grace_period?: string | number;
     }
   >;

@@ -3,6 +3,7 @@ import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
 import {
   findComposeValidator,
   type ComposeProject,
@@ -53,6 +54,17 @@ describe('docker-compose.yml', () => {
     const temporal = project.services.temporal!;
     expect(temporal.environment).toMatchObject({ DB: 'postgres12', POSTGRES_SEEDS: 'postgres' });
     expect(Object.keys(temporal.depends_on ?? {})).toContain('postgres');
+  });
+
+  it('gives the Temporal server the dynamic config the sync is measured with: eager activity dispatch on', async () => {
+    const temporal = project.services.temporal!;
+    const file = String(temporal.environment?.DYNAMIC_CONFIG_FILE_PATH);
+    // The auto-setup image resolves a relative path against /etc/temporal.
+    const target = path.posix.join('/etc/temporal', file);
+    const mount = (temporal.volumes ?? []).find((v) => v.target === target);
+    expect(mount, `a volume mounted at ${target}`).toBeDefined();
+    const dynamicConfig = parseYaml(await readFile(mount!.source!, 'utf8')) as Record<string, { value: unknown }[]>;
+    expect(dynamicConfig['system.enableActivityEagerExecution']).toEqual([{ value: true }]);
   });
 
   it('configures the worker and the web server the SDK way, through TEMPORAL_ADDRESS and TEMPORAL_NAMESPACE', () => {
