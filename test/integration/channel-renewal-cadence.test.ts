@@ -70,6 +70,10 @@ describe('Google channel renewal on the real cadence', () => {
         calls.push({ name: 'stopWatch', at: now(), keep });
         return 1;
       },
+      // The feed check after each continue-as-new: the channel the workflow holds is the one last started.
+      async verifyFeeds(_connectionId, channelId) {
+        return { webhooksCreated: 0, channelLive: channelId !== null };
+      },
       async pullGoogle() {
         return { mode: 'incremental', pages: 1, outcomes: [], failures: [] };
       },
