@@ -1,11 +1,12 @@
 /**
- * A Google pull of several pages under API faults, on the real stack (Temporal, Postgres, the official Google client
- * against the emulator): a list call's blip is ridden out inside the attempt, an attempt that fails after a page
- * resumes at the next page instead of listing and applying the calendar's changes again, and a crash between a
- * page's applies and saving its position duplicates nothing.
+ * Transient API failures inside one sync step, on the real stack (Temporal, Postgres, the official clients against
+ * the emulators). A Google pull of several pages: a list call's blip is ridden out inside the attempt, an attempt
+ * that fails after a page resumes at the next page instead of listing and applying the calendar's changes again,
+ * and a crash between a page's applies and saving its position duplicates nothing. A Pipedrive activity's sync to
+ * Google rides out a blip of its read within the attempt.
  *
- * The faults are the emulator's seeded ones: a seed is chosen (from the same PRNG the emulator draws from) so that
- * exactly the intended Google requests of the pull fail, and the test checks the emulator counted exactly those.
+ * The faults are the emulators' seeded ones: a seed is chosen (from the same PRNG the emulators draw from) so that
+ * exactly the intended requests fail, and the test checks that exactly those failed.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FaultInjector } from '../../emulators/shared/faults.js';
@@ -21,7 +22,7 @@ afterAll(async () => {
   await h.close();
 });
 
-const { activitiesOf, pull } = googleToPipedriveSteps(() => h);
+const { activitiesOf, pull, pushActivity } = googleToPipedriveSteps(() => h);
 
 /** Google's largest events.list page, which the pull asks for. */
 const PAGE = 2500;
@@ -78,11 +79,15 @@ function pipedriveCreates(): number {
 }
 
 /** The attempt that completed each of the user's Google pulls (history records only the last attempt's start). */
-async function pullAttempts(user: SyncUser): Promise<number[]> {
+function pullAttempts(user: SyncUser): Promise<number[]> {
+  return attemptsOf(user, ['pullGoogle']);
+}
+
+async function attemptsOf(user: SyncUser, types: string[]): Promise<number[]> {
   const history = await h.stack.client.workflow.getHandle(workflowIdFor(user.connectionId)).fetchHistory();
   const pulls = new Set(
     (history.events ?? [])
-      .filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'pullGoogle')
+      .filter((e) => types.includes(e.activityTaskScheduledEventAttributes?.activityType?.name ?? ''))
       .map((e) => String(e.eventId)),
   );
   return (history.events ?? [])
@@ -168,5 +173,36 @@ describe('a Google pull of several pages under API faults', () => {
     expect(googleCounts().lists - before.google.lists, 'page 1 twice, page 2 once').toBe(3);
     expect(subjects(user)).toEqual(ALL);
     expect(pipedriveCreates() - before.creates, 'each event imported once').toBe(ALL.length);
+  });
+});
+
+describe('a Pipedrive activity synced to Google under API faults', () => {
+  it('rides out a failed read of the activity within the first attempt', async () => {
+    const user = await h.connectUser();
+    const a = h.pipedrive.control.createActivity({
+      userId: user.pipedriveUserId,
+      subject: 'Call Ada',
+      type: 'call',
+      due_date: day(8),
+      due_time: '09:00',
+      duration: '00:30',
+    }) as { id: number };
+    const failedReads = () => h.apiCalls.get('pipedrive GET /api/v2/activities/:id 503') ?? 0;
+    const before = failedReads();
+    const stepTypes = ['syncPipedriveActivity', 'syncPipedriveActivities'];
+    const attemptsBefore = (await attemptsOf(user, stepTypes)).length;
+
+    // Pipedrive requests of the sync: the read fails, the second read and whatever follows pass.
+    h.pipedrive.control.setFaults(faultsFailing([0], 6));
+    try {
+      await pushActivity(user, 'create', a.id);
+    } finally {
+      h.pipedrive.control.setFaults({});
+    }
+
+    expect(failedReads() - before, 'the planned fault was injected').toBe(1);
+    const events = h.google.control.listEvents(user.email, user.calendarId);
+    expect(events.map((e) => e.summary)).toEqual(['Call Ada']);
+    expect((await attemptsOf(user, stepTypes)).slice(attemptsBefore), 'one attempt').toEqual([1]);
   });
 });
