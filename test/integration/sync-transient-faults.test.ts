@@ -160,6 +160,30 @@ describe('a Google pull of several pages under API faults', () => {
     expect(rows, 'the finished pull left no position behind').toEqual([{ pull_position: null }]);
   });
 
+  it('resumes a full resync (after a 410) at its next page, still as a full resync', async () => {
+    const user = await h.connectUser();
+    twoPagesOfChanges(user);
+    h.google.control.invalidateSyncTokens(user.email, user.calendarId);
+    const before = { google: googleCounts(), creates: pipedriveCreates() };
+    const attemptsBefore = (await pullAttempts(user)).length;
+
+    // Attempt 1: the token's 410, the whole calendar's page 1, then page 2 fails on every try; attempt 2: page 2.
+    h.google.control.setFaults(faultsFailing([2, 3, 4], 7));
+    try {
+      await pull(user);
+    } finally {
+      h.google.control.setFaults({});
+    }
+
+    const google = googleCounts();
+    expect(google.injected - before.google.injected, 'the planned faults were injected').toBe(3);
+    expect((await pullAttempts(user)).slice(attemptsBefore)).toEqual([2]);
+    expect(google.lists - before.google.lists, 'the 410, page 1, page 2 three times, then page 2 once').toBe(6);
+    // Each new event imported once, though the full listing of attempt 2 was entered at page 2.
+    expect(subjects(user)).toEqual(ALL);
+    expect(pipedriveCreates() - before.creates).toBe(ALL.length);
+  });
+
   it('applies page 1 again, duplicating nothing, after a crash before its position was saved', async () => {
     const user = await h.connectUser();
     twoPagesOfChanges(user);
