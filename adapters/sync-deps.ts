@@ -63,7 +63,9 @@ export type CrashPoint =
   | 'after-google-insert'
   | 'after-google-move'
   | 'before-google-watch'
-  | 'after-person-create';
+  | 'after-person-create'
+  /** A Google pull applied a page of several and has not saved its position yet. */
+  | 'before-pull-position';
 
 export function secretBoxFromEnv(env: NodeJS.ProcessEnv = process.env): SecretBox {
   return SecretBox.fromConfig(requireEnv('CALENDAR_SYNC_ENCRYPTION_KEYS', env));

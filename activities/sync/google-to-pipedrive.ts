@@ -6,14 +6,31 @@
  * of skipping changes — repeating is harmless because applying an event is idempotent (echo check, links).
  * `410 fullSyncRequired` wipes the token and re-lists the calendar: linked events are re-checked, and unlinked
  * events count as new only if they changed after our last complete pull (older ones are baseline, never imported).
+ *
+ * A pull is one activity, retried by Temporal as a whole, so two things keep a retry from redoing finished work:
+ * - Each call (a page's `events.list`, an event's apply) rides out a transient failure on the spot (blip-retry.ts).
+ * - After each page but the last, the pull saves its position: the `nextPageToken` and what the pages so far
+ *   produced. The next attempt of the same pull (same starting token) lists from there. Google's sync guide: the
+ *   pages of one listing are followed with `nextPageToken`, and only the last page carries `nextSyncToken`, which
+ *   covers every change since the listing began — so a listing resumed at a later page misses nothing, and the
+ *   events of the pages before it were applied. A crash between a page's applies and saving its position repeats
+ *   that page, which is harmless for the same reason a repeated pull is.
  */
 import type { calendar_v3 } from '@googleapis/calendar';
 import { ApplicationFailure } from '@temporalio/common';
 import { classifyGoogleChange } from '../../sync-rules/echo.js';
 import { activityToSyncedFields, eventToActivityFields, eventToSyncedFields } from '../../sync-rules/mapping.js';
 import type { LinkedNames } from '../../sync-rules/types.js';
-import { getSyncState, saveSyncToken } from '../../adapters/store/google-sync-state.js';
+import {
+  getSyncState,
+  savePullPosition,
+  saveSyncToken,
+  type GoogleSyncState,
+  type PullMode,
+  type PullPosition,
+} from '../../adapters/store/google-sync-state.js';
 import { deleteLink, linkByEvent, saveLink, type Link } from '../../adapters/store/links.js';
+import { ridingOutBlips } from './blip-retry.js';
 import { relinkedContacts, titleLinkedEvent, withContactLinks } from './contact-links.js';
 import type { SyncContext } from './context.js';
 import { createActivityOnce, finishCreate } from './create-activity.js';
@@ -25,7 +42,7 @@ import type { SyncOutcome } from './outcome.js';
 
 export interface PullSummary {
   /** 'baseline' when there was no token yet: the calendar's state was recorded, nothing imported. */
-  mode: 'incremental' | 'baseline' | 'full-resync';
+  mode: PullMode;
   pages: number;
   outcomes: SyncOutcome[];
   failures: { subject: string; message: string }[];
@@ -36,104 +53,131 @@ export interface PullOptions {
   onPage?: (page: number) => void;
 }
 
+/** What the pages applied so far produced: carried in the pull's saved position. */
+type Carried = Omit<PullSummary, 'mode'>;
+
 export async function pullGoogleChanges(ctx: SyncContext, opts: PullOptions = {}): Promise<PullSummary> {
   const calendarId = ctx.settings.calendarId;
   if (!ctx.settings.enabled || !calendarId) return { mode: 'incremental', pages: 0, outcomes: [], failures: [] };
-  const startedAt = new Date();
   const state = await getSyncState(ctx.db, ctx.connection.id, calendarId);
-  if (!state.syncToken) {
-    const pages = await listAll(ctx, calendarId, undefined, opts, async () => {});
-    await saveSyncToken(ctx.db, ctx.connection.id, calendarId, pages.nextSyncToken, startedAt);
-    return { mode: 'baseline', pages: pages.count, outcomes: [], failures: [] };
+  const resumed = resumablePosition(state);
+  try {
+    return await pull(ctx, calendarId, state, resumed, opts);
+  } catch (err) {
+    // A saved page token Google no longer takes (400: an invalid parameter value): the pull starts over.
+    if (!resumed || !(err instanceof PageTokenRejected)) throw err;
+    return await pull(ctx, calendarId, state, null, opts);
   }
+}
 
-  const summary: PullSummary = { mode: 'incremental', pages: 0, outcomes: [], failures: [] };
+/** The saved position, if it belongs to a pull from the token that is still saved. */
+function resumablePosition(state: GoogleSyncState): PullPosition<Carried> | null {
+  const p = state.position as PullPosition<Carried> | null;
+  if (!p || p.from !== state.syncToken || typeof p.pageToken !== 'string') return null;
+  if (!Array.isArray(p.carried?.outcomes) || !Array.isArray(p.carried?.failures)) return null;
+  return p;
+}
+
+async function pull(
+  ctx: SyncContext,
+  calendarId: string,
+  state: GoogleSyncState,
+  resumed: PullPosition<Carried> | null,
+  opts: PullOptions,
+): Promise<PullSummary> {
+  const from = state.syncToken;
+  const startedAt = resumed?.startedAt ?? new Date().toISOString();
+  let mode: PullMode = resumed?.mode ?? (from ? 'incremental' : 'baseline');
+  const summary: PullSummary = { mode, pages: 0, outcomes: [], failures: [], ...resumed?.carried };
+
   const apply = async (events: calendar_v3.Schema$Event[], newerThan?: string) => {
     for (const event of events) {
       if (newerThan && !(await isLinked(ctx, calendarId, event)) && (event.updated ?? '') <= newerThan) continue;
       try {
-        summary.outcomes.push(await applyRidingOutBlips(ctx, calendarId, event));
+        summary.outcomes.push(await ridingOutBlips(() => applyGoogleEvent(ctx, calendarId, event)));
       } catch (err) {
         // A permanent failure of one event must not block the calendar: record it and go on. Anything still
         // retryable after the tries on the spot fails the pull, which Temporal retries (the token is not saved, so
-        // nothing is skipped).
+        // nothing is skipped; the pages before this one are not applied again).
         if (err instanceof ApplicationFailure && err.nonRetryable) {
           summary.failures.push({ subject: `event:${event.id}`, message: err.message });
         } else throw err;
       }
     }
   };
+  const onPage = async (events: calendar_v3.Schema$Event[], nextPageToken: string | undefined) => {
+    if (mode === 'incremental') await apply(events);
+    else if (mode === 'full-resync') await apply(events, state.lastPulledAt ?? undefined);
+    summary.pages++;
+    opts.onPage?.(summary.pages);
+    if (nextPageToken) {
+      ctx.deps.crashPoint?.('before-pull-position');
+      const carried: Carried = { pages: summary.pages, outcomes: summary.outcomes, failures: summary.failures };
+      await savePullPosition(ctx.db, ctx.connection.id, calendarId, {
+        from,
+        mode,
+        pageToken: nextPageToken,
+        startedAt,
+        carried,
+      });
+    }
+  };
+  const listing = (m: PullMode) => (m === 'incremental' ? (from ?? undefined) : undefined);
 
-  let listed: { nextSyncToken: string; count: number };
+  let nextSyncToken: string;
   try {
-    listed = await listAll(ctx, calendarId, state.syncToken, opts, (events) => apply(events));
+    nextSyncToken = await listPages(ctx, calendarId, listing(mode), resumed?.pageToken, onPage);
   } catch (err) {
-    if (!(err instanceof FullSyncRequired)) throw err;
-    summary.mode = 'full-resync';
-    summary.outcomes = [];
-    listed = await listAll(ctx, calendarId, undefined, opts, (events) =>
-      apply(events, state.lastPulledAt ?? undefined),
-    );
+    if (!(err instanceof FullSyncRequired) || mode !== 'incremental') throw err;
+    // The token is no longer valid: what this pull applied from it is re-checked by the full listing.
+    mode = 'full-resync';
+    Object.assign(summary, { mode, pages: 0, outcomes: [], failures: [] });
+    nextSyncToken = await listPages(ctx, calendarId, undefined, undefined, onPage);
   }
-  summary.pages = listed.count;
-  await saveSyncToken(ctx.db, ctx.connection.id, calendarId, listed.nextSyncToken, startedAt);
+  await saveSyncToken(ctx.db, ctx.connection.id, calendarId, nextSyncToken, new Date(startedAt));
   return summary;
 }
 
 class FullSyncRequired extends Error {}
-
-/** Attempts of one event's apply inside a pull before its transient failure fails the whole pull. */
-const EVENT_ATTEMPTS = 3;
-/** A failure that asks for a longer wait (a quota window, the daily budget) is left to Temporal's retry. */
-const LONGEST_INLINE_WAIT_MS = 2_000;
+class PageTokenRejected extends Error {}
 
 /**
- * `applyGoogleEvent`, with a transient API failure (5xx, a short rate-limit window) tried again on the spot. A pull
- * carries many events and is retried as a whole, so without this one event's blip costs the attempt of all of them,
- * and a pull under a steady error rate could run out of attempts. Applying an event is idempotent (echo check,
- * links), so trying it again is safe; only classified retryable API failures are, nothing else.
+ * Pages through events.list (changes since `syncToken`, or the whole calendar without one) from `pageToken` (the
+ * first page without one), handing each page to `onPage` with the token of the page after it; answers the
+ * `nextSyncToken` of the last page.
  */
-async function applyRidingOutBlips(
-  ctx: SyncContext,
-  calendarId: string,
-  event: calendar_v3.Schema$Event,
-): Promise<SyncOutcome> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await applyGoogleEvent(ctx, calendarId, event);
-    } catch (err) {
-      if (!(err instanceof ApplicationFailure) || err.nonRetryable || attempt >= EVENT_ATTEMPTS) throw err;
-      const asked = typeof err.nextRetryDelay === 'number' ? err.nextRetryDelay : undefined;
-      const wait = asked ?? 200 * 2 ** (attempt - 1);
-      if (wait > LONGEST_INLINE_WAIT_MS) throw err;
-      await new Promise((resolve) => setTimeout(resolve, wait));
-    }
-  }
-}
-
-/** Pages through events.list (incremental with a token, complete without), handing each page to `onEvents`. */
-async function listAll(
+async function listPages(
   ctx: SyncContext,
   calendarId: string,
   syncToken: string | undefined,
-  opts: PullOptions,
-  onEvents: (events: calendar_v3.Schema$Event[]) => Promise<void>,
-): Promise<{ nextSyncToken: string; count: number }> {
-  let pageToken: string | undefined;
-  let count = 0;
+  pageToken: string | undefined,
+  onPage: (events: calendar_v3.Schema$Event[], nextPageToken: string | undefined) => Promise<void>,
+): Promise<string> {
+  const resumedAt = pageToken;
   for (;;) {
-    const page = await ctx.google.listEvents(calendarId, { syncToken, pageToken });
+    const page = await ridingOutBlips(() => ctx.google.listEvents(calendarId, { syncToken, pageToken })).catch(
+      (err: unknown) => {
+        if (pageToken && pageToken === resumedAt && isBadRequest(err)) throw new PageTokenRejected();
+        throw err;
+      },
+    );
     if (page.result === 'fullSyncRequired') throw new FullSyncRequired();
-    count++;
-    await onEvents(page.items);
-    opts.onPage?.(count);
+    await onPage(page.items, page.nextPageToken);
     if (page.nextPageToken) {
       pageToken = page.nextPageToken;
       continue;
     }
     if (!page.nextSyncToken) throw new Error('events.list ended without a nextSyncToken');
-    return { nextSyncToken: page.nextSyncToken, count };
+    return page.nextSyncToken;
   }
+}
+
+function isBadRequest(err: unknown): boolean {
+  return (
+    err instanceof ApplicationFailure &&
+    err.type === 'GoogleRequestRejected' &&
+    (err.details?.[0] as { status?: number } | undefined)?.status === 400
+  );
 }
 
 async function isLinked(ctx: SyncContext, calendarId: string, event: calendar_v3.Schema$Event): Promise<boolean> {

@@ -7,6 +7,7 @@ import { eventToSyncedFields } from '../../sync-rules/mapping.js';
 import type { LinkedNames, PdActivity } from '../../sync-rules/types.js';
 import { deleteLink, linkByActivity, saveLink, type Link } from '../../adapters/store/links.js';
 import { classifyActivity } from './activity-classification.js';
+import { ridingOutBlips } from './blip-retry.js';
 import type { SyncContext } from './context.js';
 import {
   deleteEvent,
@@ -20,7 +21,18 @@ import { linkFor, moveLinkedEvent, type SyncedContent } from './linked-pair.js';
 import { mergeBothSides } from './merge-both-sides.js';
 import type { SyncOutcome } from './outcome.js';
 
-export async function syncActivityToGoogle(ctx: SyncContext, activityId: number): Promise<SyncOutcome> {
+/**
+ * Syncs the activity, its transient API failures tried again on the spot (blip-retry.ts). One sync reads the activity
+ * and the event and may write, and every call of an attempt fails it: under a steady error rate of 20% per call about
+ * half the attempts failed, and the activity ran out of its attempts. The whole sync is tried again, not a single
+ * call — exactly what a Temporal retry does, only sooner: the sync is idempotent after any partial effect (a created
+ * event is found again by its id, a write carries the etag it read), while a lone write sent again is not.
+ */
+export function syncActivityToGoogle(ctx: SyncContext, activityId: number): Promise<SyncOutcome> {
+  return ridingOutBlips(() => syncOnce(ctx, activityId));
+}
+
+async function syncOnce(ctx: SyncContext, activityId: number): Promise<SyncOutcome> {
   const outcome = (result: SyncOutcome['result'], reason?: string): SyncOutcome => ({
     direction: 'pipedrive-to-google',
     subject: `activity:${activityId}`,

@@ -104,7 +104,9 @@ export function toGoogleFailure(
       type: 'GoogleRateLimited',
       message: detail,
       nextRetryDelay: info.retryAfterMs ?? rateLimitDelayMs(attempt),
-      details: [{ status: info.status, reason: info.reason }],
+      // Whether Google said how long to wait, apart from the backoff guessed for the next attempt: a retry on the
+      // spot (activities/sync/blip-retry.ts) backs off per call instead.
+      details: [{ status: info.status, reason: info.reason, retryAfterMs: info.retryAfterMs ?? null }],
     });
   }
   if (info.status === undefined || info.status >= 500) {
