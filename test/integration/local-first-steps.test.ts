@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { linkByActivity, linkByEvent } from '../../adapters/store/links.js';
 import { recentAudit } from '../../adapters/store/audit-log.js';
+import { activityExecutions } from '../../lib/metrics.js';
 import { readEventLinkProperties } from '../../sync-rules/event-properties.js';
 import { activityRuns, type ActivityRun } from '../../testing/activity-runs.js';
 import { day, googleToPipedriveSteps, timed } from '../../testing/google-to-pipedrive-steps.js';
@@ -61,6 +62,19 @@ async function runsSince(user: SyncUser, since = 0) {
 const shape = (runs: ActivityRun[], type: string) =>
   runs.filter((r) => r.type === type).map((r) => ({ local: r.local, ok: r.ok, attempts: r.attempts }));
 
+/** The worker's `calendar_sync_activity_executions_total` by outcome for one activity type (local runs too). */
+async function executions(activity: string): Promise<{ completed: number; failed: number }> {
+  const { values } = await activityExecutions.get();
+  const of = (outcome: string) =>
+    values.find((v) => v.labels.activity === activity && v.labels.outcome === outcome)?.value ?? 0;
+  return { completed: of('completed'), failed: of('failed') };
+}
+
+const delta = (after: { completed: number; failed: number }, before: { completed: number; failed: number }) => ({
+  completed: after.completed - before.completed,
+  failed: after.failed - before.failed,
+});
+
 async function auditRows(user: SyncUser, subject: string, action: string) {
   return (await recentAudit(h.stack.db, user.connectionId, 500)).filter(
     (r) => r.subject === subject && r.action === action,
@@ -73,6 +87,7 @@ describe('a Pipedrive activity change', () => {
     await h.settled(user.connectionId);
     const before = await runsSince(user);
     const inserts = calls('google events.insert 200');
+    const counted = await executions('syncPipedriveActivity');
     const id = newActivity(user, 'Local sync');
     const status = await pushCreated(user, id);
 
@@ -87,6 +102,8 @@ describe('a Pipedrive activity change', () => {
     );
     expect(calls('google events.insert 200') - inserts).toBe(1);
     expect(await auditRows(user, `activity:${id}`, 'created')).toHaveLength(1);
+    // The worker's metrics count the local execution like a regular one.
+    expect(delta(await executions('syncPipedriveActivity'), counted)).toEqual({ completed: 1, failed: 0 });
   });
 
   it('is finished by the regular activity when the local attempt fails after its Google write: written once', async () => {
@@ -94,6 +111,7 @@ describe('a Pipedrive activity change', () => {
     await h.settled(user.connectionId);
     const before = await runsSince(user);
     const inserts = calls('google events.insert 200');
+    const counted = await executions('syncPipedriveActivity');
     const id = newActivity(user, 'Local attempt crashed');
     // The local attempt's insert reaches Google, then the step dies before the link is saved.
     h.crashAt('after-google-insert', 1);
@@ -115,6 +133,8 @@ describe('a Pipedrive activity change', () => {
     expect(events).toHaveLength(1);
     expect(events[0]!.summary).toBe('Local attempt crashed');
     expect(await auditRows(user, `activity:${id}`, 'created')).toHaveLength(1);
+    // The failed local attempt and the regular run are one execution each in the worker's metrics.
+    expect(delta(await executions('syncPipedriveActivity'), counted)).toEqual({ completed: 1, failed: 1 });
   });
 });
 
