@@ -37,7 +37,7 @@ import { eventIdFor } from '../sync-rules/event-id.js';
 import { DEFAULT_SETTINGS, type SyncSettings } from '../sync-rules/settings.js';
 import type { SyncStatus } from '../workflows/contract.js';
 import { workflowIdFor } from '../workflows/names.js';
-import { completeTimeMs, localActivityMarker } from '../testing/activity-runs.js';
+import { localActivityMarker } from '../testing/activity-runs.js';
 import { benchArgs, onOff } from './args.js';
 import { countersOf, SDK_LATENCIES, startProcessStack, storeBenchUser, type BenchStack } from './process-stack.js';
 import { findProcess, startUsageSampler, type Usage } from './proc-usage.js';
@@ -882,9 +882,11 @@ const SYNC_ACTIVITY_TYPES = new Set(['syncPipedriveActivity', 'syncPipedriveActi
  * stored in our inbox →) signal recorded → workflow task started → sync activity scheduled (includes waiting
  * behind the user's earlier items) → activity started → Google write → activity completed. A sync that ran as a
  * local activity (workflows/local-first.ts) has no activity task: its marker holds the result (the synced
- * activity) and its completion time, and it ran inside the last workflow task started before the marker, so its
- * rows are workflow task → local activity's workflow task (waiting behind earlier items) → Google write →
- * local activity completed → marker recorded (the workflow task's completion reaching the server).
+ * activity), and it ran inside the last workflow task started before the marker, so its rows are workflow task
+ * → the local activity's workflow task (waiting behind earlier items) → Google write → marker recorded (the
+ * workflow task's completion reaching the server). The marker's own `complete_time` is not used: the SDK
+ * records it as the workflow task's start plus the activity's run time, which leaves out any wait before the
+ * activity began, so it is no wall-clock time.
  */
 async function explainPipedriveToGoogle(
   h: BenchStack,
@@ -904,11 +906,10 @@ async function explainPipedriveToGoogle(
     'Google write → activity completed': [],
     'local: workflow task → its workflow task': [],
     'local: workflow task started → Google write': [],
-    'local: Google write → completed': [],
-    'local: completed → marker recorded': [],
+    'local: Google write → marker recorded': [],
   };
   const add = (k: string, ms: number | undefined) => {
-    if (ms !== undefined && Number.isFinite(ms)) stages[k]!.push(ms);
+    if (ms !== undefined && Number.isFinite(ms)) stages[k]!.push(Math.round(ms));
   };
   const inbox = opts.path === 'webhook' ? await inboxTimes(h, users, since) : new Map<string, number[]>();
   /** The rows up to the workflow task that saw the signal, the same for a regular and a local sync. */
@@ -971,13 +972,11 @@ async function explainPipedriveToGoogle(
         waiting.delete(activityId);
         addIngress(user, entry);
         add('local: workflow task → its workflow task', lastWftAt - entry.wftAt!);
-        const completed = completeTimeMs(marker);
         const written = entry.change.writtenAt;
         if (written !== undefined) {
           add('local: workflow task started → Google write', written - lastWftAt);
-          if (completed !== undefined) add('local: Google write → completed', completed - written);
+          add('local: Google write → marker recorded', at - written);
         }
-        if (completed !== undefined) add('local: completed → marker recorded', at - completed);
       } else if (SYNC_ACTIVITY_TYPES.has(e.activityTaskScheduledEventAttributes?.activityType?.name ?? '')) {
         // One activity id (`syncPipedriveActivity`) or several (`syncPipedriveActivities`, a batch).
         const input = await fromPayload<number | number[]>(
@@ -1013,7 +1012,8 @@ async function explainPipedriveToGoogle(
  * recorded after it (push delivery + ingress, or the bench's signal) → the pull that made the Pipedrive write
  * scheduled (a pull already queued absorbs later notifications) → started → Pipedrive write → pull completed.
  * A pull that ran as a local activity is scheduled and started with the workflow task it ran in (the last one
- * started before its marker) and completed at its marker's completion time; it has no "scheduled → started".
+ * started before its marker) and completed when its marker was recorded (the workflow task's completion, an upper
+ * bound); it has no "scheduled → started".
  */
 async function explainGoogleToPipedrive(
   h: BenchStack,
@@ -1030,7 +1030,7 @@ async function explainGoogleToPipedrive(
     'pull duration': [],
   };
   const add = (k: string, ms: number | undefined) => {
-    if (ms !== undefined && Number.isFinite(ms)) stages[k]!.push(ms);
+    if (ms !== undefined && Number.isFinite(ms)) stages[k]!.push(Math.round(ms));
   };
   for (const user of users) {
     const events = (await historyOf(h, user)).filter((e) => tsToMs(e.eventTime) >= since);
@@ -1045,7 +1045,7 @@ async function explainGoogleToPipedrive(
       const marker = localActivityMarker(e);
       if (e.workflowTaskStartedEventAttributes) lastWftAt = at;
       if (marker && !marker.failed && marker.activity_type === 'pullGoogle' && lastWftAt !== undefined) {
-        pulls.push({ scheduled: lastWftAt, started: lastWftAt, completed: completeTimeMs(marker), local: true });
+        pulls.push({ scheduled: lastWftAt, started: lastWftAt, completed: at, local: true });
       } else if (e.activityTaskScheduledEventAttributes?.activityType?.name === 'pullGoogle') {
         const p = { scheduled: at };
         pulls.push(p);
