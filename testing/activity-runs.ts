@@ -34,15 +34,6 @@ interface LocalActivityMarkerData {
   attempt?: number;
   activity_id?: string;
   activity_type?: string;
-  /** The workflow task's start time plus the local activity's run time ({ seconds, nanos }). */
-  complete_time?: { seconds?: number | string; nanos?: number };
-}
-
-/** The marker's `complete_time` in ms since the epoch, when it has one. */
-export function completeTimeMs(data: LocalActivityMarkerData): number | undefined {
-  const t = data.complete_time;
-  if (!t || t.seconds === undefined) return undefined;
-  return Number(t.seconds) * 1000 + (t.nanos ?? 0) / 1e6;
 }
 
 /** The core's record of one local activity execution, or null for any other event. */
