@@ -1230,10 +1230,10 @@ function report(opts: Options, r: PhaseResult): void {
   );
   for (const [k, v, note] of rows) console.log(`  ${k.padEnd(w0)}  ${v.padEnd(w1)}  ${note}`);
   console.log(`\n  latency by stage (measured changes of ${Math.min(opts.users, 20)} users, from workflow histories):`);
-  console.log(`    ${'stage'.padEnd(40)} ${'p50'.padStart(7)} ${'p95'.padStart(7)} ${'p99'.padStart(7)}  n`);
+  console.log(`    ${'stage'.padEnd(46)} ${'p50'.padStart(7)} ${'p95'.padStart(7)} ${'p99'.padStart(7)}  n`);
   for (const [k, v] of Object.entries(r.stages))
     console.log(
-      `    ${k.padEnd(40)} ${String(percentile(v, 50)).padStart(7)} ${String(percentile(v, 95)).padStart(7)} ${String(percentile(v, 99)).padStart(7)}  ${v.length}`,
+      `    ${k.padEnd(46)} ${String(percentile(v, 50)).padStart(7)} ${String(percentile(v, 95)).padStart(7)} ${String(percentile(v, 99)).padStart(7)}  ${v.length}`,
     );
   const mb = (b: number) => `${(b / 1024 / 1024).toFixed(0)} MB`;
   console.log(
