@@ -11,6 +11,12 @@
  * local attempt that wrote half its work and failed is followed by a regular activity that finds the half done and
  * finishes it, exactly as a regular retry would. A worker that crashes during a local attempt has not completed its
  * workflow task; the task times out and runs again on another worker, which reruns the local attempt.
+ *
+ * What the short bound changes: a local attempt that timed out is cancelled, but our activity code does not stop
+ * at a cancellation, so it may still be running when the regular activity starts — the same overlap a regular
+ * retry after its own timeout has, only likelier for a step slower than the bound. Google event writes tolerate
+ * it (deterministic event ids); two pulls creating the same new Pipedrive activity at once is the case a
+ * create intent does not fully cover (activities/sync/create-activity.ts).
  */
 import { isCancellation, TemporalFailure } from '@temporalio/workflow';
 
