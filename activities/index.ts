@@ -151,8 +151,11 @@ export function createActivities(deps: SyncDeps) {
 
     /** Incremental Google pull, each changed event applied to Pipedrive; a baseline when there is no token. */
     async pullGoogle(connectionId: string): Promise<PullSummary> {
+      // A local attempt (workflows/local-first.ts) has no heartbeats: the SDK would hand them to a server that
+      // never scheduled the attempt (the worker logs each as a failed heartbeat); its short timeout bounds it instead.
+      const local = Context.current().info.isLocal;
       const summary = await pullGoogleChanges(await context(connectionId), {
-        onPage: (page) => Context.current().heartbeat(page),
+        onPage: (page) => (local ? undefined : Context.current().heartbeat(page)),
       });
       await audit(connectionId, summary.outcomes);
       for (const f of summary.failures) {

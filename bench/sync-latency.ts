@@ -37,6 +37,7 @@ import { eventIdFor } from '../sync-rules/event-id.js';
 import { DEFAULT_SETTINGS, type SyncSettings } from '../sync-rules/settings.js';
 import type { SyncStatus } from '../workflows/contract.js';
 import { workflowIdFor } from '../workflows/names.js';
+import { localActivityMarker } from '../testing/activity-runs.js';
 import { benchArgs, onOff } from './args.js';
 import { countersOf, SDK_LATENCIES, startProcessStack, storeBenchUser, type BenchStack } from './process-stack.js';
 import { findProcess, startUsageSampler, type Usage } from './proc-usage.js';
@@ -91,7 +92,15 @@ interface Options {
   drainTimeout: number;
   /** The Temporal server's eager activity dispatch (`--eager-activities=off` to measure without it). */
   eagerActivities: boolean;
+  /**
+   * `--rates=20,40,60`: the webhook path, Pipedrive → Google, at each offered rate in turn on one stack (fresh
+   * activities per rate), one line per rate and the highest rate whose p99 stays within `P99_BOUND_MS`.
+   */
+  rates: number[];
 }
+
+/** The latency bound of the `--rates` sweep. */
+const P99_BOUND_MS = 1000;
 
 function options(): Options {
   const { get, num } = benchArgs();
@@ -121,6 +130,12 @@ function options(): Options {
           ? ['google-to-pipedrive']
           : [];
   if (directions.length === 0) throw new Error('--direction is pipedrive-to-google, google-to-pipedrive or both');
+  const rates = get('rates', '')
+    .split(',')
+    .filter((x) => x.trim() !== '')
+    .map((x) => Number(x));
+  if (rates.some((r) => !Number.isFinite(r) || r <= 0))
+    throw new Error('--rates is a comma-separated list of positive changes/s, e.g. 20,40,60');
   if (directions.includes('google-to-pipedrive') && mode !== 'two-way')
     throw new Error('--direction=google-to-pipedrive needs --mode=two-way');
   // Enough activities that each is changed once per phase: every change then has a write of its own to measure.
@@ -143,7 +158,13 @@ function options(): Options {
     company: companyOpt,
     drainTimeout: num('drain-timeout', 60),
     eagerActivities: onOff(get('eager-activities', 'on'), 'eager-activities'),
+    rates,
   };
+}
+
+/** Activities per user so that each is changed once per phase at `rate` (at most 60). */
+function activitiesPerUserFor(rate: number, duration: number, warmup: number, users: number): number {
+  return Math.min(Math.max(Math.ceil((rate * (duration + warmup)) / users), 1), 60);
 }
 
 // ── Bookkeeping ──────────────────────────────────────────────────────────────────────────────────────────
@@ -326,6 +347,7 @@ async function main(): Promise<void> {
   const opts = options();
   const log: Log = (msg) => console.log(`[${new Date().toISOString().slice(11, 23)}] ${msg}`);
   log(`options ${JSON.stringify(opts)}`);
+  if (opts.rates.length > 0) return sweep(opts, log);
   const byPath: { path: BenchPath; results: PhaseResult[] }[] = [];
   for (const path of opts.paths) {
     const o = { ...opts, path };
@@ -404,22 +426,123 @@ async function startSingleProcess(feeds: boolean, log: Log): Promise<BenchStack>
   };
 }
 
-async function run(h: BenchStack, opts: Options, log: Log): Promise<PhaseResult[]> {
-  const harness = h;
-  // 1. Users, each connected (two-way or as asked) with its baseline taken and, on the webhook path, its
-  //    Pipedrive webhooks and Google channel registered.
-  let t = Date.now();
+/**
+ * `--rates`: the webhook path, Pipedrive → Google, at each offered rate in turn on one stack (the users connected
+ * once, fresh activities per rate so each is changed once per phase), one line per rate, and the highest rate
+ * whose p99 stayed within the bound.
+ */
+async function sweep(opts: Options, log: Log): Promise<void> {
+  const o: Options = { ...opts, path: 'webhook', paths: ['webhook'], directions: ['pipedrive-to-google'] };
+  const h =
+    opts.processes === 'separate'
+      ? await startProcessStack({
+          name: 'bench-sync-latency',
+          feeds: true,
+          googleQuotaPerMinute: 100_000,
+          eagerActivities: opts.eagerActivities,
+          log,
+        })
+      : await startSingleProcess(true, log);
+  const lines: { rate: number; p50: number; p99: number; sustained: number; backlog: number; writes: number }[] = [];
+  try {
+    h.pipedrive.control.setRateLimits({ dailyTokenBudget: 100_000_000 });
+    const users = await connectUsers(h, o, log);
+    for (const rate of opts.rates) {
+      const r = {
+        ...o,
+        rate,
+        googleRate: rate,
+        activitiesPerUser: activitiesPerUserFor(rate, o.duration, o.warmup, o.users),
+      };
+      h.google.control.setQuota(100_000);
+      const targets = await setUpActivities(h, r, users, log);
+      h.google.control.setQuota(r.googleQuota);
+      const result = await phase(h, r, 'pipedrive-to-google', users, targets, log);
+      report(r, result);
+      const head = headline(result, r.duration);
+      const line = {
+        rate,
+        p50: head['latency p50 (ms)'],
+        p99: head['latency p99 (ms)'],
+        sustained: head['sustained (changes/s)'],
+        backlog: backlogAtEnd(result),
+        writes: head['writes per change'],
+      };
+      lines.push(line);
+      log(`rate ${rate}/s: ${JSON.stringify(line)}`);
+    }
+  } finally {
+    log('cleaning up');
+    await h.close();
+  }
+  console.log(
+    `\nPipedrive → Google, webhook path, ${opts.users} users, ${opts.duration} s per rate (+${opts.warmup} s warm-up)\n`,
+  );
+  console.log(
+    `  ${'offered/s'.padStart(9)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)} ${'sustained/s'.padStart(12)} ${'backlog'.padStart(8)} ${'writes/change'.padStart(14)}`,
+  );
+  for (const l of lines)
+    console.log(
+      `  ${String(l.rate).padStart(9)} ${String(l.p50).padStart(8)} ${String(l.p99).padStart(8)} ${String(l.sustained).padStart(12)} ${String(l.backlog).padStart(8)} ${String(l.writes).padStart(14)}`,
+    );
+  const within = lines.filter((l) => l.p99 <= P99_BOUND_MS).map((l) => l.rate);
+  const best = within.length > 0 ? Math.max(...within) : null;
+  console.log(
+    `\n  highest offered rate with p99 ≤ ${P99_BOUND_MS} ms: ${best === null ? 'none of those tried' : `${best} changes/s`}`,
+  );
+  console.log(
+    '\n' +
+      JSON.stringify({
+        bench: 'sync-latency-rates',
+        users: opts.users,
+        duration: opts.duration,
+        rates: lines,
+        highestWithinP99: best,
+      }),
+  );
+}
+
+/**
+ * Users, each connected (two-way or as asked) with its baseline taken and, on the webhook path, its Pipedrive
+ * webhooks and Google channel registered.
+ */
+async function connectUsers(h: BenchStack, opts: Options, log: Log): Promise<BenchUser[]> {
+  const t = Date.now();
   const shared = opts.company === 'shared' ? h.pipedrive.control.createCompany({ name: 'Bench company' }) : undefined;
   const users = await inBatches(
     Array.from({ length: opts.users }, (_, i) => i),
     10,
-    () => connectUser(harness, opts.mode, shared?.companyId),
+    () => connectUser(h, opts.mode, shared?.companyId),
   );
   log(`connected ${users.length} users in ${((Date.now() - t) / 1000).toFixed(1)} s`);
+  return users;
+}
 
+async function run(h: BenchStack, opts: Options, log: Log): Promise<PhaseResult[]> {
+  // 1. Users, connected.
+  const users = await connectUsers(h, opts, log);
   // 2. Activities created up front and synced (inserts), so that the run measures updates in steady state.
-  //    Paced: on the webhook path each creation is a webhook delivery to our server.
-  t = Date.now();
+  const targets = await setUpActivities(h, opts, users, log);
+  h.google.control.setQuota(opts.googleQuota);
+
+  const results: PhaseResult[] = [];
+  for (const direction of opts.directions) {
+    for (const x of targets.flat()) x.last = undefined;
+    const r = await phase(h, opts, direction, users, targets, log);
+    // Printed as soon as the phase ends, so a later phase that fails does not take these figures with it.
+    report(opts, r);
+    results.push(r);
+  }
+  return results;
+}
+
+/**
+ * `opts.activitiesPerUser` new activities per user, created and synced (inserts), so that a phase measures
+ * updates in steady state. Paced: on the webhook path each creation is a webhook delivery to our server.
+ */
+async function setUpActivities(h: BenchStack, opts: Options, users: BenchUser[], log: Log): Promise<Target[][]> {
+  const harness = h;
+  const t = Date.now();
   const specs = users.flatMap((user) => Array.from({ length: opts.activitiesPerUser }, (_, j) => ({ user, j })));
   const all: Target[] = [];
   for (const [i, { user, j }] of specs.entries()) {
@@ -459,17 +582,7 @@ async function run(h: BenchStack, opts: Options, log: Log): Promise<PhaseResult[
     log(`set-up got ${setupHooks.bans} webhook bans (first attempts failed or timed out): lifting them`);
     h.pipedrive.control.unbanWebhooks();
   }
-  h.google.control.setQuota(opts.googleQuota);
-
-  const results: PhaseResult[] = [];
-  for (const direction of opts.directions) {
-    for (const x of all) x.last = undefined;
-    const r = await phase(h, opts, direction, users, targets, log);
-    // Printed as soon as the phase ends, so a later phase that fails does not take these figures with it.
-    report(opts, r);
-    results.push(r);
-  }
-  return results;
+  return targets;
 }
 
 interface PhaseResult {
@@ -767,7 +880,13 @@ const SYNC_ACTIVITY_TYPES = new Set(['syncPipedriveActivity', 'syncPipedriveActi
 /**
  * Splits each measured Pipedrive → Google change's latency using the server's event times: change → (webhook
  * stored in our inbox →) signal recorded → workflow task started → sync activity scheduled (includes waiting
- * behind the user's earlier items) → activity started → Google write → activity completed.
+ * behind the user's earlier items) → activity started → Google write → activity completed. A sync that ran as a
+ * local activity (workflows/local-first.ts) has no activity task: its marker holds the result (the synced
+ * activity), and it ran inside the last workflow task started before the marker, so its rows are workflow task
+ * → the local activity's workflow task (waiting behind earlier items) → Google write → marker recorded (the
+ * workflow task's completion reaching the server). The marker's own `complete_time` is not used: the SDK
+ * records it as the workflow task's start plus the activity's run time, which leaves out any wait before the
+ * activity began, so it is no wall-clock time.
  */
 async function explainPipedriveToGoogle(
   h: BenchStack,
@@ -785,11 +904,26 @@ async function explainPipedriveToGoogle(
     'activity scheduled → started': [],
     'activity started → Google write': [],
     'Google write → activity completed': [],
+    'local: workflow task → its workflow task': [],
+    'local: workflow task started → Google write': [],
+    'local: Google write → marker recorded': [],
   };
   const add = (k: string, ms: number | undefined) => {
-    if (ms !== undefined && Number.isFinite(ms)) stages[k]!.push(ms);
+    if (ms !== undefined && Number.isFinite(ms)) stages[k]!.push(Math.round(ms));
   };
   const inbox = opts.path === 'webhook' ? await inboxTimes(h, users, since) : new Map<string, number[]>();
+  /** The rows up to the workflow task that saw the signal, the same for a regular and a local sync. */
+  const addIngress = (user: BenchUser, entry: { change: Change; signaledAt: number; wftAt?: number }) => {
+    const c = entry.change;
+    if (opts.path === 'webhook') {
+      const stored = (inbox.get(`${user.connectionId}/${c.target.activityId}`) ?? []).find((t) => t >= c.sentAt);
+      if (stored !== undefined) {
+        add('change → webhook stored (inbox)', stored - c.sentAt);
+        add('webhook stored → signal recorded', entry.signaledAt - stored);
+      }
+    } else add('change → signal recorded', entry.signaledAt - c.sentAt);
+    add('signal → workflow task started', entry.wftAt! - entry.signaledAt);
+  };
   // The change a signal is about: the latest change of that activity made before the signal was recorded.
   const byActivity = new Map<number, Change[]>();
   for (const c of changes) byActivity.set(c.target.activityId, [...(byActivity.get(c.target.activityId) ?? []), c]);
@@ -801,7 +935,9 @@ async function explainPipedriveToGoogle(
     const waiting = new Map<number, { change: Change; signaledAt: number; wftAt?: number }>();
     const scheduled = new Map<string, { change: Change; signaledAt: number; wftAt?: number }[]>();
     let pendingWft: { signaledAt: number; change: Change; wftAt?: number }[] = [];
+    let lastWftAt: number | undefined;
     for (const e of events) {
+      const marker = localActivityMarker(e);
       const at = tsToMs(e.eventTime);
       if (at < since) continue;
       if (e.workflowExecutionSignaledEventAttributes?.signalName === 'pipedriveChanged') {
@@ -823,6 +959,24 @@ async function explainPipedriveToGoogle(
       } else if (e.workflowTaskStartedEventAttributes) {
         for (const p of pendingWft) p.wftAt = at;
         pendingWft = [];
+        lastWftAt = at;
+      } else if (marker && !marker.failed && marker.activity_type === 'syncPipedriveActivity') {
+        // A local sync: its result names the activity it synced.
+        const outcome = await fromPayload<{ subject?: string }>(
+          h,
+          e.markerRecordedEventAttributes!.details?.['result']?.payloads?.[0],
+        );
+        const activityId = Number(/^activity:(\d+)$/.exec(outcome?.subject ?? '')?.[1]);
+        const entry = waiting.get(activityId);
+        if (!entry || lastWftAt === undefined) continue;
+        waiting.delete(activityId);
+        addIngress(user, entry);
+        add('local: workflow task → its workflow task', lastWftAt - entry.wftAt!);
+        const written = entry.change.writtenAt;
+        if (written !== undefined) {
+          add('local: workflow task started → Google write', written - lastWftAt);
+          add('local: Google write → marker recorded', at - written);
+        }
       } else if (SYNC_ACTIVITY_TYPES.has(e.activityTaskScheduledEventAttributes?.activityType?.name ?? '')) {
         // One activity id (`syncPipedriveActivity`) or several (`syncPipedriveActivities`, a batch).
         const input = await fromPayload<number | number[]>(
@@ -834,15 +988,7 @@ async function explainPipedriveToGoogle(
           if (!entry) continue;
           waiting.delete(activityId);
           scheduled.set(String(e.eventId), [...(scheduled.get(String(e.eventId)) ?? []), entry]);
-          const c = entry.change;
-          if (opts.path === 'webhook') {
-            const stored = (inbox.get(`${user.connectionId}/${c.target.activityId}`) ?? []).find((t) => t >= c.sentAt);
-            if (stored !== undefined) {
-              add('change → webhook stored (inbox)', stored - c.sentAt);
-              add('webhook stored → signal recorded', entry.signaledAt - stored);
-            }
-          } else add('change → signal recorded', entry.signaledAt - c.sentAt);
-          add('signal → workflow task started', entry.wftAt! - entry.signaledAt);
+          addIngress(user, entry);
           add('workflow task → activity scheduled', at - entry.wftAt!);
         }
       } else if (e.activityTaskStartedEventAttributes) {
@@ -865,6 +1011,9 @@ async function explainPipedriveToGoogle(
  * Splits each measured Google → Pipedrive change's latency: Google write → first `googleChanged` signal
  * recorded after it (push delivery + ingress, or the bench's signal) → the pull that made the Pipedrive write
  * scheduled (a pull already queued absorbs later notifications) → started → Pipedrive write → pull completed.
+ * A pull that ran as a local activity is scheduled and started with the workflow task it ran in (the last one
+ * started before its marker) and completed when its marker was recorded (the workflow task's completion, an upper
+ * bound); it has no "scheduled → started".
  */
 async function explainGoogleToPipedrive(
   h: BenchStack,
@@ -881,18 +1030,23 @@ async function explainGoogleToPipedrive(
     'pull duration': [],
   };
   const add = (k: string, ms: number | undefined) => {
-    if (ms !== undefined && Number.isFinite(ms)) stages[k]!.push(ms);
+    if (ms !== undefined && Number.isFinite(ms)) stages[k]!.push(Math.round(ms));
   };
   for (const user of users) {
     const events = (await historyOf(h, user)).filter((e) => tsToMs(e.eventTime) >= since);
     const signals = events
       .filter((e) => e.workflowExecutionSignaledEventAttributes?.signalName === 'googleChanged')
       .map((e) => tsToMs(e.eventTime));
-    const pulls: { scheduled: number; started?: number; completed?: number }[] = [];
+    const pulls: { scheduled: number; started?: number; completed?: number; local?: boolean }[] = [];
     const bySched = new Map<string, (typeof pulls)[number]>();
+    let lastWftAt: number | undefined;
     for (const e of events) {
       const at = tsToMs(e.eventTime);
-      if (e.activityTaskScheduledEventAttributes?.activityType?.name === 'pullGoogle') {
+      const marker = localActivityMarker(e);
+      if (e.workflowTaskStartedEventAttributes) lastWftAt = at;
+      if (marker && !marker.failed && marker.activity_type === 'pullGoogle' && lastWftAt !== undefined) {
+        pulls.push({ scheduled: lastWftAt, started: lastWftAt, completed: at, local: true });
+      } else if (e.activityTaskScheduledEventAttributes?.activityType?.name === 'pullGoogle') {
         const p = { scheduled: at };
         pulls.push(p);
         bySched.set(String(e.eventId), p);
@@ -913,7 +1067,7 @@ async function explainGoogleToPipedrive(
       if (signal !== undefined) add('Google write → signal recorded', signal - c.sentAt);
       if (!pull) continue;
       if (signal !== undefined) add('signal → pull scheduled', pull.scheduled - signal);
-      add('pull scheduled → started', pull.started! - pull.scheduled);
+      if (!pull.local) add('pull scheduled → started', pull.started! - pull.scheduled);
       add('pull started → Pipedrive write', c.writtenAt - pull.started!);
       if (pull.completed !== undefined) {
         add('Pipedrive write → pull completed', pull.completed - c.writtenAt);
@@ -931,6 +1085,9 @@ interface TemporalCounts {
   workflowTaskFailures: number;
   activityTasks: number;
   activityRetries: number;
+  /** Local activities (their `core_local_activity` markers), and those whose attempt failed (then run regular). */
+  localActivities: number;
+  localActivityFailures: number;
   signals: number;
   updates: number;
   historyEvents: number;
@@ -952,6 +1109,8 @@ async function temporalCounts(
     workflowTaskFailures: 0,
     activityTasks: 0,
     activityRetries: 0,
+    localActivities: 0,
+    localActivityFailures: 0,
     signals: 0,
     updates: 0,
     historyEvents: 0,
@@ -971,6 +1130,11 @@ async function temporalCounts(
         if (e.activityTaskStartedEventAttributes) {
           n.activityTasks++;
           if ((e.activityTaskStartedEventAttributes.attempt ?? 1) > 1) n.activityRetries++;
+        }
+        const marker = localActivityMarker(e);
+        if (marker) {
+          n.localActivities++;
+          if (marker.failed) n.localActivityFailures++;
         }
         if (e.workflowExecutionSignaledEventAttributes) n.signals++;
         if (e.workflowExecutionUpdateAcceptedEventAttributes) n.updates++;
@@ -1066,10 +1230,10 @@ function report(opts: Options, r: PhaseResult): void {
   );
   for (const [k, v, note] of rows) console.log(`  ${k.padEnd(w0)}  ${v.padEnd(w1)}  ${note}`);
   console.log(`\n  latency by stage (measured changes of ${Math.min(opts.users, 20)} users, from workflow histories):`);
-  console.log(`    ${'stage'.padEnd(40)} ${'p50'.padStart(7)} ${'p95'.padStart(7)} ${'p99'.padStart(7)}  n`);
+  console.log(`    ${'stage'.padEnd(46)} ${'p50'.padStart(7)} ${'p95'.padStart(7)} ${'p99'.padStart(7)}  n`);
   for (const [k, v] of Object.entries(r.stages))
     console.log(
-      `    ${k.padEnd(40)} ${String(percentile(v, 50)).padStart(7)} ${String(percentile(v, 95)).padStart(7)} ${String(percentile(v, 99)).padStart(7)}  ${v.length}`,
+      `    ${k.padEnd(46)} ${String(percentile(v, 50)).padStart(7)} ${String(percentile(v, 95)).padStart(7)} ${String(percentile(v, 99)).padStart(7)}  ${v.length}`,
     );
   const mb = (b: number) => `${(b / 1024 / 1024).toFixed(0)} MB`;
   console.log(
@@ -1089,6 +1253,8 @@ function report(opts: Options, r: PhaseResult): void {
     ['workflow task failures / timeouts', tc.workflowTaskFailures],
     ['activity tasks', tc.activityTasks],
     ['activity retries (attempt > 1)', tc.activityRetries],
+    ['local activities (markers)', tc.localActivities],
+    ['local activity attempts failed (then regular)', tc.localActivityFailures],
     ['signals', tc.signals],
     ['updates', tc.updates],
     ['history events', tc.historyEvents],
@@ -1169,21 +1335,30 @@ function report(opts: Options, r: PhaseResult): void {
   );
 }
 
+/** Measured changes not written by the end of the window. */
+function backlogAtEnd(r: PhaseResult): number {
+  const measured = r.changes.filter((c) => c.measured);
+  return measured.length - measured.filter((c) => c.writtenAt !== undefined && c.writtenAt <= r.windowEnd).length;
+}
+
 /** A row of figures that both paths report. */
 function headline(r: PhaseResult, duration: number) {
   const measured = r.changes.filter((c) => c.measured);
   const written = measured.filter((c) => c.writtenAt !== undefined);
   const latencies = written.map((c) => c.writtenAt! - c.sentAt).sort((a, b) => a - b);
   const n = r.changes.length;
+  const ownWrites = sum(r.steady.apiCalls, r.direction === 'pipedrive-to-google' ? isGoogleWrite : isPipedriveWrite);
   const worker = r.usage.find((u) => u.name === 'worker' || u.name.startsWith('driver (everything'));
   const temporal = r.usage.find((u) => u.name === 'Temporal dev server');
   return {
     'latency p50 (ms)': percentile(latencies, 50),
     'latency p99 (ms)': percentile(latencies, 99),
     'sustained (changes/s)': +(written.filter((c) => c.writtenAt! <= r.windowEnd).length / duration).toFixed(2),
+    'writes per change': +(ownWrites / n).toFixed(3),
     'API calls per change': +(sum(r.steady.apiCalls) / n).toFixed(3),
     'workflow tasks per change': +(r.temporal.workflowTasks / n).toFixed(3),
     'activity tasks per change': +(r.temporal.activityTasks / n).toFixed(3),
+    'local activities per change': +(r.temporal.localActivities / n).toFixed(3),
     'history events per change': +(r.temporal.historyEvents / n).toFixed(3),
     'worker CPU %': worker?.cpuPercent ?? NaN,
     'Temporal CPU %': temporal?.cpuPercent ?? NaN,

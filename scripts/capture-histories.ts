@@ -124,6 +124,31 @@ const scenarios: Scenario[] = [
       return user.connectionId;
     },
   },
+  {
+    // Local-first steps (workflows/local-first.ts): a sync and a pull each as one local activity, then each with a
+    // local attempt that fails after its write and the regular activity that finishes it.
+    name: 'local-first-steps',
+    async run(h) {
+      const user = await h.connectUser({ mode: 'two-way' });
+      await createActivity(h, user, { subject: 'Local sync', type: 'meeting', due_date: '2026-12-07' });
+      await h.settled(user.connectionId);
+      h.crashAt('after-google-insert', 1);
+      await createActivity(h, user, { subject: 'Local attempt fails', type: 'meeting', due_date: '2026-12-08' });
+      await h.settled(user.connectionId);
+      const event = (start: string, summary: string) => ({
+        calendarId: user.calendarId,
+        requestBody: { summary, start: { dateTime: start }, end: { dateTime: start.replace('T09', 'T10') } },
+      });
+      await user.calendar.events.insert(event('2026-12-09T09:00:00Z', 'Pulled locally'));
+      await h.sync.googleChanged(user.connectionId, { resourceState: 'exists' });
+      await h.settled(user.connectionId);
+      h.crashAt('after-pipedrive-create', 1);
+      await user.calendar.events.insert(event('2026-12-10T09:00:00Z', 'Pull attempt fails'));
+      await h.sync.googleChanged(user.connectionId, { resourceState: 'exists' });
+      await h.settled(user.connectionId);
+      return user.connectionId;
+    },
+  },
 ];
 
 async function main(): Promise<void> {

@@ -15,6 +15,7 @@ import {
   continueAsNew,
   patched,
   proxyActivities,
+  proxyLocalActivities,
   setHandler,
   upsertMemo,
   uuid4,
@@ -33,6 +34,7 @@ import { keyOf, WorkQueue, workItemFor, type ActivityItem, type WorkItem } from 
 import { DEFAULT_SAFETY_NET_BOUND_SECONDS, SafetyNetSchedule, safetyNetQuery } from './safety-net.js';
 import { describeItem, manualRetryItemFor, retryItemFor } from './work-item-subjects.js';
 import { SyncHealth } from './sync-health.js';
+import { localFirst } from './local-first.js';
 import {
   configure,
   disconnect,
@@ -86,6 +88,11 @@ const CARRY_HEALTH_PATCH = 'carry-sync-health';
 const BATCH_PATCH = 'batch-pipedrive-activity-syncs';
 /** Versioning marker of a waiting Google pull letting the waiting Pipedrive activity changes go first. */
 const PULL_AFTER_CHANGES_PATCH = 'google-pull-after-waiting-changes';
+/**
+ * Versioning marker of the single Pipedrive activity sync and the Google pull run first as a local activity, then,
+ * when that attempt fails, as the regular activity they always were (workflows/local-first.ts).
+ */
+const LOCAL_FIRST_PATCH = 'local-first-steps';
 /** Pipedrive activities synced by one batch at most: a batch holds the queue until it is done. */
 const ACTIVITY_BATCH_MAX = 20;
 /** The activities' failure type for a spent Pipedrive daily budget (adapters/pipedrive/errors.ts). */
@@ -126,6 +133,16 @@ const pulls = proxyActivities<ReturnType<typeof createActivities>>({
   startToCloseTimeout: '10 minutes',
   heartbeatTimeout: '1 minute',
   retry: itemRetry,
+});
+
+/**
+ * The first attempt of a local-first step: one attempt, no local retries (the regular activity after it has the
+ * retry policy), and a bound of a few seconds — a single sync or an incremental pull takes well under a second, and
+ * a step that takes longer (a long pull, a slow API) is better off as the regular activity with its heartbeats.
+ */
+const localAttempt = proxyLocalActivities<ReturnType<typeof createActivities>>({
+  startToCloseTimeout: '5 seconds',
+  retry: { maximumAttempts: 1 },
 });
 
 // ── The sync ─────────────────────────────────────────────────────────────────────────────────────────────
@@ -488,13 +505,13 @@ class CalendarSync {
     try {
       switch (item.kind) {
         case 'activity':
-          this.record([await itemSteps.syncPipedriveActivity(this.connectionId, item.id)]);
+          this.record([await this.syncActivity(item.id)]);
           break;
         case 'entity':
           this.record(await itemSteps.refreshPipedriveEntity(this.connectionId, item.entity, item.id));
           break;
         case 'google': {
-          const summary = await pulls.pullGoogle(this.connectionId);
+          const summary = await this.pullGoogle();
           this.safetyNetStepDone(this.safetyNet.googlePulled(summary.outcomes.some(wroteSomething)));
           this.record(summary.outcomes);
           for (const f of summary.failures) this.fail(f.subject, f.message);
@@ -548,6 +565,20 @@ class CalendarSync {
       this.itemDone(item, false);
       await steps.recordFailure(this.connectionId, subject, message).catch(() => undefined);
     }
+  }
+
+  /** One Pipedrive activity → Google: local first for runs past its patch (workflows/local-first.ts). */
+  private syncActivity(activityId: number): Promise<SyncOutcome> {
+    const regular = () => itemSteps.syncPipedriveActivity(this.connectionId, activityId);
+    if (!patched(LOCAL_FIRST_PATCH)) return regular();
+    return localFirst(() => localAttempt.syncPipedriveActivity(this.connectionId, activityId), regular);
+  }
+
+  /** The Google pull: local first for runs past its patch (workflows/local-first.ts). */
+  private pullGoogle(): ReturnType<typeof pulls.pullGoogle> {
+    const regular = () => pulls.pullGoogle(this.connectionId);
+    if (!patched(LOCAL_FIRST_PATCH)) return regular();
+    return localFirst(() => localAttempt.pullGoogle(this.connectionId), regular);
   }
 
   /** For the health the user sees: the last sync of the item's direction, and the resync it belongs to. */

@@ -8,6 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PipedriveChange } from '../../adapters/pipedrive/change.js';
 import { clearBudgetPauses } from '../../adapters/pipedrive/budget-pause.js';
+import { activityRuns } from '../../testing/activity-runs.js';
 import { recentAudit } from '../../adapters/store/audit-log.js';
 import { linkByActivity } from '../../adapters/store/links.js';
 import { readEventLinkProperties } from '../../sync-rules/event-properties.js';
@@ -56,14 +57,13 @@ async function queueWhilePaused(user: SyncUser, ids: number[], action: 'create' 
   await h.sync.resume(user.connectionId);
 }
 
-/** The activities the user's workflow scheduled since `since` (history event id), by type, with their inputs. */
+/**
+ * The activities the user's workflow ran since `since` (history event id), by type: regular activities and local
+ * ones (markers) alike, so a step that ran locally still counts as the step it is.
+ */
 async function scheduled(user: SyncUser, since = 0) {
   const history = await h.stack.client.workflow.getHandle(workflowIdFor(user.connectionId)).fetchHistory();
-  const out: { type: string; eventId: number }[] = [];
-  for (const e of history.events ?? []) {
-    const type = e.activityTaskScheduledEventAttributes?.activityType?.name;
-    if (type && Number(e.eventId) > since) out.push({ type, eventId: Number(e.eventId) });
-  }
+  const out = activityRuns(history.events ?? [], since);
   return { activities: out, last: Number(history.events?.at(-1)?.eventId ?? 0) };
 }
 
