@@ -19,6 +19,7 @@ import type { SyncDeps } from '../adapters/sync-deps.js';
 import { loadSyncContext } from './sync/context.js';
 import { refreshLinkedEntity } from './sync/entity-rename.js';
 import { pullGoogleChanges, type PullSummary } from './sync/google-to-pipedrive.js';
+import { withPullLease } from './sync/pull-lease.js';
 import type { SyncOutcome } from './sync/outcome.js';
 import { syncActivityToGoogle } from './sync/pipedrive-to-google.js';
 import { relocateEvents, type RelocateResult } from './sync/relocate.js';
@@ -154,21 +155,23 @@ export function createActivities(deps: SyncDeps) {
       // A local attempt (workflows/local-first.ts) has no heartbeats: the SDK would hand them to a server that
       // never scheduled the attempt (the worker logs each as a failed heartbeat); its short timeout bounds it instead.
       const local = Context.current().info.isLocal;
-      const summary = await pullGoogleChanges(await context(connectionId), {
-        onPage: (page) => (local ? undefined : Context.current().heartbeat(page)),
-      });
-      await audit(connectionId, summary.outcomes);
-      for (const f of summary.failures) {
-        await writeAudit(deps.db, {
-          connectionId,
-          direction: 'google-to-pipedrive',
-          action: 'apply-event',
-          subject: f.subject,
-          outcome: 'failed',
-          detail: { message: f.message },
+      return withPullLease(deps.db, connectionId, async () => {
+        const summary = await pullGoogleChanges(await context(connectionId), {
+          onPage: (page) => (local ? undefined : Context.current().heartbeat(page)),
         });
-      }
-      return summary;
+        await audit(connectionId, summary.outcomes);
+        for (const f of summary.failures) {
+          await writeAudit(deps.db, {
+            connectionId,
+            direction: 'google-to-pipedrive',
+            action: 'apply-event',
+            subject: f.subject,
+            outcome: 'failed',
+            detail: { message: f.message },
+          });
+        }
+        return summary;
+      });
     },
 
     /**

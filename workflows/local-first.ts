@@ -15,8 +15,9 @@
  * What the short bound changes: a local attempt that timed out is cancelled, but our activity code does not stop
  * at a cancellation, so it may still be running when the regular activity starts — the same overlap a regular
  * retry after its own timeout has, only likelier for a step slower than the bound. Google event writes tolerate
- * it (deterministic event ids); two pulls creating the same new Pipedrive activity at once is the case a
- * create intent does not fully cover (activities/sync/create-activity.ts).
+ * it (deterministic event ids, etag-guarded updates). Two pulls could each create a Pipedrive activity for the same
+ * new event, so a pull holds a lease and the regular attempt waits, retrying, until the local one has ended
+ * (activities/sync/pull-lease.ts).
  */
 import { isCancellation, TemporalFailure } from '@temporalio/workflow';
 
