@@ -13,6 +13,7 @@ import { FaultInjector } from '../../emulators/shared/faults.js';
 import { day, googleToPipedriveSteps, timed } from '../../testing/google-to-pipedrive-steps.js';
 import { startHarness, type Harness, type SyncUser } from '../../testing/sync-harness.js';
 import { workflowIdFor } from '../../workflows/names.js';
+import { activityRuns } from '../../testing/activity-runs.js';
 
 let h: Harness;
 beforeAll(async () => {
@@ -79,20 +80,22 @@ function pipedriveCreates(): number {
 }
 
 /** The attempt that completed each of the user's Google pulls (history records only the last attempt's start). */
-function pullAttempts(user: SyncUser): Promise<number[]> {
+function pullAttempts(user: SyncUser): Promise<Attempt[]> {
   return attemptsOf(user, ['pullGoogle']);
 }
 
-async function attemptsOf(user: SyncUser, types: string[]): Promise<number[]> {
+/**
+ * The step's attempts in history order: `'local'` for the local first attempt (workflows/local-first.ts) and
+ * `'local failed'` when it failed, then the regular activity's attempt numbers — the one that finished is in
+ * history, the failed ones before it are not.
+ */
+type Attempt = 'local' | 'local failed' | number;
+
+async function attemptsOf(user: SyncUser, types: string[]): Promise<Attempt[]> {
   const history = await h.stack.client.workflow.getHandle(workflowIdFor(user.connectionId)).fetchHistory();
-  const pulls = new Set(
-    (history.events ?? [])
-      .filter((e) => types.includes(e.activityTaskScheduledEventAttributes?.activityType?.name ?? ''))
-      .map((e) => String(e.eventId)),
-  );
-  return (history.events ?? [])
-    .filter((e) => pulls.has(String(e.activityTaskStartedEventAttributes?.scheduledEventId ?? '')))
-    .map((e) => e.activityTaskStartedEventAttributes!.attempt ?? 0);
+  return activityRuns(history.events ?? [])
+    .filter((r) => types.includes(r.type))
+    .flatMap((r): Attempt[] => (r.local ? [r.ok ? 'local' : 'local failed'] : r.attempts));
 }
 
 async function createdAudited(user: SyncUser): Promise<number> {
@@ -129,7 +132,7 @@ describe('a Google pull of several pages under API faults', () => {
     expect(google.lists - before.google.lists, 'page 1 listed once, page 2 twice').toBe(3);
     expect(subjects(user)).toEqual(ALL);
     expect(pipedriveCreates() - before.creates).toBe(ALL.length);
-    expect((await pullAttempts(user)).slice(attemptsBefore), 'one attempt').toEqual([1]);
+    expect((await pullAttempts(user)).slice(attemptsBefore), 'one attempt').toEqual(['local']);
   });
 
   it('resumes at the page it had not finished when an attempt fails after a page, without applying page 1 again', async () => {
@@ -148,7 +151,10 @@ describe('a Google pull of several pages under API faults', () => {
 
     const google = googleCounts();
     expect(google.injected - before.google.injected, 'the planned faults were injected').toBe(3);
-    expect((await pullAttempts(user)).slice(attemptsBefore), 'the second attempt finished the pull').toEqual([2]);
+    expect((await pullAttempts(user)).slice(attemptsBefore), 'the second attempt finished the pull').toEqual([
+      'local failed',
+      1,
+    ]);
     expect(google.lists - before.google.lists, 'page 1 once, page 2 three times in attempt 1 and once in 2').toBe(5);
     expect(subjects(user)).toEqual(ALL);
     expect(pipedriveCreates() - before.creates).toBe(ALL.length);
@@ -177,7 +183,7 @@ describe('a Google pull of several pages under API faults', () => {
 
     const google = googleCounts();
     expect(google.injected - before.google.injected, 'the planned faults were injected').toBe(3);
-    expect((await pullAttempts(user)).slice(attemptsBefore)).toEqual([2]);
+    expect((await pullAttempts(user)).slice(attemptsBefore)).toEqual(['local failed', 1]);
     expect(google.lists - before.google.lists, 'the 410, page 1, page 2 three times, then page 2 once').toBe(6);
     // Each new event imported once, though the full listing of attempt 2 was entered at page 2.
     expect(subjects(user)).toEqual(ALL);
@@ -193,7 +199,7 @@ describe('a Google pull of several pages under API faults', () => {
     h.crashAt('before-pull-position');
     await pull(user);
 
-    expect((await pullAttempts(user)).slice(attemptsBefore)).toEqual([2]);
+    expect((await pullAttempts(user)).slice(attemptsBefore)).toEqual(['local failed', 1]);
     expect(googleCounts().lists - before.google.lists, 'page 1 twice, page 2 once').toBe(3);
     expect(subjects(user)).toEqual(ALL);
     expect(pipedriveCreates() - before.creates, 'each event imported once').toBe(ALL.length);
@@ -227,6 +233,6 @@ describe('a Pipedrive activity synced to Google under API faults', () => {
     expect(failedReads() - before, 'the planned fault was injected').toBe(1);
     const events = h.google.control.listEvents(user.email, user.calendarId);
     expect(events.map((e) => e.summary)).toEqual(['Call Ada']);
-    expect((await attemptsOf(user, stepTypes)).slice(attemptsBefore), 'one attempt').toEqual([1]);
+    expect((await attemptsOf(user, stepTypes)).slice(attemptsBefore), 'one attempt').toEqual(['local']);
   });
 });
