@@ -35,12 +35,15 @@ export interface FeedConfig {
   channelRenewMarginSeconds: number;
   /** How often the Pipedrive safety net checks that every linked activity still exists (see feeds/reconcile.ts). */
   deletionSweepSeconds: number;
+  /** The longest the deletion sweep backs off to while it finds nothing (activities/feeds/deletion-sweep.ts). */
+  deletionSweepBoundSeconds: number;
 }
 
 export const DEFAULT_FEEDS: Omit<FeedConfig, 'publicUrl'> = {
   channelTtlSeconds: 7 * 24 * 3600,
   channelRenewMarginSeconds: 12 * 3600,
   deletionSweepSeconds: 3600,
+  deletionSweepBoundSeconds: 24 * 3600,
 };
 
 export interface SyncDeps {
@@ -90,6 +93,9 @@ export function syncDepsFromEnv(env: NodeJS.ProcessEnv = process.env): SyncDeps 
         env.GOOGLE_CHANNEL_RENEW_MARGIN_SECONDS ?? DEFAULT_FEEDS.channelRenewMarginSeconds,
       ),
       deletionSweepSeconds: Number(env.PIPEDRIVE_DELETION_SWEEP_SECONDS ?? DEFAULT_FEEDS.deletionSweepSeconds),
+      deletionSweepBoundSeconds: Number(
+        env.PIPEDRIVE_DELETION_SWEEP_BOUND_SECONDS ?? DEFAULT_FEEDS.deletionSweepBoundSeconds,
+      ),
     },
     google: {
       clientId: requireEnv('GOOGLE_CLIENT_ID', env),

@@ -39,6 +39,8 @@ export interface HarnessOptions {
   channelRenewMarginSeconds?: number;
   /** How often the Pipedrive safety net sweeps for deleted linked activities (default an hour). */
   deletionSweepSeconds?: number;
+  /** The longest the sweep backs off to while it finds nothing (default a day; never below the base). */
+  deletionSweepBoundSeconds?: number;
   /** The admin API token of our HTTP server (with `feeds`); without it the admin API is disabled. */
   adminToken?: string;
   /** Serve OAuth and the settings page too (implies our HTTP server, and with it the change feeds). */
@@ -166,6 +168,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
       channelTtlSeconds: opts.channelTtlSeconds ?? DEFAULT_FEEDS.channelTtlSeconds,
       channelRenewMarginSeconds: opts.channelRenewMarginSeconds ?? DEFAULT_FEEDS.channelRenewMarginSeconds,
       deletionSweepSeconds: opts.deletionSweepSeconds ?? DEFAULT_FEEDS.deletionSweepSeconds,
+      deletionSweepBoundSeconds: opts.deletionSweepBoundSeconds ?? DEFAULT_FEEDS.deletionSweepBoundSeconds,
     },
     secrets,
     google: { ...google.oauthClient, rootUrl: `${google.url}/`, tokenUrl: google.tokenUrl, authUrl: google.authUrl },

@@ -7,21 +7,17 @@
  *   synced content differs from what we last wrote, or that have no event yet, go back into the queue;
  * - linked activities that no longer exist (deleted activities never appear in `updated_since` lists): their
  *   ids go back into the queue too, and the normal sync removes the event. This sweep reads the linked ids in
- *   batches of 100 (10 tokens each), so it runs at its own interval (`deletionSweepSeconds`, default an hour):
- *   at 10,000 links every 5 minutes it would cost ~290,000 tokens a day;
+ *   batches of 100 (10 tokens each), so it runs at its own, adaptive interval (activities/feeds/deletion-sweep.ts:
+ *   from `deletionSweepSeconds`, default an hour, doubling while it finds nothing up to `deletionSweepBoundSeconds`,
+ *   default a day): at 10,000 links every 5 minutes it would cost ~290,000 tokens a day, hourly 24,000, daily 1,000;
  * - linked events whose title still shows an old deal, person or organization name (a rename whose re-titling
  *   failed for good): the names are compared in our own store, so this costs no API call; it runs with the sweep.
  *
  * Only ids are returned: the workflow queues them like webhooks, so a change seen by both paths syncs once.
  */
 import type { PdActivity } from '../../sync-rules/types.js';
-import {
-  getLastSweep,
-  getReconcileCursor,
-  lastKnownSyncTime,
-  saveLastSweep,
-  saveReconcileCursor,
-} from '../../adapters/store/reconcile-state.js';
+import { getReconcileCursor, lastKnownSyncTime, saveReconcileCursor } from '../../adapters/store/reconcile-state.js';
+import { getDeletionSweep, saveDeletionSweep } from '../../adapters/store/deletion-sweep-state.js';
 import {
   linkByActivity,
   linkedActivityIdsOf,
@@ -31,6 +27,7 @@ import {
 import { staleTitles } from '../sync/entity-rename.js';
 import type { SyncContext } from '../sync/context.js';
 import { classifyActivity } from '../sync/activity-classification.js';
+import { levelAfterSweep, sweepDue } from './deletion-sweep.js';
 
 const OVERLAP_MS = 60_000;
 
@@ -84,13 +81,19 @@ export async function reconcilePipedrive(ctx: SyncContext): Promise<ReconcileRes
   } while (page);
 
   await saveReconcileCursor(ctx.db, ctx.connection.id, startedAt.toISOString());
-  const lastSweep = await getLastSweep(ctx.db, ctx.connection.id);
-  if (!lastSweep || startedAt.getTime() - Date.parse(lastSweep) >= ctx.deps.feeds.deletionSweepSeconds * 1000) {
-    for (const id of await missingLinkedActivities(ctx)) ids.add(id);
+  const sweep = await getDeletionSweep(ctx.db, ctx.connection.id);
+  const { deletionSweepSeconds, deletionSweepBoundSeconds } = ctx.deps.feeds;
+  const cfg = { baseSeconds: deletionSweepSeconds, boundSeconds: deletionSweepBoundSeconds };
+  if (sweepDue(sweep.lastSweepAt, sweep.level, startedAt.getTime(), cfg)) {
+    const deleted = await missingLinkedActivities(ctx);
+    for (const id of deleted) ids.add(id);
     // A rename whose re-titling failed for good (retries exhausted) leaves titles showing the old name.
     for (const l of await staleTitles(ctx, await linksWithLinkedEntities(ctx.db, ctx.connection.id)))
       ids.add(l.activityId);
-    await saveLastSweep(ctx.db, ctx.connection.id, startedAt.toISOString());
+    await saveDeletionSweep(ctx.db, ctx.connection.id, {
+      lastSweepAt: startedAt.toISOString(),
+      level: levelAfterSweep(sweep.level, deleted.length),
+    });
   }
   const relocationPending =
     (await linksOutsideCalendar(ctx.db, ctx.connection.id, ctx.settings.calendarId, 1)).length > 0;

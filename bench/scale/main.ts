@@ -22,13 +22,19 @@
  *    stamp in the Google emulator (ms, same clock). Exactly one Google write per change and no Pipedrive write
  *    (echo) are checked from the worker's API counters.
  */
+import os from 'node:os';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
+import { saveSettings } from '../../adapters/store/connections.js';
 import { eventIdFor } from '../../sync-rules/event-id.js';
 import { DEFAULT_SETTINGS } from '../../sync-rules/settings.js';
+import { calendarSync } from '../../workflows/calendar-sync.js';
 import { workflowIdFor } from '../../workflows/names.js';
+import { CONNECTION_ID, SYNC_STATE } from '../../workflows/search-attributes.js';
 import { DEFAULT_SAFETY_NET_BOUND_SECONDS, safetyNetQuery, type SafetyNetView } from '../../workflows/safety-net.js';
 import { benchArgs } from '../args.js';
 import {
   countersOf,
+  SDK_LATENCIES,
   startProcessStack,
   storeBenchUser,
   type BenchStack,
@@ -42,22 +48,30 @@ interface Options {
   rate: number;
   duration: number;
   concurrency: number;
+  /** How users are switched on: `stored` (settings saved, workflow started) or `configure` (the settings update). */
+  enable: 'stored' | 'configure';
   /** Seconds the set-up may take to settle after the last user was enabled. */
   settleTimeout: number;
   drainTimeout: number;
 }
 
 function options(): Options {
-  const { num, int } = benchArgs();
+  const { num, int, get } = benchArgs();
   return {
     users: int('users', 10_000),
     idle: num('idle', 300),
     rate: num('rate', 20),
     duration: num('duration', 60),
-    concurrency: int('concurrency', 40),
+    concurrency: int('concurrency', 200),
+    enable: enableMode(get('enable', 'stored')),
     settleTimeout: num('settle-timeout', 1800),
     drainTimeout: num('drain-timeout', 120),
   };
+}
+
+function enableMode(v: string): Options['enable'] {
+  if (v === 'stored' || v === 'configure') return v;
+  throw new Error(`--enable must be "stored" or "configure", got "${v}"`);
 }
 
 type ScaleUser = StoredBenchUser;
@@ -105,6 +119,13 @@ async function workerCounters(h: BenchStack) {
     activityTasks: one('temporal_activity_execution_latency_seconds_count'),
     stickyCacheSize: scalar(text, 'temporal_sticky_cache_size'),
     cacheEvictions: one('temporal_sticky_cache_total_forced_eviction_total'),
+    // Where the worker's memory is: V8's heap (workflow state, the sandbox) or outside it (the SDK's core).
+    memory: {
+      rss: scalar(text, 'process_resident_memory_bytes'),
+      heapUsed: scalar(text, 'nodejs_heap_size_used_bytes'),
+      heapTotal: scalar(text, 'nodejs_heap_size_total_bytes'),
+      external: scalar(text, 'nodejs_external_memory_bytes'),
+    },
   };
 }
 
@@ -154,27 +175,73 @@ async function main(): Promise<void> {
   }
 }
 
+/** A progress line every 10 s: done so far, rate over the last interval and overall, and the time left at that rate. */
+function startProgress(label: string, total: number, done: () => number): () => void {
+  const start = Date.now();
+  let last = { at: start, n: 0 };
+  const timer = setInterval(() => {
+    const now = Date.now();
+    const n = done();
+    const recent = ((n - last.n) / (now - last.at)) * 1000;
+    const overall = (n / (now - start)) * 1000;
+    const eta = overall > 0 ? (total - n) / overall : NaN;
+    log(
+      `${label} ${n}/${total}: ${recent.toFixed(1)}/s now, ${overall.toFixed(1)}/s overall, ETA ${Number.isFinite(eta) ? `${eta.toFixed(0)} s` : '?'}`,
+    );
+    last = { at: now, n };
+  }, 10_000);
+  return () => clearInterval(timer);
+}
+
 async function setUp(h: BenchStack, opts: Options, phaseTimes: Record<string, number>): Promise<ScaleUser[]> {
   let t = Date.now();
+  let created = 0;
+  const stopCreated = startProgress('created', opts.users, () => created);
   const users = await inBatches(
     Array.from({ length: opts.users }, (_, i) => i),
     opts.concurrency,
-    () => storeBenchUser(h),
-  );
+    async () => {
+      const u = await storeBenchUser(h);
+      created++;
+      return u;
+    },
+  ).finally(stopCreated);
   phaseTimes['users created (emulators + store)'] = Date.now() - t;
   log(`created ${users.length} users in ${((Date.now() - t) / 1000).toFixed(1)} s`);
 
+  // Enabling, either way, leaves each user as the product does: settings saved, the workflow running, four
+  // webhooks and a channel registered by the workflow against the web service. `--enable=stored` (the default)
+  // saves the settings through the store and starts the workflows, as a restart or a webhook starts one: the
+  // workflow reads the saved settings and sets up its feeds; the calendar's baseline is then taken by the first
+  // safety-net pass (an empty calendar either way). It skips only the update's round trip (an activity and a
+  // workflow task per user before the driver may go on). `--enable=configure` sends the settings page's update.
   t = Date.now();
   let done = 0;
-  const progress = setInterval(() => log(`enabled ${done}/${users.length}`), 10_000);
+  const stopEnabled = startProgress('enabled', users.length, () => done);
+  const enable = async (u: ScaleUser) => {
+    const settings = { ...DEFAULT_SETTINGS, enabled: true, calendarId: u.calendarId };
+    if (opts.enable === 'configure') return void (await h.sync.configure(u.connectionId, settings));
+    await saveSettings(h.db, u.connectionId, settings);
+    await h.client.workflow.start(calendarSync, {
+      workflowId: workflowIdFor(u.connectionId),
+      taskQueue: h.sync.taskQueue,
+      args: [{ connectionId: u.connectionId }],
+      typedSearchAttributes: [
+        { key: CONNECTION_ID, value: u.connectionId },
+        { key: SYNC_STATE, value: 'idle' },
+      ],
+    });
+  };
   try {
     await inBatches(users, opts.concurrency, async (u) => {
       for (let attempt = 1; ; attempt++) {
         try {
-          await h.sync.configure(u.connectionId, { ...DEFAULT_SETTINGS, enabled: true, calendarId: u.calendarId });
+          await enable(u);
           break;
         } catch (err) {
-          // A loaded dev server can time an update out; configure is idempotent (same settings again).
+          // A loaded dev server can time an update out; configure is idempotent (same settings again), and a
+          // start that did go through is "already started".
+          if (err instanceof WorkflowExecutionAlreadyStartedError) break;
           if (attempt >= 5) throw err;
           await sleep(1000 * attempt);
         }
@@ -182,33 +249,44 @@ async function setUp(h: BenchStack, opts: Options, phaseTimes: Record<string, nu
       done++;
     });
   } finally {
-    clearInterval(progress);
+    stopEnabled();
   }
   phaseTimes['users enabled (configure, workflows started)'] = Date.now() - t;
   log(`enabled ${users.length} users in ${((Date.now() - t) / 1000).toFixed(1)} s`);
 
-  // Settled: every user's four webhooks and one live channel registered, then every workflow with nothing queued
-  // and nothing running (its set-up items done; safety-net passes keep coming at their slots, they are the idle load).
+  // Settled: every user's four webhooks and one live channel registered and every calendar's baseline taken (the
+  // worker's own counters), then a sample of workflows with nothing queued and nothing running. Asking all of
+  // them would replay every workflow the cache no longer holds: that is the bench measuring itself.
   t = Date.now();
   const deadline = t + opts.settleTimeout * 1000;
+  const pulls = async () => {
+    const a = countersOf(await h.workerMetrics!(), 'calendar_sync_activity_executions_total', ['activity', 'outcome']);
+    return a['pullGoogle completed'] ?? 0;
+  };
   for (let round = 0; ; round++) {
     const hooks = h.pipedrive.control.listWebhooks().length;
     const channels = h.google.control.listChannels().filter((c) => !c.stopped).length;
-    if (hooks >= 4 * users.length && channels >= users.length) break;
+    const baselines = await pulls();
+    const baselinesDue = opts.enable === 'configure' ? users.length : 0;
+    if (hooks >= 4 * users.length && channels >= users.length && baselines >= baselinesDue) break;
     if (Date.now() > deadline)
-      throw new Error(`set-up did not settle in ${opts.settleTimeout} s: ${hooks} webhooks, ${channels} channels`);
-    if (round % 15 === 0) log(`settling: ${hooks}/${4 * users.length} webhooks, ${channels}/${users.length} channels`);
+      throw new Error(
+        `set-up did not settle in ${opts.settleTimeout} s: ${hooks} webhooks, ${channels} channels, ${baselines} baselines`,
+      );
+    if (round % 5 === 0)
+      log(
+        `settling: ${hooks}/${4 * users.length} webhooks, ${channels}/${users.length} channels, ${baselines}/${users.length} baselines`,
+      );
     await sleep(2_000);
   }
-  let checked = 0;
-  await inBatches(users, opts.concurrency, async (u) => {
+  const sample = users.filter((_, i) => i % Math.max(1, Math.floor(users.length / 100)) === 0);
+  await inBatches(sample, 10, async (u) => {
     for (;;) {
       const s = await h.sync.status(u.connectionId);
       if (s.queued === 0 && s.state !== 'syncing') break;
       if (Date.now() > deadline) throw new Error(`${u.connectionId} did not settle in ${opts.settleTimeout} s`);
       await sleep(500);
     }
-    if (++checked % 1000 === 0) log(`settled ${checked}/${users.length}`);
   });
   phaseTimes['feeds registered, every workflow settled'] = Date.now() - t;
   log(`settled in ${((Date.now() - t) / 1000).toFixed(1)} s`);
@@ -227,7 +305,12 @@ interface IdleResult {
   intervals: Record<string, number>;
   stickyCacheSize: number;
   cacheEvictions: number;
+  memory: WorkerMemory;
+  /** The machine's 1, 5 and 15 minute load averages at the end of the phase (2 cores: above 2 is queueing). */
+  loadAverage: number[];
 }
+
+type WorkerMemory = Awaited<ReturnType<typeof workerCounters>>['memory'];
 
 async function idlePhase(
   h: BenchStack,
@@ -271,6 +354,8 @@ async function idlePhase(
     intervals,
     stickyCacheSize: after.stickyCacheSize,
     cacheEvictions: after.cacheEvictions - before.cacheEvictions,
+    memory: after.memory,
+    loadAverage: os.loadavg(),
   };
 }
 
@@ -286,6 +371,11 @@ interface BackgroundResult {
   usage: Usage[];
   apiCalls: Record<string, number>;
   drainMs: number;
+  /** Mean milliseconds of each task stage in the worker over the window (the SDK's histograms). */
+  stages: Record<string, number>;
+  memory: WorkerMemory;
+  loadAverage: number[];
+  cacheEvictions: number;
   workflowTasks: number;
   activityTasks: number;
 }
@@ -307,6 +397,7 @@ async function backgroundPhase(
     [order[i], order[j]] = [order[j]!, order[i]!];
   }
   const before = await workerCounters(h);
+  const sdkBefore = await h.sdkLatencies();
   const sampler = startUsageSampler(h.processes);
   const changes: Change[] = [];
   const start = Date.now();
@@ -349,6 +440,16 @@ async function backgroundPhase(
   const drainMs = Date.now() - windowEnd;
   const usage = sampler.stop();
   const after = await workerCounters(h);
+  const sdkAfter = await h.sdkLatencies();
+  // Mean per stage over the window, as the worker saw it: where a change's time goes.
+  const stages: Record<string, number> = {};
+  for (const name of SDK_LATENCIES) {
+    const count = (sdkAfter[`${name}_count`] ?? 0) - (sdkBefore[`${name}_count`] ?? 0);
+    const total = (sdkAfter[`${name}_sum`] ?? 0) - (sdkBefore[`${name}_sum`] ?? 0);
+    stages[name.replace(/^temporal_/, '').replace(/_latency_seconds$/, '')] = count
+      ? Math.round((total / count) * 1000)
+      : NaN;
+  }
   // Observed after the counters were read: every write they count has its event by now, so more writes than
   // written changes can only be duplicates.
   changes.forEach(observe);
@@ -358,6 +459,10 @@ async function backgroundPhase(
     usage,
     apiCalls: diff(after.apiCalls, before.apiCalls),
     drainMs,
+    stages,
+    memory: after.memory,
+    loadAverage: os.loadavg(),
+    cacheEvictions: after.cacheEvictions - before.cacheEvictions,
     workflowTasks: after.workflowTasks - before.workflowTasks,
     activityTasks: after.activityTasks - before.activityTasks,
   };
@@ -428,6 +533,20 @@ function report(
     ],
     ['Pipedrive (echo) writes', String(pipedriveWrites), 'target 0'],
     ['worker peak RSS', mb(workerPeak), 'target ≤ 2 GB'],
+    ...(['idle', 'background'] as const).map((phase): [string, string, string] => {
+      const m = (phase === 'idle' ? idle : bg).memory;
+      return [
+        `worker memory at the end of ${phase}`,
+        `RSS ${mb(m.rss)}, V8 heap ${mb(m.heapUsed)} used of ${mb(m.heapTotal)}, external ${mb(m.external)}`,
+        'outside the heap: the SDK core, buffers',
+      ];
+    }),
+    [
+      'load average 1/5/15 min (end of idle / background)',
+      `${idle.loadAverage.map((x) => x.toFixed(1)).join('/')} / ${bg.loadAverage.map((x) => x.toFixed(1)).join('/')}`,
+      'the machine, 2 cores',
+    ],
+    ['worker forced cache evictions (background)', String(bg.cacheEvictions), 'each one a replay at the next task'],
   ];
   const w0 = Math.max(...rows.map((r) => r[0].length));
   const w1 = Math.max(...rows.map((r) => r[1].length));
@@ -447,6 +566,8 @@ function report(
         `    ${u.name.padEnd(30)} ${u.cpuPercent.toFixed(1).padStart(7)} ${u.cpuSeconds.toFixed(1).padStart(8)} ${mb(u.peakRssBytes).padStart(9)} ${mb(u.endRssBytes).padStart(9)}`,
       );
   }
+  console.log('\n  background: mean per task stage, as the worker saw it (ms):');
+  for (const [k, v] of Object.entries(bg.stages)) console.log(`    ${k.padEnd(48)} ${v}`);
   console.log('\n  idle activity executions (worker, activity outcome):');
   for (const [k, v] of Object.entries(idle.activities).sort()) console.log(`    ${k.padEnd(48)} ${v}`);
   console.log('  idle API calls (worker, service operation status):');
@@ -463,6 +584,9 @@ function report(
           seconds: idle.seconds,
           intervals: idle.intervals,
           passes: idle.passes,
+          workerMemory: idle.memory,
+          stickyCacheSize: idle.stickyCacheSize,
+          cacheEvictions: idle.cacheEvictions,
           workflowTasksPerUserHour: perUserHour(idle.workflowTasks),
           activityTasksPerUserHour: perUserHour(idle.activityTasks),
           apiCallsPerUserHour: perUserHour(sum(idle.apiCalls)),
@@ -478,9 +602,14 @@ function report(
           pipedriveEchoWrites: pipedriveWrites,
           workflowTasks: bg.workflowTasks,
           activityTasks: bg.activityTasks,
+          workerMemory: bg.memory,
+          stagesMeanMs: bg.stages,
+          cacheEvictions: bg.cacheEvictions,
           usage: bg.usage,
         },
         workerPeakRssBytes: workerPeak,
+        workerMaxCachedWorkflows: process.env.WORKER_MAX_CACHED_WORKFLOWS ?? 'SDK default',
+        loadAverage: { idle: idle.loadAverage, background: bg.loadAverage },
       }),
   );
 }
