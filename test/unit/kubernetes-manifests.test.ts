@@ -108,6 +108,15 @@ describe('deploy/kubernetes', () => {
     expect(termination).toBeGreaterThan(bound);
   });
 
+  it('caches no more workflows than fit the worker memory limit', () => {
+    const cached = Number(named('ConfigMap', 'calendar-sync-config').data!.WORKER_MAX_CACHED_WORKFLOWS);
+    const limit = container(named('Deployment', 'calendar-sync-worker')).resources!.limits!.memory as string;
+    const limitMb = (Number(/^(\d+)Mi$/.exec(limit)![1]) * 1024 * 1024) / 1e6;
+    // Measured with bench/scale (docs/operations.md, "Scaling"): about 400 MB + 1.1 MB per cached workflow.
+    expect(cached).toBeGreaterThan(0);
+    expect(400 + 1.1 * cached).toBeLessThanOrEqual(limitMb);
+  });
+
   it('serves the web service behind a Service with readiness on /readyz and liveness on /healthz', () => {
     const c = container(named('Deployment', 'calendar-sync-web'));
     expect(c.readinessProbe!.httpGet!.path).toBe('/readyz');
