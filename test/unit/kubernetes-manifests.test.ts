@@ -16,6 +16,7 @@ interface Container {
   livenessProbe?: { httpGet?: { path: string; port: string } };
   readinessProbe?: { httpGet?: { path: string; port: string } };
   envFrom?: { configMapRef?: { name: string }; secretRef?: { name: string } }[];
+  resources?: { limits?: { memory?: string } };
 }
 interface PodTemplate {
   metadata?: { annotations?: Record<string, string> };
@@ -110,7 +111,7 @@ describe('deploy/kubernetes', () => {
 
   it('caches no more workflows than fit the worker memory limit', () => {
     const cached = Number(named('ConfigMap', 'calendar-sync-config').data!.WORKER_MAX_CACHED_WORKFLOWS);
-    const limit = container(named('Deployment', 'calendar-sync-worker')).resources!.limits!.memory as string;
+    const limit = container(named('Deployment', 'calendar-sync-worker')).resources!.limits!.memory!;
     const limitMb = (Number(/^(\d+)Mi$/.exec(limit)![1]) * 1024 * 1024) / 1e6;
     // Measured with bench/scale (docs/operations.md, "Scaling"): about 400 MB + 1.1 MB per cached workflow.
     expect(cached).toBeGreaterThan(0);
