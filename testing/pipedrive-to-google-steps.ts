@@ -15,6 +15,28 @@ import type { Harness, SyncUser } from './sync-harness.js';
 type ActivityFields = Parameters<Harness['pipedrive']['control']['createActivity']>[0];
 type ActivityPatch = Parameters<Harness['pipedrive']['control']['updateActivity']>[1];
 
+/**
+ * A half-hour meeting created in Pipedrive as in its web app, with no webhook waited for (what the safety net and
+ * the feeds are there to find): its id.
+ */
+export function meetingInPipedrive(
+  h: Harness,
+  user: SyncUser,
+  subject: string,
+  extra: Partial<ActivityFields> = {},
+): number {
+  const a = h.pipedrive.control.createActivity({
+    userId: user.pipedriveUserId,
+    subject,
+    type: 'meeting',
+    due_date: '2026-12-10',
+    due_time: '15:00',
+    duration: '00:30',
+    ...extra,
+  });
+  return (a as { id: number }).id;
+}
+
 export function pipedriveToGoogleSteps(harness: () => Harness) {
   /** A user's change in Pipedrive as its webhook reports it (a fresh delivery id each time). */
   function webhook(action: 'create' | 'change' | 'delete', entity: string, id: number): PipedriveChange {

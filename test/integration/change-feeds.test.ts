@@ -7,6 +7,7 @@ import { reconcilePipedrive } from '../../activities/feeds/reconcile.js';
 import { loadSyncContext } from '../../activities/sync/context.js';
 import { eventIdFor } from '../../sync-rules/event-id.js';
 import { eventually } from '../../testing/stack.js';
+import { meetingInPipedrive } from '../../testing/pipedrive-to-google-steps.js';
 import { startHarness, type Harness, type SyncUser } from '../../testing/sync-harness.js';
 
 /** Short safety interval so "within the safety interval" is seconds, not minutes. */
@@ -25,18 +26,8 @@ afterAll(async () => {
   await h.close();
 });
 
-function activity(user: SyncUser, subject: string, extra: Record<string, unknown> = {}): number {
-  const a = h.pipedrive.control.createActivity({
-    userId: user.pipedriveUserId,
-    subject,
-    type: 'meeting',
-    due_date: '2026-12-10',
-    due_time: '15:00',
-    duration: '00:30',
-    ...extra,
-  });
-  return (a as { id: number }).id;
-}
+const activity = (user: SyncUser, subject: string, extra: Record<string, unknown> = {}) =>
+  meetingInPipedrive(h, user, subject, extra);
 
 function liveEvent(user: SyncUser, activityId: number) {
   const id = eventIdFor(user.connectionId, activityId);

@@ -9,6 +9,7 @@ import { reconcilePipedrive } from '../../activities/feeds/reconcile.js';
 import { loadSyncContext } from '../../activities/sync/context.js';
 import { eventIdFor } from '../../sync-rules/event-id.js';
 import { eventually } from '../../testing/stack.js';
+import { meetingInPipedrive } from '../../testing/pipedrive-to-google-steps.js';
 import { startHarness, type Harness, type SyncUser } from '../../testing/sync-harness.js';
 
 const BASE_SECONDS = 600;
@@ -22,17 +23,7 @@ afterAll(async () => {
   await h.close();
 });
 
-function activity(user: SyncUser, subject: string): number {
-  const a = h.pipedrive.control.createActivity({
-    userId: user.pipedriveUserId,
-    subject,
-    type: 'meeting',
-    due_date: '2026-12-10',
-    due_time: '15:00',
-    duration: '00:30',
-  });
-  return (a as { id: number }).id;
-}
+const activity = (user: SyncUser, subject: string) => meetingInPipedrive(h, user, subject);
 
 const liveEvent = (user: SyncUser, activityId: number) =>
   h.google.control

@@ -9,6 +9,7 @@ import { eventIdFor } from '../../sync-rules/event-id.js';
 import { workflowIdFor } from '../../workflows/names.js';
 import { safetyNetQuery, type SafetyNetView } from '../../workflows/safety-net.js';
 import { eventually } from '../../testing/stack.js';
+import { meetingInPipedrive } from '../../testing/pipedrive-to-google-steps.js';
 import { startHarness, type Harness, type SyncUser } from '../../testing/sync-harness.js';
 
 const BASE = 2;
@@ -31,17 +32,7 @@ const view = async (user: SyncUser): Promise<SafetyNetView> => {
   return v;
 };
 
-function activity(user: SyncUser, subject: string): number {
-  const a = h.pipedrive.control.createActivity({
-    userId: user.pipedriveUserId,
-    subject,
-    type: 'meeting',
-    due_date: '2026-12-10',
-    due_time: '15:00',
-    duration: '00:30',
-  });
-  return (a as { id: number }).id;
-}
+const activity = (user: SyncUser, subject: string) => meetingInPipedrive(h, user, subject);
 
 const summaryOf = (user: SyncUser, activityId: number) =>
   h.google.control
