@@ -17,6 +17,18 @@ import { workflowIdFor } from '../../workflows/names.js';
 import { eventually } from '../../testing/stack.js';
 import { startHarness, type Harness } from '../../testing/sync-harness.js';
 import { pipedriveWebhook } from '../../testing/pipedrive-webhook.js';
+import { LOCAL_ACTIVITY_MARKER, localActivityMarker } from '../../testing/activity-runs.js';
+
+/** What the SDK core writes into a local activity's marker besides the result: no user data. */
+const CORE_MARKER_FIELDS = [
+  'seq',
+  'attempt',
+  'activity_id',
+  'activity_type',
+  'complete_time',
+  'backoff',
+  'original_schedule_time',
+];
 
 const ADMIN_TOKEN = randomBytes(24).toString('hex');
 const UI_ORIGIN = 'http://localhost:8233';
@@ -44,6 +56,14 @@ function payloadsIn(node: unknown, out: JsonPayload[] = []): JsonPayload[] {
   // Patch markers (`patched()`) are written by the SDK core, not through the data converter; they hold only the
   // patch id, no user data.
   if ((node as { markerName?: unknown }).markerName === 'core_patch') return out;
+  // A local activity's marker (workflows/local-first.ts) holds the core's bookkeeping in `details.data` — its
+  // sequence number, attempt, activity type and times, checked below to be no more — and the activity's result
+  // or failure, which went through the data converter like any other.
+  if ((node as { markerName?: unknown }).markerName === LOCAL_ACTIVITY_MARKER) {
+    const { details, markerName: _name, ...rest } = node as { details?: Record<string, unknown>; markerName: string };
+    const { data: _bookkeeping, ...results } = details ?? {};
+    return payloadsIn({ ...rest, details: results }, out);
+  }
   for (const [key, value] of Object.entries(node)) {
     if (key === 'searchAttributes' || typeof value !== 'object' || value === null) continue;
     if ('metadata' in value && typeof (value as JsonPayload).metadata?.encoding === 'string') {
@@ -109,6 +129,13 @@ describe('payload encryption', () => {
 
     const payloads = payloadsIn(JSON.parse(historyToJSON(history)));
     expect(payloads.length).toBeGreaterThan(3);
+    const markers = (history.events ?? []).flatMap((e) => localActivityMarker(e) ?? []);
+    expect(markers.length, 'the sync ran as a local step').toBeGreaterThan(0);
+    for (const { failed: _failed, ...bookkeeping } of markers)
+      expect(
+        Object.keys(bookkeeping).every((k) => CORE_MARKER_FIELDS.includes(k)),
+        Object.keys(bookkeeping).join(),
+      ).toBe(true);
     for (const p of payloads) expect(b64(p.metadata!.encoding)).toBe(ENCRYPTED_ENCODING);
 
     // An operator with the admin token reads them through the codec endpoint (what the Temporal UI calls).
@@ -155,7 +182,11 @@ describe('payload encryption', () => {
     expect(Buffer.from(temporal.api.history.v1.History.encode(history).finish()).includes('simulated crash')).toBe(
       false,
     );
-    const failures = (history.events ?? []).flatMap((e) => e.activityTaskStartedEventAttributes?.lastFailure ?? []);
+    // The crashed attempt was the local one (workflows/local-first.ts): its failure is in its marker, and the
+    // regular activity after it succeeded; a regular attempt's failure would be the next one's `lastFailure`.
+    const failures = (history.events ?? []).flatMap(
+      (e) => e.activityTaskStartedEventAttributes?.lastFailure ?? e.markerRecordedEventAttributes?.failure ?? [],
+    );
     expect(failures).toHaveLength(1);
     expect(failures[0]!.message).toBe('Encoded failure');
     const [attributes] = payloadsIn(JSON.parse(historyToJSON(history)).events).filter((p) =>
