@@ -66,6 +66,16 @@ function faultsFailing(failing: number[], requests: number) {
   throw new Error('no seed gives that fault pattern');
 }
 
+/** A pull of the user's changes while the Google emulator answers with `faults`; the faults end with it. */
+async function pullUnderGoogleFaults(user: SyncUser, faults: ReturnType<typeof faultsFailing>): Promise<void> {
+  h.google.control.setFaults(faults);
+  try {
+    await pull(user);
+  } finally {
+    h.google.control.setFaults({});
+  }
+}
+
 /** Counters of what the pull made of the Google emulator. */
 function googleCounts() {
   const s = h.google.control.stats();
@@ -120,12 +130,7 @@ describe('a Google pull of several pages under API faults', () => {
     const attemptsBefore = (await pullAttempts(user)).length;
 
     // Requests of the pull: list page 1, list page 2 (fails), list page 2 again.
-    h.google.control.setFaults(faultsFailing([1], 3));
-    try {
-      await pull(user);
-    } finally {
-      h.google.control.setFaults({});
-    }
+    await pullUnderGoogleFaults(user, faultsFailing([1], 3));
 
     const google = googleCounts();
     expect(google.injected - before.google.injected, 'the one planned fault was injected').toBe(1);
@@ -142,12 +147,7 @@ describe('a Google pull of several pages under API faults', () => {
     const attemptsBefore = (await pullAttempts(user)).length;
 
     // Attempt 1: page 1, then page 2 fails on every try on the spot; attempt 2 lists page 2 only.
-    h.google.control.setFaults(faultsFailing([1, 2, 3], 6));
-    try {
-      await pull(user);
-    } finally {
-      h.google.control.setFaults({});
-    }
+    await pullUnderGoogleFaults(user, faultsFailing([1, 2, 3], 6));
 
     const google = googleCounts();
     expect(google.injected - before.google.injected, 'the planned faults were injected').toBe(3);
@@ -174,12 +174,7 @@ describe('a Google pull of several pages under API faults', () => {
     const attemptsBefore = (await pullAttempts(user)).length;
 
     // Attempt 1: the token's 410, the whole calendar's page 1, then page 2 fails on every try; attempt 2: page 2.
-    h.google.control.setFaults(faultsFailing([2, 3, 4], 7));
-    try {
-      await pull(user);
-    } finally {
-      h.google.control.setFaults({});
-    }
+    await pullUnderGoogleFaults(user, faultsFailing([2, 3, 4], 7));
 
     const google = googleCounts();
     expect(google.injected - before.google.injected, 'the planned faults were injected').toBe(3);
