@@ -14,7 +14,6 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
 import type pg from 'pg';
-import { saveCredentials, upsertConnection } from '../adapters/store/connections.js';
 import { migrate } from '../adapters/store/migrate.js';
 import { createPool } from '../adapters/store/pool.js';
 import { SecretBox } from '../lib/secret-box.js';
@@ -31,6 +30,7 @@ import { bundleSyncWorkflows } from '../worker/create-worker.js';
 import type { SyncStatus } from '../workflows/contract.js';
 import { findProcess } from './proc-usage.js';
 import { emulatorEnv } from '../testing/emulator-env.js';
+import { registerAccounts } from '../testing/sync-harness.js';
 
 export interface BenchProcess {
   name: string;
@@ -321,25 +321,10 @@ export interface StoredBenchUser {
  * the OAuth routes would leave it — without the round trips. In a company of their own unless `sharedCompanyId`.
  */
 export async function storeBenchUser(h: BenchStack, sharedCompanyId?: number): Promise<StoredBenchUser> {
-  const suffix = randomUUID().slice(0, 8);
-  const email = `user-${suffix}@example.com`;
-  const companyId = sharedCompanyId ?? h.pipedrive.control.createCompany({ name: `Bench company ${suffix}` }).companyId;
-  const pd = h.pipedrive.control.createUser({ companyId, name: `User ${suffix}`, email });
-  const g = h.google.control.createUser({ email });
-  const connectionId = `conn-${suffix}`;
-  await upsertConnection(h.db, {
-    id: connectionId,
-    displayName: email,
-    pipedriveUserId: pd.userId,
-    pipedriveCompanyId: companyId,
-    pipedriveApiDomain: h.pipedrive.url,
-    googleEmail: email,
-  });
-  await saveCredentials(h.db, h.secrets, connectionId, 'pipedrive', { kind: 'api-token', token: pd.apiToken });
-  await saveCredentials(h.db, h.secrets, connectionId, 'google', {
-    refreshToken: g.refreshToken,
-    accessToken: g.accessToken,
-  });
+  const companyId =
+    sharedCompanyId ??
+    h.pipedrive.control.createCompany({ name: `Bench company ${randomUUID().slice(0, 8)}` }).companyId;
+  const { connectionId, email, pd, g } = await registerAccounts({ ...h, companyId });
   return {
     connectionId,
     pipedriveUserId: pd.userId,
