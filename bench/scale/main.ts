@@ -567,7 +567,9 @@ function report(
       );
   }
   console.log('\n  background: mean per task stage, as the worker saw it (ms):');
-  for (const [k, v] of Object.entries(bg.stages)) console.log(`    ${k.padEnd(48)} ${v}`);
+  // A stage with no task (e.g. no regular activity ran: every step was local) has no mean.
+  for (const [k, v] of Object.entries(bg.stages))
+    console.log(`    ${k.padEnd(48)} ${Number.isNaN(v) ? '— (no task)' : v}`);
   console.log('\n  idle activity executions (worker, activity outcome):');
   for (const [k, v] of Object.entries(idle.activities).sort()) console.log(`    ${k.padEnd(48)} ${v}`);
   console.log('  idle API calls (worker, service operation status):');
