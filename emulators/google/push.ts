@@ -3,9 +3,11 @@
  * body and `X-Goog-*` headers to the channel's address — one `sync` message right after the watch, then `exists`
  * on every change of the watched calendar. Deliveries run detached from the API request that caused them (a slow
  * or failing receiver never slows or fails the write), are retried on 5xx/connection errors, and pass through the
- * fault injector (drop, duplicate, delay/reorder).
+ * fault injector (drop, duplicate, delay/reorder). At most 16 are in flight per channel, the rest wait in order
+ * (see delivery-slots.ts: the guide does not say); the 10 s timeout starts when one is sent.
  */
 import { errors, googleError } from './errors.js';
+import { DeliverySlots } from '../shared/delivery-slots.js';
 import type { FaultInjector } from '../shared/faults.js';
 import type { Calendar, User } from './store.js';
 
@@ -51,6 +53,7 @@ export class PushService {
   readonly channels = new Map<string, Channel>();
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly inflight = new Set<AbortController>();
+  private readonly slots = new DeliverySlots<string>();
   private closed = false;
 
   constructor(
@@ -178,6 +181,11 @@ export class PushService {
   }
 
   private attempt(ch: Channel, state: string, messageNumber: number, retry: number): void {
+    void this.slots.run(ch.id, () => this.send(ch, state, messageNumber, retry));
+  }
+
+  private async send(ch: Channel, state: string, messageNumber: number, retry: number): Promise<void> {
+    if (this.closed) return;
     if (!this.active(ch)) {
       this.state.stats.push.skippedInactive++;
       return;
@@ -197,27 +205,25 @@ export class PushService {
     const timeout = setTimeout(() => abort.abort(), 10_000);
     timeout.unref?.();
     this.state.stats.push.attempts++;
-    fetch(ch.address, { method: 'POST', headers, body: '', signal: abort.signal })
+    const ok = await fetch(ch.address, { method: 'POST', headers, body: '', signal: abort.signal })
       .then(async (res) => {
         await res.arrayBuffer().catch(() => undefined);
         return res.status < 500;
       })
-      .catch(() => false)
-      .then((ok) => {
-        clearTimeout(timeout);
-        this.inflight.delete(abort);
-        if (this.closed) return;
-        if (ok) {
-          this.state.stats.push.sent++;
-          return;
-        }
-        const delay = this.retryDelaysMs[retry];
-        if (delay === undefined) {
-          this.state.stats.push.failed++;
-          return;
-        }
-        this.state.stats.push.retried++;
-        this.later(delay, () => this.attempt(ch, state, messageNumber, retry + 1));
-      });
+      .catch(() => false);
+    clearTimeout(timeout);
+    this.inflight.delete(abort);
+    if (this.closed) return;
+    if (ok) {
+      this.state.stats.push.sent++;
+      return;
+    }
+    const delay = this.retryDelaysMs[retry];
+    if (delay === undefined) {
+      this.state.stats.push.failed++;
+      return;
+    }
+    this.state.stats.push.retried++;
+    this.later(delay, () => this.attempt(ch, state, messageNumber, retry + 1));
   }
 }

@@ -8,8 +8,11 @@
  * - each event whose first attempt fails raises the webhook's ban counter; at the threshold the webhook is
  *   banned for 30 minutes and every event in that time is lost (not queued). A success resets the counter.
  * Only events the webhook's user may see are delivered: same company as the changed record.
+ * At most 16 deliveries per webhook are in flight at once, the rest wait in order (see delivery-slots.ts: the
+ * guides do not say); the ban and the timeout apply when a delivery is sent.
  */
 import { randomUUID } from 'node:crypto';
+import { DeliverySlots } from '../shared/delivery-slots.js';
 import type { FaultInjector } from '../shared/faults.js';
 import type { PipedriveStats } from './stats.js';
 import type { EntityName, Store, Webhook } from './store.js';
@@ -82,6 +85,7 @@ export function webhookData(entity: EntityName, obj: Record<string, unknown> | n
 export class WebhookDispatcher {
   private timers = new Set<NodeJS.Timeout>();
   private inflight = new Set<AbortController>();
+  private readonly slots = new DeliverySlots<number>();
   private closed = false;
   /** Bumped by cancelAll so deliveries already awaiting an answer do not touch the new state. */
   private generation = 0;
@@ -154,19 +158,24 @@ export class WebhookDispatcher {
   }
 
   private async attempt(hookId: number, n: number, payload: (attempt: number) => unknown): Promise<void> {
-    if (this.closed) return;
-    const hook = this.store().webhooks.get(hookId);
-    if (!hook || !hook.is_active) return;
-    const stats = this.stats().webhooks;
-    if (this.isBanned(hook)) {
-      stats.lostToBan++;
-      return;
-    }
-    stats.sent++;
-    if (n > 1) stats.retried++;
     const generation = this.generation;
-    const ok = await this.post(hook, payload(n));
-    if (this.closed || generation !== this.generation) return;
+    const ok = await this.slots.run(hookId, async () => {
+      if (this.closed || generation !== this.generation) return undefined;
+      const hook = this.store().webhooks.get(hookId);
+      if (!hook || !hook.is_active) return undefined;
+      const stats = this.stats().webhooks;
+      if (this.isBanned(hook)) {
+        stats.lostToBan++;
+        return undefined;
+      }
+      stats.sent++;
+      if (n > 1) stats.retried++;
+      return this.post(hook, payload(n));
+    });
+    if (ok === undefined || this.closed || generation !== this.generation) return;
+    const hook = this.store().webhooks.get(hookId);
+    if (!hook) return;
+    const stats = this.stats().webhooks;
     if (ok) {
       stats.delivered++;
       hook.ban_counter = 0;

@@ -1,6 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { startSlowReceiver } from '../slow-receiver.js';
 import { expectGoogleError, sleep, startHarness, startReceiver, timed, type Harness } from './harness.js';
 
 let h: Harness;
@@ -197,6 +198,25 @@ describe('push notifications (events.watch, channels.stop)', () => {
       two[0]!.headers['x-goog-message-number'],
     ]);
     expect(two[0]!.headers['x-goog-resource-state']).toBe('exists');
+  });
+
+  it('holds at most 16 notifications per channel in flight and queues the rest', async () => {
+    const slow = await startSlowReceiver(300);
+    try {
+      await h.cal.events.watch({
+        calendarId: 'primary',
+        requestBody: { id: 'chan-burst', type: 'web_hook', address: slow.url },
+      });
+      await Promise.all(
+        Array.from({ length: 40 }, () => h.cal.events.insert({ calendarId: 'primary', requestBody: slot })),
+      );
+      // The sync message and one exists per insert.
+      await slow.answered(41);
+      expect(slow.stats.maxOpen).toBe(16);
+      expect(h.emu.control.stats().push).toMatchObject({ sent: 41, failed: 0 });
+    } finally {
+      await slow.close();
+    }
   });
 
   it('never blocks the API write on a receiver that does not answer', async () => {

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startPipedriveEmulator } from '../../../emulators/pipedrive/index.js';
 import type { CreatedUser, PipedriveEmulator } from '../../../emulators/pipedrive/index.js';
+import { startSlowReceiver } from '../slow-receiver.js';
 import { basic, clients, failure, raw, seedCompany, sleep, startReceiver, until } from './fixtures.js';
 
 let emu: PipedriveEmulator;
@@ -234,6 +235,32 @@ describe('webhook delivery', () => {
     hang.closeAllConnections();
     hang.close();
     expect(emu.control.stats().webhooks).toMatchObject({ sent: 2, failed: 2, delivered: 0, exhausted: 1 });
+  });
+
+  it('holds at most 16 deliveries per webhook in flight, queues the rest, and times each from when it is sent', async () => {
+    await emu.close();
+    emu = await startPipedriveEmulator({ webhookRetryDelaysMs: [], webhookTimeoutMs: 1000 });
+    user = seedCompany(emu).user;
+    api = clients(emu, { apiKey: user.apiToken });
+    // 64 deliveries held 300 ms each: 4 rounds of 16 take 1.2 s, past the 1 s timeout, yet none times out.
+    const slow = await startSlowReceiver(300);
+    try {
+      await api.webhooks.addWebhook({
+        AddWebhookRequest: {
+          subscription_url: slow.url,
+          event_action: '*',
+          event_object: '*',
+          name: 's',
+          version: '2.0',
+        },
+      });
+      for (let i = 0; i < 64; i++) emu.control.createActivity({ userId: user.userId, subject: `burst ${i}` });
+      await slow.answered(64);
+      expect(slow.stats.maxOpen).toBe(16);
+      expect(emu.control.stats().webhooks).toMatchObject({ sent: 64, delivered: 64, failed: 0 });
+    } finally {
+      await slow.close();
+    }
   });
 
   it('bans a webhook after repeated first-attempt failures and loses the events sent during the ban', async () => {
