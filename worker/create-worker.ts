@@ -12,6 +12,8 @@ import { activityMetricsInterceptor } from './activity-metrics-interceptor.js';
 import { linkedEventsUpdated } from './metrics-queries.js';
 
 export const workflowsPath = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'workflows', 'index.ts');
+/** Libraries evaluated once per workflow thread and shared by every workflow (see the module). */
+const sharedModulesPath = path.resolve(path.dirname(workflowsPath), 'shared-modules.ts');
 
 export interface SyncWorkerOptions {
   connection: NativeConnection;
@@ -36,7 +38,9 @@ export function createSyncWorker(opts: SyncWorkerOptions): Promise<Worker> {
     taskQueue: opts.taskQueue,
     activities: createActivities(opts.deps),
     dataConverter: encryptingDataConverter(opts.payloadCodec),
-    ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath }),
+    ...(opts.workflowBundle
+      ? { workflowBundle: opts.workflowBundle }
+      : { workflowsPath, bundlerOptions: { preloadModules: [sharedModulesPath] } }),
     ...opts.overrides,
     // The sync's metrics, counted from every activity's result (worker/activity-metrics-interceptor.ts).
     interceptors: {
@@ -57,7 +61,12 @@ export function createSyncWorker(opts: SyncWorkerOptions): Promise<Worker> {
  * same way at start.)
  */
 export async function bundleSyncWorkflows(): Promise<{ code: string }> {
-  const { code } = await bundleWorkflowCode({ workflowsPath, failureConverterPath, logger: bundlerLogger });
+  const { code } = await bundleWorkflowCode({
+    workflowsPath,
+    failureConverterPath,
+    logger: bundlerLogger,
+    preloadModules: [sharedModulesPath],
+  });
   return { code };
 }
 
