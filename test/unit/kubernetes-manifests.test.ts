@@ -113,9 +113,10 @@ describe('deploy/kubernetes', () => {
     const cached = Number(named('ConfigMap', 'calendar-sync-config').data!.WORKER_MAX_CACHED_WORKFLOWS);
     const limit = container(named('Deployment', 'calendar-sync-worker')).resources!.limits!.memory!;
     const limitMb = (Number(/^(\d+)Mi$/.exec(limit)![1]) * 1024 * 1024) / 1e6;
-    // Measured with bench/scale (docs/operations.md, "Scaling"): about 400 MB + 1.1 MB per cached workflow.
+    // Measured with bench/scale (docs/operations.md, "Scaling"): about 400 MB + 0.36 MB per cached workflow, and
+    // ~25 % headroom on top of that.
     expect(cached).toBeGreaterThan(0);
-    expect(400 + 1.1 * cached).toBeLessThanOrEqual(limitMb);
+    expect((400 + 0.36 * cached) * 1.25).toBeLessThanOrEqual(limitMb);
   });
 
   it('serves the web service behind a Service with readiness on /readyz and liveness on /healthz', () => {
