@@ -129,7 +129,14 @@ export class AdminApiClient {
       const why = cause === 'TimeoutError' ? 'no answer in time' : cause;
       throw new AdminApiError(`cannot reach the sync server at ${this.base} (${why})`, 0);
     }
-    const text = await res.text();
+    let text: string;
+    try {
+      text = await res.text();
+    } catch (err) {
+      // The connection broke in the middle of the answer: whether the operation happened is unknown.
+      const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message;
+      throw new AdminApiError(`the answer from the sync server at ${this.base} was cut off (${cause})`, 0);
+    }
     let parsed: unknown;
     try {
       parsed = text === '' ? undefined : JSON.parse(text);

@@ -61,7 +61,7 @@ Environment:
   CALENDAR_SYNC_ADMIN_TOKEN  The admin token the server was started with
 
 Exit codes: 0 success, 1 failed (refused, unknown connection, upload failed or cancelled),
-            2 usage error, 3 server unreachable, 4 missing or wrong admin token.
+            2 usage error, 3 server unreachable or its answer cut off, 4 missing or wrong admin token.
 `;
 
 class UsageError extends Error {}

@@ -4,13 +4,6 @@
  * CALENDAR_SYNC_ADMIN_TOKEN; talks to the sync's HTTP server only.
  */
 import { runCli } from './commands.js';
+import { runMain } from './run-main.js';
 
-runCli(process.argv.slice(2), { env: process.env, stdout: process.stdout, stderr: process.stderr }).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (err: unknown) => {
-    console.error('calendar-sync failed:', err);
-    process.exitCode = 1;
-  },
-);
+runMain(() => runCli(process.argv.slice(2), { env: process.env, stdout: process.stdout, stderr: process.stderr }));
