@@ -11,7 +11,7 @@ export type SyncMode = (typeof SYNC_MODES)[number];
 
 export const DEFAULT_TITLE_TEMPLATE = '{deal} > {person} > {org} > {subject}';
 
-export const syncSettingsSchema = z
+const syncSettingsSchema = z
   .strictObject({
     enabled: z.boolean().default(false),
     /** The Google calendar events are written to; `null` until the user picks one. */

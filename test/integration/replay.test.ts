@@ -36,14 +36,18 @@ describe('workflow replay', () => {
     ).resolves.toBeUndefined();
   });
 
-  it('is built with zod preloaded, shared by every workflow in the reusable context (not dropped as unused)', () => {
+  it('is built with zod and the settings module preloaded, shared by every workflow (not dropped as unused)', () => {
     const code = inject('workflowBundleCode');
     const preload = /exports\.preloadModules = function preloadModules\(\) \{([^}]*)\}/.exec(code)?.[1] ?? '';
     expect(preload).toContain('"./workflows/shared-modules.ts"');
     // The module's own definition in the bundle, and what it requires.
     const at = code.indexOf('"./workflows/shared-modules.ts"\n');
     expect(at).toBeGreaterThan(-1);
-    expect(code.slice(at, at + 1_000)).toMatch(/__webpack_require__\([^)]*"\.\/node_modules\/zod\/[^"]+"\)/);
+    expect(code.slice(at, at + 2_000)).toMatch(/__webpack_require__\([^)]*"\.\/sync-rules\/settings\.ts"\)/);
+    const settings = code.indexOf('"./sync-rules/settings.ts"\n');
+    expect(code.slice(settings, settings + 2_000)).toMatch(
+      /__webpack_require__\([^)]*"\.\/node_modules\/zod\/[^"]+"\)/,
+    );
   });
 
   it('rejects a stored history when the workflow code changed incompatibly', async () => {
