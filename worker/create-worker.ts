@@ -12,7 +12,7 @@ import { activityMetricsInterceptor } from './activity-metrics-interceptor.js';
 import { linkedEventsUpdated } from './metrics-queries.js';
 
 export const workflowsPath = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'workflows', 'index.ts');
-/** Libraries evaluated once per workflow thread and shared by every workflow (see the module). */
+/** Modules evaluated once per workflow thread and shared by every workflow (see the module). */
 const sharedModulesPath = path.resolve(path.dirname(workflowsPath), 'shared-modules.ts');
 
 export interface SyncWorkerOptions {

@@ -5,7 +5,8 @@
  * request to the sync server ended that way would otherwise look like a success that printed nothing; now it exits
  * 1 and says so.
  */
-export function runMain(command: () => Promise<number>, stderr: { write(s: string): unknown } = process.stderr): void {
+export function runMain(command: () => Promise<number>): void {
+  const stderr = process.stderr;
   let finished = false;
   process.once('beforeExit', () => {
     if (finished) return;

@@ -13,7 +13,7 @@
  */
 import { Semaphore } from 'async-mutex';
 
-export const DELIVERY_SLOTS_PER_TARGET = 16;
+const DELIVERY_SLOTS_PER_TARGET = 16;
 
 export class DeliverySlots<K> {
   private readonly slots = new Map<K, Semaphore>();
