@@ -2,7 +2,7 @@
  * What one workflow held in the worker's cache costs in V8 heap before it runs anything: the SDK's reusable V8
  * context (the default) gives every workflow a module cache of its own, so each one evaluates the bundle's modules
  * again (ours, the parts of the SDK's workflow runtime it imports), all but those preloaded once and shared
- * (workflows/shared-modules.ts: zod). This creates `--workflows` workflows from the production bundle in one
+ * (workflows/shared-modules.ts: the settings module and zod). This creates `--workflows` workflows from the production bundle in one
  * reusable context, as the worker's workflow thread does, and prints the heap each one adds.
  *
  *   npx tsx bench/scale/workflow-memory.ts --workflows=200   (node's --expose-gc is set by re-running itself)

@@ -159,22 +159,20 @@ export class WebhookDispatcher {
 
   private async attempt(hookId: number, n: number, payload: (attempt: number) => unknown): Promise<void> {
     const generation = this.generation;
-    const ok = await this.slots.run(hookId, async () => {
+    const sent = await this.slots.run(hookId, async () => {
       if (this.closed || generation !== this.generation) return undefined;
       const hook = this.store().webhooks.get(hookId);
       if (!hook || !hook.is_active) return undefined;
-      const stats = this.stats().webhooks;
       if (this.isBanned(hook)) {
-        stats.lostToBan++;
+        this.stats().webhooks.lostToBan++;
         return undefined;
       }
-      stats.sent++;
-      if (n > 1) stats.retried++;
-      return this.post(hook, payload(n));
+      this.stats().webhooks.sent++;
+      if (n > 1) this.stats().webhooks.retried++;
+      return { hook, ok: await this.post(hook, payload(n)) };
     });
-    if (ok === undefined || this.closed || generation !== this.generation) return;
-    const hook = this.store().webhooks.get(hookId);
-    if (!hook) return;
+    if (!sent || this.closed || generation !== this.generation) return;
+    const { hook, ok } = sent;
     const stats = this.stats().webhooks;
     if (ok) {
       stats.delivered++;

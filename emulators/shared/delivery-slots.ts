@@ -18,20 +18,18 @@ const DELIVERY_SLOTS_PER_TARGET = 16;
 export class DeliverySlots<K> {
   private readonly slots = new Map<K, Semaphore>();
 
-  constructor(private readonly perTarget = DELIVERY_SLOTS_PER_TARGET) {}
-
   /** Runs `send` once one of the target's slots is free; the slot is released when it settles. */
   async run<T>(target: K, send: () => Promise<T>): Promise<T> {
     let slots = this.slots.get(target);
     if (!slots) {
-      slots = new Semaphore(this.perTarget);
+      slots = new Semaphore(DELIVERY_SLOTS_PER_TARGET);
       this.slots.set(target, slots);
     }
     try {
       return await slots.runExclusive(send);
     } finally {
       // A target with nothing in flight or waiting is forgotten (channels come and go with every renewal).
-      if (slots.getValue() === this.perTarget && this.slots.get(target) === slots) this.slots.delete(target);
+      if (slots.getValue() === DELIVERY_SLOTS_PER_TARGET && this.slots.get(target) === slots) this.slots.delete(target);
     }
   }
 }
