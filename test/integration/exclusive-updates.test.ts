@@ -83,7 +83,13 @@ function expectSerialised(steps: SettingsStep[]): void {
   }
 }
 
-/** Makes the next work item slow (Pipedrive answers after a delay) and puts one in flight. */
+/**
+ * Puts a work item in flight as a regular activity. A step runs first as a local attempt, and while that attempt
+ * runs the workflow task stays open: an update or a status query sent then is delivered only after the attempt
+ * ended, so nothing would arrive while the item is still in flight. Pipedrive answering slower than the local
+ * attempt's 5 s bound makes the step fall back to its regular activity; while that runs the workflow takes updates.
+ * The item is in flight once its regular activity is scheduled and not closed (read from the history).
+ */
 async function itemInFlight(user: SyncUser): Promise<void> {
   const a = h.pipedrive.control.createActivity({
     userId: user.pipedriveUserId,
@@ -94,7 +100,13 @@ async function itemInFlight(user: SyncUser): Promise<void> {
     duration: '00:30',
   }) as { id: number };
   await h.settled(user.connectionId);
-  h.pipedrive.control.setFaults({ latencyMs: 1500 });
+  const stepsBefore = (await activitySteps(user.connectionId)).length;
+  // The step's first call reads the activity. The emulator draws a call's latency when the call arrives: only the
+  // local attempt's read is held past the bound, and the regular attempt's calls answer after 1.5 s, slow enough
+  // for the item to still be in flight below.
+  const calls = (): number => h.pipedrive.control.stats().apiCalls['GET /api/v2/activities/:id'] ?? 0;
+  const callsBefore = calls();
+  h.pipedrive.control.setFaults({ latencyMs: 6000 });
   const change: PipedriveChange = pipedriveWebhook({
     action: 'change',
     entityId: a.id,
@@ -102,7 +114,13 @@ async function itemInFlight(user: SyncUser): Promise<void> {
     changeSource: 'app',
   });
   await h.sync.pipedriveChanged(user.connectionId, change);
-  await eventually(async () => ((await h.sync.status(user.connectionId)).state === 'syncing' ? true : undefined));
+  await eventually(async () => (calls() > callsBefore ? true : undefined));
+  h.pipedrive.control.setFaults({ latencyMs: 1500 });
+  await eventually(async () => {
+    const steps = (await activitySteps(user.connectionId)).slice(stepsBefore);
+    return steps.some((s) => s.name === 'syncPipedriveActivity' && s.closedAt === Infinity) ? true : undefined;
+  });
+  expect((await h.sync.status(user.connectionId)).state).toBe('syncing');
 }
 
 describe('updates during an in-flight work item', () => {
